@@ -1,0 +1,43 @@
+# Makefile - build, test and install smtpd.
+#   make                 build ./smtpd (gcc or clang: CC=clang)
+#   make test            install test dependencies if missing, run all tests
+#   make SANITIZE=1 test the same under AddressSanitizer + UBSan
+
+CC	?= cc
+CFLAGS	?= -O2 -g
+STD	 = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
+WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
+	   -Wmissing-prototypes -Wformat=2
+ifeq ($(SANITIZE),1)
+CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
+	   -fno-sanitize-recover=all
+LDFLAGS	+= -fsanitize=address,undefined
+endif
+ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS)
+
+OBJS	 = smtpd.o session.o data.o spool.o envelope.o addr.o policy.o \
+	   reply.o io.o log.o sbuf.o
+UNIT	 = tests/unit/addr_test
+
+all: smtpd
+
+smtpd: $(OBJS)
+	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+%.o: %.c
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+tests/unit/addr_test: tests/unit/addr_test.c addr.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/addr_test.c addr.o
+
+$(OBJS): config.h policy.h addr.h io.h log.h sbuf.h reply.h spool.h \
+	 envelope.h data.h session.h
+
+test: smtpd $(UNIT)
+	sh tests/deps.sh
+	sh tests/run.sh
+
+clean:
+	rm -f smtpd $(OBJS) $(UNIT)
+
+.PHONY: all test clean

@@ -1,0 +1,43 @@
+/*
+ * config.h - what smtpd was told at start-up, and who the client is.
+ * Filled once by smtpd.c from options and environment, then read-only:
+ * the session only ever sees a const pointer to these.
+ */
+#ifndef CONFIG_H
+#define CONFIG_H
+
+#include "policy.h"
+
+#define DEFAULT_QUEUE		"/var/spool/smtpd"
+#define DEFAULT_MAX_SIZE	(25ull << 20)	/* 26214400 bytes */
+#define DEFAULT_MAX_RCPT	100		/* RFC 5321 4.5.3.1.8 */
+#define DEFAULT_TIMEOUT		300		/* RFC 5321 4.5.3.2.7 */
+#define DEFAULT_SESSION_MAX	3600		/* whole session, seconds */
+#define DEFAULT_MAX_ERRORS	20
+#define MAX_RCPT_CAP		100000
+#define MAX_HOPS		100	/* Received: lines a message may have */
+#define HOSTNAME_MAX		255
+
+struct config {
+	const char *queue;
+	char	 hostname[HOSTNAME_MAX + 1];
+	unsigned long long max_size;	/* 0: no limit */
+	unsigned max_rcpt;
+	unsigned timeout;
+	unsigned session_max;
+	unsigned max_errors;
+	int	 lf;			/* --lf: LF alone ends lines */
+	struct domains domains;
+};
+
+/* the client, from the super-server's environment or getpeername() */
+struct client {
+	char	 ip[64];		/* "" when there is no address */
+	char	 port[8];
+	char	 name[HOSTNAME_MAX + 1];	/* TCPREMOTEHOST, checked */
+	char	 local_ip[64];
+	char	 local_name[HOSTNAME_MAX + 1];
+	int	 trusted;		/* local, loopback or RELAYCLIENT */
+};
+
+#endif

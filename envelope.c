@@ -1,0 +1,200 @@
+/*
+ * envelope.c - one mail transaction's envelope and its text form.
+ *
+ * Spool file format, version 1 (the contract with the delivery side):
+ * an envelope block of "Key: value" lines, each ending in LF, then one
+ * empty line, then the message with CRLF line endings, starting with our
+ * Received: line.  Keys, in this order (optional ones may be absent):
+ *   Version: 1            Id: QUEUE-ID           Arrival: EPOCH-SECONDS
+ *   Client-Address: IP    Client-Port: PORT      Client-Name: DNS-NAME
+ *   Helo: NAME            Protocol: SMTP|ESMTP|UTF8SMTP
+ *   Trusted: yes|no       Sender: <PATH>   (<> for the null sender)
+ *   Size: N  Body: 7BIT|8BITMIME  SMTPUTF8: yes  Ret: FULL|HDRS
+ *   Envid: XTEXT
+ * then for each recipient "Recipient: <PATH>", followed by its own
+ * "Notify: LIST" and "ORCPT: TYPE;XTEXT" when given.  Values never hold
+ * CR, LF or NUL: every one was checked by the SMTP grammar first.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "envelope.h"
+
+#define RCPT_ENTRY_MAX	(ADDR_PATH_MAX + ADDR_ORCPT_MAX + 64)
+
+/* envelope_init - an empty envelope with no recipient storage yet */
+void
+envelope_init(struct envelope *env)
+{
+	memset(env, 0, sizeof *env);
+}
+
+/* envelope_reset - forget the transaction, keep the storage */
+void
+envelope_reset(struct envelope *env)
+{
+	env->sender.addr[0] = '\0';
+	env->sender.len = 0;
+	memset(&env->mp, 0, sizeof env->mp);
+	env->nrcpt = 0;
+	env->rcpts_len = 0;
+}
+
+/* envelope_free - release the recipient storage */
+void
+envelope_free(struct envelope *env)
+{
+	free(env->rcpts);
+	env->rcpts = NULL;
+	env->rcpts_cap = env->rcpts_len = 0;
+}
+
+/* notify_text - the NOTIFY bits as the RFC 3461 list */
+static void
+notify_text(struct sbuf *sb, unsigned bits)
+{
+	static const struct { unsigned bit; const char *name; } names[] = {
+		{ NOTIFY_NEVER, "NEVER" }, { NOTIFY_SUCCESS, "SUCCESS" },
+		{ NOTIFY_FAILURE, "FAILURE" }, { NOTIFY_DELAY, "DELAY" },
+	};
+	size_t i;
+	int first = 1;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++) {
+		if ((bits & names[i].bit) == 0)
+			continue;
+		if (!first)
+			sb_add(sb, ",", 1);
+		sb_str(sb, names[i].name);
+		first = 0;
+	}
+}
+
+/* make_room - grow the recipient text to hold n more bytes */
+static int
+make_room(struct envelope *env, size_t n)
+{
+	size_t cap = env->rcpts_cap ? env->rcpts_cap : 4096;
+	char *p;
+
+	while (cap - env->rcpts_len < n)
+		cap *= 2;
+	if (cap == env->rcpts_cap)
+		return 0;
+	if ((p = realloc(env->rcpts, cap)) == NULL)
+		return -1;
+	env->rcpts = p;
+	env->rcpts_cap = cap;
+	return 0;
+}
+
+/* is_duplicate - was this exact recipient path already accepted? */
+static int
+is_duplicate(const struct envelope *env, const char *line, size_t n)
+{
+	const char *p = env->rcpts, *end = env->rcpts + env->rcpts_len;
+	const char *nl;
+
+	for (; p < end; p = nl + 1) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		if (nl == NULL)
+			break;
+		if ((size_t)(nl + 1 - p) == n && memcmp(p, line, n) == 0)
+			return 1;
+	}
+	return 0;
+}
+
+/*
+ * envelope_add_rcpt - record an accepted recipient: 0 when added,
+ * 1 when the same path was already there (kept once), -1 out of memory.
+ */
+int
+envelope_add_rcpt(struct envelope *env, const struct path *rcpt,
+    const struct rcpt_params *rp)
+{
+	char buf[RCPT_ENTRY_MAX];
+	struct sbuf sb;
+	size_t first;
+
+	sb_init(&sb, buf, sizeof buf);
+	sb_str(&sb, "Recipient: <");
+	sb_add(&sb, rcpt->addr, rcpt->len);
+	sb_str(&sb, ">\n");
+	first = sb.len;
+	if (is_duplicate(env, buf, first))
+		return 1;
+	if (rp->notify != 0) {
+		sb_str(&sb, "Notify: ");
+		notify_text(&sb, rp->notify);
+		sb_add(&sb, "\n", 1);
+	}
+	if (rp->orcpt[0] != '\0') {
+		sb_str(&sb, "ORCPT: ");
+		sb_str(&sb, rp->orcpt);
+		sb_add(&sb, "\n", 1);
+	}
+	if (make_room(env, sb.len) < 0)
+		return -1;
+	memcpy(env->rcpts + env->rcpts_len, buf, sb.len);
+	env->rcpts_len += sb.len;
+	if (env->nrcpt++ == 0)
+		env->first_rcpt = *rcpt;
+	return 0;
+}
+
+/* line - add "Key: value\n" */
+static void
+line(struct sbuf *sb, const char *key, const char *val)
+{
+	sb_str(sb, key);
+	sb_str(sb, ": ");
+	sb_str(sb, val);
+	sb_add(sb, "\n", 1);
+}
+
+/* mail_params_text - the MAIL parameters that were given */
+static void
+mail_params_text(const struct mail_params *mp, struct sbuf *sb)
+{
+	if (mp->has_size) {
+		sb_str(sb, "Size: ");
+		sb_num(sb, mp->size);
+		sb_add(sb, "\n", 1);
+	}
+	if (mp->body != BODY_NONE)
+		line(sb, "Body", mp->body == BODY_7BIT ? "7BIT" : "8BITMIME");
+	if (mp->smtputf8)
+		line(sb, "SMTPUTF8", "yes");
+	if (mp->ret != RET_NONE)
+		line(sb, "Ret", mp->ret == RET_FULL ? "FULL" : "HDRS");
+	if (mp->envid[0] != '\0')
+		line(sb, "Envid", mp->envid);
+}
+
+/* envelope_header - the block up to, not including, the recipients */
+void
+envelope_header(const struct envelope *env, const struct envelope_meta *m,
+    struct sbuf *sb)
+{
+	sb_str(sb, "Version: ");
+	sb_num(sb, ENVELOPE_VERSION);
+	sb_add(sb, "\n", 1);
+	line(sb, "Id", m->id);
+	sb_str(sb, "Arrival: ");
+	sb_num(sb, (unsigned long long)m->arrival);
+	sb_add(sb, "\n", 1);
+	if (m->client_ip[0] != '\0')
+		line(sb, "Client-Address", m->client_ip);
+	if (m->client_port[0] != '\0')
+		line(sb, "Client-Port", m->client_port);
+	if (m->client_name[0] != '\0')
+		line(sb, "Client-Name", m->client_name);
+	line(sb, "Helo", m->helo);
+	line(sb, "Protocol", m->protocol);
+	line(sb, "Trusted", m->trusted ? "yes" : "no");
+	sb_str(sb, "Sender: <");
+	sb_add(sb, env->sender.addr, env->sender.len);
+	sb_str(sb, ">\n");
+	mail_params_text(&env->mp, sb);
+}

@@ -1,0 +1,250 @@
+/*
+ * io.c - buffered client I/O under absolute deadlines.
+ * Every read and write waits with poll() until the earlier of "now plus
+ * the idle timeout" and the session's hard end; nothing here ever blocks
+ * past them.  Pending replies are flushed before a read that would block,
+ * which is what makes PIPELINING (RFC 2920) safe.  Never parses SMTP.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <limits.h>
+#include <poll.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "io.h"
+
+/* now - the monotonic clock */
+static struct timespec
+now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts;
+}
+
+/* ms_until - milliseconds from now until ts, 0 if it has passed */
+static int
+ms_until(struct timespec ts)
+{
+	struct timespec n = now();
+	long long ms;
+
+	ms = (long long)(ts.tv_sec - n.tv_sec) * 1000 +
+	    (ts.tv_nsec - n.tv_nsec) / 1000000;
+	if (ms <= 0)
+		return 0;
+	return ms > INT_MAX ? INT_MAX : (int)ms;
+}
+
+/* io_init - set up the buffers, the fds and the session's hard end */
+void
+io_init(struct io *io, int in, int out, unsigned timeout, unsigned session)
+{
+	struct stat st;
+
+	io->in = in;
+	io->out = out;
+	io->out_sock = fstat(out, &st) == 0 && S_ISSOCK(st.st_mode);
+	io->lf_ok = 0;
+	io->timeout = timeout;
+	io->session_end = now();
+	io->session_end.tv_sec += session;
+	io->in_pos = io->in_len = io->out_len = 0;
+	io->bytes_in = io->bytes_out = 0;
+}
+
+/* io_grace - let the session run n more seconds (for a last reply) */
+void
+io_grace(struct io *io, unsigned n)
+{
+	io->session_end = now();
+	io->session_end.tv_sec += n;
+}
+
+/* io_session_expired - 1 once the hard cap on the session has passed */
+int
+io_session_expired(const struct io *io)
+{
+	return ms_until(io->session_end) == 0;
+}
+
+/* wait_for - poll fd for events until the idle or the session deadline */
+static int
+wait_for(struct io *io, int fd, short events)
+{
+	struct pollfd pfd;
+	int idle, cap, r;
+
+	idle = io->timeout > INT_MAX / 1000 ? INT_MAX : (int)io->timeout * 1000;
+	for (;;) {
+		cap = ms_until(io->session_end);
+		pfd.fd = fd;
+		pfd.events = events;
+		pfd.revents = 0;
+		r = poll(&pfd, 1, idle < cap ? idle : cap);
+		if (r > 0)
+			return IO_OK;
+		if (r == 0)
+			return IO_TIMEOUT;
+		if (errno != EINTR)
+			return IO_ERROR;
+	}
+}
+
+/* write_some - one write or send on the reply fd */
+static ssize_t
+write_some(struct io *io, const char *p, size_t n)
+{
+	if (io->out_sock)
+		return send(io->out, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
+	return write(io->out, p, n);
+}
+
+/* io_flush - write out every pending reply byte */
+int
+io_flush(struct io *io)
+{
+	size_t done = 0;
+	ssize_t w;
+	int r;
+
+	while (done < io->out_len) {
+		w = write_some(io, io->outbuf + done, io->out_len - done);
+		if (w > 0) {
+			done += (size_t)w;
+			continue;
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
+			return IO_ERROR;
+		if ((r = wait_for(io, io->out, POLLOUT)) != IO_OK)
+			return r;
+	}
+	io->bytes_out += io->out_len;
+	io->out_len = 0;
+	return IO_OK;
+}
+
+/* io_put - queue reply bytes, flushing when the buffer fills */
+int
+io_put(struct io *io, const char *p, size_t n)
+{
+	size_t room;
+	int r;
+
+	while (n > 0) {
+		room = sizeof io->outbuf - io->out_len;
+		if (room == 0) {
+			if ((r = io_flush(io)) != IO_OK)
+				return r;
+			continue;
+		}
+		if (room > n)
+			room = n;
+		memcpy(io->outbuf + io->out_len, p, room);
+		io->out_len += room;
+		p += room;
+		n -= room;
+	}
+	return IO_OK;
+}
+
+/* io_input_pending - 1 if bytes are buffered, so a read would not block */
+int
+io_input_pending(const struct io *io)
+{
+	return io->in_pos < io->in_len;
+}
+
+/* io_fill - make sure input is buffered: flush replies, then wait, read */
+int
+io_fill(struct io *io)
+{
+	ssize_t n;
+	int r;
+
+	if (io->in_pos < io->in_len)
+		return IO_OK;
+	if ((r = io_flush(io)) != IO_OK)
+		return r;
+	for (;;) {
+		if ((r = wait_for(io, io->in, POLLIN)) != IO_OK)
+			return r;
+		n = read(io->in, io->inbuf, sizeof io->inbuf);
+		if (n > 0)
+			break;
+		if (n == 0)
+			return IO_EOF;
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return IO_ERROR;
+	}
+	io->in_pos = 0;
+	io->in_len = (size_t)n;
+	io->bytes_in += (size_t)n;
+	return IO_OK;
+}
+
+/* line_status - map an io_fill failure to a line result */
+static int
+line_status(int r)
+{
+	if (r == IO_EOF)
+		return LINE_EOF;
+	if (r == IO_TIMEOUT)
+		return LINE_TIMEOUT;
+	return LINE_ERROR;
+}
+
+/*
+ * io_readline - read one line into buf (size cap), without its ending.
+ * A line holds at most cap - 2 bytes of text; a longer one is read to its
+ * LF and thrown away.  buf is NUL-terminated, but the text may hold NULs:
+ * *lenp is the true length.
+ */
+int
+io_readline(struct io *io, char *buf, size_t cap, size_t *lenp)
+{
+	size_t len = 0, n;
+	unsigned char *p, *lf;
+	int toolong = 0, r;
+
+	for (;;) {
+		if ((r = io_fill(io)) != IO_OK)
+			return line_status(r);
+		p = io->inbuf + io->in_pos;
+		n = io->in_len - io->in_pos;
+		lf = memchr(p, '\n', n);
+		if (lf != NULL)
+			n = (size_t)(lf - p);
+		if (!toolong && len + n > cap - 1)
+			toolong = 1;
+		if (!toolong) {
+			memcpy(buf + len, p, n);
+			len += n;
+		}
+		io->in_pos += n;
+		if (lf != NULL) {
+			io->in_pos++;
+			break;
+		}
+	}
+	if (toolong)
+		return LINE_TOOLONG;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	else if (!io->lf_ok) {
+		buf[len] = '\0';
+		*lenp = len;
+		return LINE_BARELF;
+	}
+	if (len > cap - 2)
+		return LINE_TOOLONG;
+	buf[len] = '\0';
+	*lenp = len;
+	return LINE_OK;
+}

@@ -1,0 +1,54 @@
+/*
+ * io.h - buffered client I/O under absolute deadlines.
+ * The only code that reads fd 0 (or the socket) and writes replies.
+ * Replies are flushed before any read that would block (RFC 2920).
+ */
+#ifndef IO_H
+#define IO_H
+
+#include <stddef.h>
+#include <time.h>
+
+#define IO_INBUF	65536
+#define IO_OUTBUF	8192
+
+enum io_status {
+	IO_OK = 0,
+	IO_EOF,		/* the client closed its side */
+	IO_TIMEOUT,	/* the idle or the session deadline passed */
+	IO_ERROR	/* read or write failed; errno says why */
+};
+
+enum line_status {
+	LINE_OK = 0,	/* a line ended by CRLF (or LF with lf mode) */
+	LINE_TOOLONG,	/* over the cap: the rest up to LF was thrown away */
+	LINE_BARELF,	/* ended by a LF with no CR before it */
+	LINE_EOF,
+	LINE_TIMEOUT,
+	LINE_ERROR
+};
+
+struct io {
+	int	 in;			/* fd the client writes to us on */
+	int	 out;			/* fd replies go to */
+	int	 out_sock;		/* out is a socket: send(MSG_DONTWAIT) */
+	int	 lf_ok;			/* --lf: LF alone ends a line */
+	unsigned timeout;		/* idle limit per read/write, seconds */
+	struct timespec session_end;	/* hard cap on the whole session */
+	size_t	 in_pos, in_len;
+	size_t	 out_len;
+	unsigned long long bytes_in, bytes_out;
+	unsigned char inbuf[IO_INBUF];
+	char	 outbuf[IO_OUTBUF];
+};
+
+void	 io_init(struct io *, int, int, unsigned, unsigned);
+int	 io_fill(struct io *);
+int	 io_readline(struct io *, char *, size_t, size_t *);
+int	 io_put(struct io *, const char *, size_t);
+int	 io_flush(struct io *);
+int	 io_input_pending(const struct io *);
+int	 io_session_expired(const struct io *);
+void	 io_grace(struct io *, unsigned);
+
+#endif

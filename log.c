@@ -1,0 +1,87 @@
+/*
+ * log.c - one line per event, to stderr.
+ * A line is built in a fixed buffer and written with a single write(2),
+ * so lines from many smtpd processes never interleave.  Values that come
+ * from the client are escaped (\xHH); an overlong line ends in "...".
+ */
+#include <errno.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+/* log_init - remember the fd and the "smtpd[pid]: ip=..." prefix */
+void
+log_init(struct logger *lg, int fd, pid_t pid, const char *ip)
+{
+	struct sbuf sb;
+
+	lg->fd = fd;
+	sb_init(&sb, lg->prefix, sizeof lg->prefix);
+	sb_str(&sb, "smtpd[");
+	sb_num(&sb, (unsigned long long)pid);
+	sb_str(&sb, "]: ip=");
+	sb_escaped(&sb, ip, strlen(ip));
+	sb_str(&sb, " ");
+}
+
+/* log_begin - start a line for one event */
+void
+log_begin(const struct logger *lg, struct logline *ll, const char *event)
+{
+	sb_init(&ll->sb, ll->buf, sizeof ll->buf - 4);
+	sb_str(&ll->sb, lg->prefix);
+	sb_str(&ll->sb, "event=");
+	sb_str(&ll->sb, event);
+}
+
+/* log_str - add key=value for a value of our own making */
+void
+log_str(struct logline *ll, const char *key, const char *val)
+{
+	sb_str(&ll->sb, " ");
+	sb_str(&ll->sb, key);
+	sb_str(&ll->sb, "=");
+	sb_escaped(&ll->sb, val, strlen(val));
+}
+
+/* log_bytes - add key=value for client bytes (may hold NULs) */
+void
+log_bytes(struct logline *ll, const char *key, const char *p, size_t n)
+{
+	sb_str(&ll->sb, " ");
+	sb_str(&ll->sb, key);
+	sb_str(&ll->sb, "=");
+	sb_escaped(&ll->sb, p, n);
+}
+
+/* log_num - add key=number */
+void
+log_num(struct logline *ll, const char *key, unsigned long long v)
+{
+	sb_str(&ll->sb, " ");
+	sb_str(&ll->sb, key);
+	sb_str(&ll->sb, "=");
+	sb_num(&ll->sb, v);
+}
+
+/* log_end - finish the line and write it in one go */
+void
+log_end(const struct logger *lg, struct logline *ll)
+{
+	struct sbuf *sb = &ll->sb;
+	ssize_t w;
+
+	if (sb->overflow)
+		sb->len = sb->cap - 1;	/* room for the marker was kept */
+	sb->p[sb->len] = '\0';
+	if (sb->overflow) {
+		sb->p[sb->len++] = '.';
+		sb->p[sb->len++] = '.';
+		sb->p[sb->len++] = '.';
+	}
+	sb->p[sb->len++] = '\n';
+	do
+		w = write(lg->fd, sb->p, sb->len);
+	while (w < 0 && errno == EINTR);
+}

@@ -1,0 +1,33 @@
+/*
+ * log.h - one line per event, to stderr.
+ * Lines look like "smtpd[PID]: ip=ADDR event=NAME key=value ...".
+ * Client bytes are always escaped; nothing here writes to the client.
+ */
+#ifndef LOG_H
+#define LOG_H
+
+#include <stddef.h>
+#include <sys/types.h>
+
+#include "sbuf.h"
+
+#define LOG_LINE_MAX	1024
+
+struct logger {
+	int	 fd;			/* where lines go (2) */
+	char	 prefix[96];		/* "smtpd[pid]: ip=... " */
+};
+
+struct logline {
+	struct sbuf sb;
+	char	 buf[LOG_LINE_MAX];
+};
+
+void	 log_init(struct logger *, int, pid_t, const char *);
+void	 log_begin(const struct logger *, struct logline *, const char *);
+void	 log_str(struct logline *, const char *, const char *);
+void	 log_bytes(struct logline *, const char *, const char *, size_t);
+void	 log_num(struct logline *, const char *, unsigned long long);
+void	 log_end(const struct logger *, struct logline *);
+
+#endif

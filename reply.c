@@ -1,0 +1,153 @@
+/*
+ * reply.c - the one table of SMTP replies.
+ * Each row pairs a reply code with its RFC 3463 enhanced status code
+ * (RFC 2034: all 2xx/4xx/5xx replies but the greeting and the HELO/EHLO
+ * answer carry one) and a fixed text.  Client bytes never reach a reply.
+ */
+#include <string.h>
+
+#include "reply.h"
+#include "sbuf.h"
+
+#define REPLY_MAX	512	/* RFC 5321 4.5.3.1.5, with the CRLF */
+
+static const struct reply replies[] = {
+	[R_GREETING] =	{ 220, NULL, "%s ESMTP smtpd", 0 },
+	[R_HELO] =	{ 250, NULL, "%s", 0 },
+	[R_DONE] =	{ 250, "2.0.0", "OK", 0 },
+	[R_SENDER_OK] =	{ 250, "2.1.0", "sender OK", 0 },
+	[R_RCPT_OK] =	{ 250, "2.1.5", "recipient OK", 0 },
+	[R_RCPT_DUP] =	{ 250, "2.1.5", "recipient OK (duplicate, kept once)",
+	    0 },
+	[R_START_DATA] = { 354, NULL,
+	    "send the message, end with <CRLF>.<CRLF>", 0 },
+	[R_QUEUED] =	{ 250, "2.0.0", "OK queued as %s", 0 },
+	[R_RESET] =	{ 250, "2.0.0", "reset OK", 0 },
+	[R_BYE] =	{ 221, "2.0.0", "%s closing connection", RF_CLOSE },
+	[R_VRFY] =	{ 252, "2.1.5",
+	    "cannot VRFY user, but will accept mail and attempt delivery", 0 },
+	[R_HELP] =	{ 214, "2.0.0", "commands: HELO EHLO MAIL RCPT DATA "
+	    "RSET NOOP QUIT VRFY HELP; see RFC 5321", 0 },
+	[R_UNKNOWN] =	{ 500, "5.5.1", "command unrecognized", RF_ERROR },
+	[R_NOT_IMPL] =	{ 502, "5.5.1", "command not implemented", RF_ERROR },
+	[R_TOOLONG] =	{ 500, "5.5.2", "line too long", RF_ERROR },
+	[R_BARELF] =	{ 500, "5.5.2", "command line ends in a bare LF: SMTP "
+	    "lines end with CRLF (RFC 5321 2.3.8); for hand-written "
+	    "transcripts run smtpd --lf", RF_ERROR },
+	[R_BADCHAR] =	{ 500, "5.5.2",
+	    "NUL or control character in command line", RF_ERROR },
+	[R_SYNTAX] =	{ 501, "5.5.4", "syntax error in arguments", RF_ERROR },
+	[R_NO_ARGS] =	{ 501, "5.5.4", "this command takes no arguments",
+	    RF_ERROR },
+	[R_NEED_DOMAIN] = { 501, "5.5.4",
+	    "HELO/EHLO needs a valid domain name or address literal",
+	    RF_ERROR },
+	[R_NEED_ARG] =	{ 501, "5.5.4", "this command needs an argument",
+	    RF_ERROR },
+	[R_SEQ_HELO] =	{ 503, "5.5.1", "send HELO or EHLO first", RF_ERROR },
+	[R_SEQ_MAIL] =	{ 503, "5.5.1", "sender already given", RF_ERROR },
+	[R_SEQ_RCPT] =	{ 503, "5.5.1", "send MAIL first", RF_ERROR },
+	[R_SEQ_DATA] =	{ 503, "5.5.1", "send RCPT first", RF_ERROR },
+	[R_NO_VALID_RCPT] = { 554, "5.5.1", "no valid recipients", RF_ERROR },
+	[R_BAD_SENDER] = { 501, "5.1.7", "bad sender address syntax",
+	    RF_ERROR },
+	[R_BAD_RCPT] =	{ 501, "5.1.3", "bad recipient address syntax",
+	    RF_ERROR },
+	[R_NULL_RCPT] =	{ 501, "5.1.3", "null recipient <> not allowed",
+	    RF_ERROR },
+	[R_SENDER_TOOLONG] = { 501, "5.1.7", "sender path too long",
+	    RF_ERROR },
+	[R_RCPT_TOOLONG] = { 501, "5.1.3", "recipient path too long",
+	    RF_ERROR },
+	[R_NEED_UTF8] =	{ 553, "5.6.7",
+	    "non-ASCII address needs the SMTPUTF8 parameter on MAIL",
+	    RF_ERROR },
+	[R_PARAM_UNKNOWN] = { 555, "5.5.4", "parameter not supported",
+	    RF_ERROR },
+	[R_PARAM_SYNTAX] = { 501, "5.5.4", "malformed parameter", RF_ERROR },
+	[R_PARAM_DUP] =	{ 501, "5.5.4", "parameter given twice", RF_ERROR },
+	[R_PARAM_NO_EHLO] = { 555, "5.5.4",
+	    "parameters need EHLO, not HELO", RF_ERROR },
+	[R_SIZE_LIMIT] = { 552, "5.3.4",
+	    "message size exceeds fixed limit of %s bytes", 0 },
+	[R_NO_SPACE] =	{ 452, "4.3.1", "insufficient system storage", 0 },
+	[R_TOO_MANY_RCPT] = { 452, "4.5.3", "too many recipients", 0 },
+	[R_RELAY_DENIED] = { 550, "5.7.1",
+	    "relaying denied: not a local domain", RF_ERROR },
+	[R_MSG_BARENL] = { 550, "5.6.0", "message refused: bare CR or LF in "
+	    "data (lines must end with CRLF; see SMTP smuggling)", 0 },
+	[R_MSG_NUL] =	{ 554, "5.6.0", "message refused: NUL byte in data", 0 },
+	[R_MSG_LOOP] =	{ 554, "5.4.6",
+	    "message refused: too many Received headers (mail loop?)", 0 },
+	[R_MSG_TOOBIG] = { 552, "5.3.4",
+	    "message size exceeds fixed limit of %s bytes", 0 },
+	[R_SPOOL_FAIL] = { 451, "4.3.0",
+	    "local error: message not queued, try again later", 0 },
+	[R_SPOOL_FULL] = { 452, "4.3.1",
+	    "insufficient system storage: message not queued", 0 },
+	[R_TOO_MANY_ERRORS] = { 421, "4.7.0",
+	    "%s too many errors, closing connection", RF_CLOSE },
+	[R_TIMEOUT] =	{ 421, "4.4.2", "%s timeout, closing connection",
+	    RF_CLOSE },
+	[R_SESSION_LIMIT] = { 421, "4.4.2",
+	    "%s session time limit reached, closing connection", RF_CLOSE },
+	[R_UNAVAILABLE] = { 421, "4.3.0",
+	    "%s mail service unavailable (local problem), try again later",
+	    RF_CLOSE },
+	[R_FORBIDDEN] =	{ 421, "4.7.0", "%s this is an SMTP server, not "
+	    "HTTP, and headers go after DATA; closing connection", RF_CLOSE },
+};
+_Static_assert(sizeof replies / sizeof replies[0] == R__COUNT,
+    "one reply table row per reply id");
+
+/* reply_get - the row for a reply id */
+const struct reply *
+reply_get(enum reply_id id)
+{
+	return &replies[id];
+}
+
+/*
+ * reply_line - queue one reply line: code, '-' or ' ', enhanced code,
+ * text with "%s" replaced by arg.  Cut to 512 octets with the CRLF.
+ */
+int
+reply_line(struct io *io, unsigned code, int more, const char *esc,
+    const char *text)
+{
+	char buf[REPLY_MAX + 1];
+	struct sbuf sb;
+
+	sb_init(&sb, buf, REPLY_MAX - 1);
+	sb_num(&sb, code);
+	sb_add(&sb, more ? "-" : " ", 1);
+	if (esc != NULL) {
+		sb_str(&sb, esc);
+		sb_add(&sb, " ", 1);
+	}
+	sb_str(&sb, text);
+	sb_add(&sb, "\r\n", 2);
+	if (sb.overflow) {
+		sb.len = sb.cap - 3;
+		sb_add(&sb, "\r\n", 2);
+	}
+	return io_put(io, buf, sb.len);
+}
+
+/* reply_send - queue the reply for id, with arg for its "%s" if any */
+int
+reply_send(struct io *io, enum reply_id id, const char *arg)
+{
+	const struct reply *r = &replies[id];
+	const char *pct = strstr(r->text, "%s");
+	char text[REPLY_MAX];
+	struct sbuf sb;
+
+	if (pct == NULL)
+		return reply_line(io, r->code, 0, r->esc, r->text);
+	sb_init(&sb, text, sizeof text);
+	sb_add(&sb, r->text, (size_t)(pct - r->text));
+	sb_str(&sb, arg != NULL ? arg : "");
+	sb_str(&sb, pct + 2);
+	return reply_line(io, r->code, 0, r->esc, text);
+}

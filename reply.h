@@ -1,0 +1,81 @@
+/*
+ * reply.h - the one table of SMTP replies.
+ * Every reply smtpd sends is a row here: code, RFC 3463 enhanced status,
+ * text, and what it does to the session.  Only reply.c writes replies.
+ */
+#ifndef REPLY_H
+#define REPLY_H
+
+#include "io.h"
+
+enum reply_id {
+	R_GREETING,
+	R_HELO,
+	R_DONE,
+	R_SENDER_OK,
+	R_RCPT_OK,
+	R_RCPT_DUP,
+	R_START_DATA,
+	R_QUEUED,
+	R_RESET,
+	R_BYE,
+	R_VRFY,
+	R_HELP,
+	R_UNKNOWN,
+	R_NOT_IMPL,
+	R_TOOLONG,
+	R_BARELF,
+	R_BADCHAR,
+	R_SYNTAX,
+	R_NO_ARGS,
+	R_NEED_DOMAIN,
+	R_NEED_ARG,
+	R_SEQ_HELO,
+	R_SEQ_MAIL,
+	R_SEQ_RCPT,
+	R_SEQ_DATA,
+	R_NO_VALID_RCPT,
+	R_BAD_SENDER,
+	R_BAD_RCPT,
+	R_NULL_RCPT,
+	R_SENDER_TOOLONG,
+	R_RCPT_TOOLONG,
+	R_NEED_UTF8,
+	R_PARAM_UNKNOWN,
+	R_PARAM_SYNTAX,
+	R_PARAM_DUP,
+	R_PARAM_NO_EHLO,
+	R_SIZE_LIMIT,
+	R_NO_SPACE,
+	R_TOO_MANY_RCPT,
+	R_RELAY_DENIED,
+	R_MSG_BARENL,
+	R_MSG_NUL,
+	R_MSG_LOOP,
+	R_MSG_TOOBIG,
+	R_SPOOL_FAIL,
+	R_SPOOL_FULL,
+	R_TOO_MANY_ERRORS,
+	R_TIMEOUT,
+	R_SESSION_LIMIT,
+	R_UNAVAILABLE,
+	R_FORBIDDEN,
+	R__COUNT
+};
+
+/* reply flags */
+#define RF_ERROR	1	/* counts toward the session's error limit */
+#define RF_CLOSE	2	/* the session ends after this reply */
+
+struct reply {
+	unsigned short code;
+	const char	*esc;	/* NULL: no enhanced code (RFC 2034 3) */
+	const char	*text;	/* one "%s" at most: the argument */
+	unsigned	 flags;
+};
+
+const struct reply *reply_get(enum reply_id);
+int	 reply_send(struct io *, enum reply_id, const char *);
+int	 reply_line(struct io *, unsigned, int, const char *, const char *);
+
+#endif

@@ -1,0 +1,88 @@
+/*
+ * sbuf.c - bounded string building.
+ * Appends into a caller's fixed buffer, always NUL-terminated, and flags
+ * an overflow instead of writing past the end.  Client bytes go through
+ * sb_escaped() so that logs never carry raw control characters.
+ */
+#include <string.h>
+
+#include "sbuf.h"
+
+/* sb_init - start an empty string in buf (cap must be at least 1) */
+void
+sb_init(struct sbuf *sb, char *buf, size_t cap)
+{
+	sb->p = buf;
+	sb->cap = cap;
+	sb->len = 0;
+	sb->overflow = 0;
+	buf[0] = '\0';
+}
+
+/* sb_add - append n bytes, or as many as fit and flag the overflow */
+void
+sb_add(struct sbuf *sb, const char *s, size_t n)
+{
+	size_t room = sb->cap - 1 - sb->len;
+
+	if (n > room) {
+		n = room;
+		sb->overflow = 1;
+	}
+	memcpy(sb->p + sb->len, s, n);
+	sb->len += n;
+	sb->p[sb->len] = '\0';
+}
+
+/* sb_str - append a C string */
+void
+sb_str(struct sbuf *sb, const char *s)
+{
+	sb_add(sb, s, strlen(s));
+}
+
+/* sb_num - append an unsigned number in decimal */
+void
+sb_num(struct sbuf *sb, unsigned long long v)
+{
+	char tmp[24];
+	size_t i = sizeof tmp;
+
+	do {
+		tmp[--i] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v != 0);
+	sb_add(sb, tmp + i, sizeof tmp - i);
+}
+
+/* sb_hex - append bytes as lower-case hex digits */
+void
+sb_hex(struct sbuf *sb, const unsigned char *p, size_t n)
+{
+	static const char digits[] = "0123456789abcdef";
+	char two[2];
+
+	while (n-- > 0) {
+		two[0] = digits[*p >> 4];
+		two[1] = digits[*p++ & 15];
+		sb_add(sb, two, 2);
+	}
+}
+
+/* sb_escaped - append client bytes, anything but visible ASCII as \xHH */
+void
+sb_escaped(struct sbuf *sb, const char *s, size_t n)
+{
+	unsigned char c;
+	char esc[2] = { '\\', 'x' };
+
+	for (; n > 0; s++, n--) {
+		c = (unsigned char)*s;
+		if (c > 0x20 && c < 0x7f && c != '\\') {
+			sb_add(sb, s, 1);
+			continue;
+		}
+		sb_add(sb, esc, 2);
+		sb_hex(sb, &c, 1);
+	}
+}

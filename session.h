@@ -1,0 +1,58 @@
+/*
+ * session.h - one SMTP session (RFC 5321), from greeting to QUIT.
+ * The session struct is the only mutable state smtpd has.
+ */
+#ifndef SESSION_H
+#define SESSION_H
+
+#include "config.h"
+#include "envelope.h"
+#include "io.h"
+#include "log.h"
+#include "spool.h"
+
+#define CMD_LINE_MAX	510	/* RFC 5321 4.5.3.1.4: 512 with CRLF */
+#define RCPT_LINE_MAX	1010	/* + 500 for ORCPT/NOTIFY (RFC 3461) */
+#define HELO_MAX	255
+
+/* the states a command may be allowed in (bits) */
+#define S_GREET	1	/* before HELO/EHLO */
+#define S_READY	2	/* no transaction */
+#define S_MAIL	4	/* sender given */
+#define S_RCPT	8	/* at least one recipient accepted */
+#define S_ANY	(S_GREET | S_READY | S_MAIL | S_RCPT)
+
+/* how the session ended, for the exit status */
+enum session_end {
+	END_QUIT = 0,		/* exit 0 */
+	END_CLIENT = 1,		/* vanished, timed out, broke the rules */
+	END_TEMPFAIL = 111	/* our side failed */
+};
+
+struct session {
+	const struct config *cfg;
+	const struct client *client;
+	struct logger log;
+	unsigned state;
+	int	 esmtp;			/* EHLO, not HELO */
+	int	 closing;		/* a closing reply was sent */
+	int	 end;			/* enum session_end */
+	const char *end_reason;
+	unsigned errors;
+	unsigned rcpt_refused;		/* in this transaction */
+	unsigned long long queued, refused;
+	char	 helo[HELO_MAX + 1];
+	struct envelope env;
+	struct spool spool;
+	struct io io;
+	char	 line[RCPT_LINE_MAX + 2];
+	size_t	 line_len;
+};
+
+void	 session_init(struct session *, const struct config *,
+	    const struct client *, int, int);
+int	 session_run(struct session *);
+int	 session_refuse(struct session *, const char *, const char *, int);
+void	 session_free(struct session *);
+
+#endif

@@ -1,0 +1,347 @@
+/*
+ * smtpd.c - entry point: options, environment, client identity, trust.
+ * Runs one SMTP session on fd 0 (input) and fd 1 (replies), logging to
+ * stderr, as started by systemd (Accept=yes), xinetd or tcpserver.
+ * Exit: 0 after QUIT, 1 client error or timeout, 100 usage, 111 our
+ * side failed.  Does no DNS, reads no locale, execs nothing.
+ */
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "config.h"
+#include "session.h"
+
+#define VERSION		"0.1.0"
+#define EXIT_USAGE	100
+
+static const char usage_text[] =
+"usage: smtpd [options]\n"
+"Runs one SMTP session on stdin/stdout and queues accepted mail.\n"
+"  --queue DIR            queue directory (env SMTPD_QUEUE; default "
+DEFAULT_QUEUE ")\n"
+"  --hostname NAME        name in greeting, EHLO, Received "
+"(env SMTPD_HOSTNAME)\n"
+"  --domain NAME          accept mail for NAME from untrusted clients; "
+"repeatable\n"
+"                         (.NAME also covers every subdomain)\n"
+"  --domains FILE         the same, one name per line (# comments)\n"
+"  --max-size BYTES       message size limit, 0 = none (default 26214400)\n"
+"  --max-recipients N     recipients per message (default 100)\n"
+"  --max-errors N         errors before the session is closed "
+"(default 20)\n"
+"  --timeout SECONDS      idle limit per command and data read "
+"(default 300)\n"
+"  --session-timeout SECONDS  hard limit on a whole session "
+"(default 3600)\n"
+"  --lf                   accept LF alone as line end (hand-written "
+"transcripts;\n"
+"                         refused when stdin is a socket)\n"
+"  --help, --version\n"
+"Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
+"TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
+"REMOTE_HOST\n"
+"(xinetd), RELAYCLIENT (trust this client).\n"
+"Exit: 0 after QUIT, 1 client error or timeout, 100 usage, "
+"111 temporary failure.\n";
+
+enum {
+	OPT_QUEUE = 256, OPT_HOSTNAME, OPT_DOMAIN, OPT_DOMAINS, OPT_MAX_SIZE,
+	OPT_MAX_RCPT, OPT_MAX_ERRORS, OPT_TIMEOUT, OPT_SESSION, OPT_LF,
+	OPT_HELP, OPT_VERSION
+};
+
+static const struct option long_options[] = {
+	{ "queue", required_argument, NULL, OPT_QUEUE },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
+	{ "domain", required_argument, NULL, OPT_DOMAIN },
+	{ "domains", required_argument, NULL, OPT_DOMAINS },
+	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
+	{ "max-recipients", required_argument, NULL, OPT_MAX_RCPT },
+	{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
+	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
+	{ "session-timeout", required_argument, NULL, OPT_SESSION },
+	{ "lf", no_argument, NULL, OPT_LF },
+	{ "help", no_argument, NULL, OPT_HELP },
+	{ "version", no_argument, NULL, OPT_VERSION },
+	{ NULL, 0, NULL, 0 }
+};
+
+/* die_usage - a bad command line: say why, exit 100 */
+static void
+die_usage(const char *what, const char *arg)
+{
+	fprintf(stderr, "smtpd: fatal: %s%s%s\n%s", what,
+	    arg != NULL ? ": " : "", arg != NULL ? arg : "", usage_text);
+	exit(EXIT_USAGE);
+}
+
+/* parse_number - a decimal number in [min, max], or die */
+static unsigned long long
+parse_number(const char *s, unsigned long long min, unsigned long long max,
+    const char *what)
+{
+	unsigned long long v = 0;
+	const char *p = s;
+
+	if (*p == '\0')
+		die_usage(what, s);
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || v > (max - (*p - '0')) / 10)
+			die_usage(what, s);
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v < min)
+		die_usage(what, s);
+	return v;
+}
+
+/* set_hostname - copy a host name into the config, or die */
+static void
+set_hostname(struct config *cfg, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > HOSTNAME_MAX || !addr_valid_domain(name, n))
+		die_usage("invalid host name", name);
+	memcpy(cfg->hostname, name, n + 1);
+}
+
+/* default_hostname - SMTPD_HOSTNAME, else the system's name */
+static void
+default_hostname(struct config *cfg)
+{
+	const char *env = getenv("SMTPD_HOSTNAME");
+
+	if (env != NULL && *env != '\0') {
+		set_hostname(cfg, env);
+		return;
+	}
+	if (gethostname(cfg->hostname, sizeof cfg->hostname) < 0 ||
+	    cfg->hostname[0] == '\0' ||
+	    !addr_valid_domain(cfg->hostname, strlen(cfg->hostname))) {
+		memcpy(cfg->hostname, "localhost", sizeof "localhost");
+	}
+	cfg->hostname[sizeof cfg->hostname - 1] = '\0';
+}
+
+/* parse_options - fill cfg from argv; returns the --domains path */
+static const char *
+parse_options(int argc, char **argv, struct config *cfg)
+{
+	const char *domains_file = NULL;
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		switch (c) {
+		case OPT_QUEUE: cfg->queue = optarg; break;
+		case OPT_HOSTNAME: set_hostname(cfg, optarg); break;
+		case OPT_DOMAIN:
+			if (!addr_valid_domain(optarg[0] == '.' ? optarg + 1 :
+			    optarg, strlen(optarg) - (optarg[0] == '.')) ||
+			    policy_add_domain(&cfg->domains, optarg) < 0)
+				die_usage("bad or too many --domain", optarg);
+			break;
+		case OPT_DOMAINS: domains_file = optarg; break;
+		case OPT_MAX_SIZE: cfg->max_size = parse_number(optarg, 0,
+			    1ull << 62, "bad --max-size"); break;
+		case OPT_MAX_RCPT: cfg->max_rcpt = (unsigned)parse_number(
+			    optarg, 1, MAX_RCPT_CAP, "bad --max-recipients");
+			break;
+		case OPT_MAX_ERRORS: cfg->max_errors = (unsigned)parse_number(
+			    optarg, 1, 100000, "bad --max-errors"); break;
+		case OPT_TIMEOUT: cfg->timeout = (unsigned)parse_number(
+			    optarg, 1, 86400, "bad --timeout"); break;
+		case OPT_SESSION: cfg->session_max = (unsigned)parse_number(
+			    optarg, 1, 7 * 86400, "bad --session-timeout");
+			break;
+		case OPT_LF: cfg->lf = 1; break;
+		case OPT_HELP: fputs(usage_text, stdout); exit(0);
+		case OPT_VERSION: puts("smtpd " VERSION); exit(0);
+		default: die_usage("unknown option", NULL);
+		}
+	}
+	if (optind < argc)
+		die_usage("unexpected argument", argv[optind]);
+	return domains_file;
+}
+
+/* normalize_ip - a checked, canonical text address ("" if invalid) */
+static int
+normalize_ip(const char *in, char *out, size_t cap)
+{
+	unsigned char a[16];
+
+	if (inet_pton(AF_INET, in, a) == 1)
+		return inet_ntop(AF_INET, a, out, (socklen_t)cap) != NULL;
+	if (inet_pton(AF_INET6, in, a) != 1)
+		return 0;
+	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
+		return inet_ntop(AF_INET, a + 12, out, (socklen_t)cap) != NULL;
+	return inet_ntop(AF_INET6, a, out, (socklen_t)cap) != NULL;
+}
+
+/* copy_port - a port number from the environment, if it is one */
+static void
+copy_port(char *out, size_t cap, const char *port)
+{
+	size_t n = port != NULL ? strlen(port) : 0;
+
+	if (n == 0 || n >= cap || strspn(port, "0123456789") != n)
+		return;
+	memcpy(out, port, n + 1);
+}
+
+/* copy_name - a DNS name from the environment, if it is a valid one */
+static void
+copy_name(char *out, size_t cap, const char *name)
+{
+	size_t n = name != NULL ? strlen(name) : 0;
+
+	if (n == 0 || n >= cap || name[0] == '[' || !addr_valid_domain(name, n))
+		return;
+	memcpy(out, name, n + 1);
+}
+
+/* peer_from_socket - getpeername(0) for an inet socket on fd 0 */
+static void
+peer_from_socket(struct client *c)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+	char ip[64];
+	unsigned port;
+
+	if (getpeername(0, (struct sockaddr *)&ss, &len) < 0)
+		return;
+	if (ss.ss_family == AF_INET) {
+		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
+		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+		port = ntohs(sin->sin_port);
+	} else if (ss.ss_family == AF_INET6) {
+		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
+		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof ip);
+		port = ntohs(sin6->sin6_port);
+	} else
+		return;
+	normalize_ip(ip, c->ip, sizeof c->ip);
+	snprintf(c->port, sizeof c->port, "%u", port);
+}
+
+/*
+ * identify_client - first found wins: TCPREMOTEIP (tcpserver),
+ * REMOTE_ADDR (systemd), REMOTE_HOST (xinetd), getpeername(0).  An
+ * address that is set but malformed makes an untrusted "unknown" client,
+ * never a local one.
+ */
+static void
+identify_client(struct client *c)
+{
+	static const char *const ip_vars[][2] = {
+		{ "TCPREMOTEIP", "TCPREMOTEPORT" },
+		{ "REMOTE_ADDR", "REMOTE_PORT" },
+		{ "REMOTE_HOST", NULL },
+	};
+	const char *v;
+	size_t i;
+	int remote = 0;
+
+	memset(c, 0, sizeof *c);
+	for (i = 0; i < sizeof ip_vars / sizeof ip_vars[0]; i++) {
+		if ((v = getenv(ip_vars[i][0])) == NULL || *v == '\0')
+			continue;
+		remote = 1;
+		if (!normalize_ip(v, c->ip, sizeof c->ip))
+			memcpy(c->ip, "unknown", sizeof "unknown");
+		if (ip_vars[i][1] != NULL)
+			copy_port(c->port, sizeof c->port,
+			    getenv(ip_vars[i][1]));
+		break;
+	}
+	if (!remote)
+		peer_from_socket(c);
+	copy_name(c->name, sizeof c->name, getenv("TCPREMOTEHOST"));
+	if ((v = getenv("TCPLOCALIP")) != NULL)
+		normalize_ip(v, c->local_ip, sizeof c->local_ip);
+	copy_name(c->local_name, sizeof c->local_name, getenv("TCPLOCALHOST"));
+	c->trusted = c->ip[0] == '\0' || policy_is_loopback(c->ip) ||
+	    getenv("RELAYCLIENT") != NULL;
+}
+
+/* fd_is_socket - is fd a socket? */
+static int
+fd_is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
+/* guard_std_fds - make sure 0, 1, 2 are open, so no file lands there */
+static void
+guard_std_fds(void)
+{
+	int fd;
+
+	for (fd = 0; fd < 3; fd++)
+		if (fcntl(fd, F_GETFD) < 0 &&
+		    open("/dev/null", O_RDWR) != fd)
+			exit(111);
+}
+
+/* config_defaults - the documented defaults, before options */
+static void
+config_defaults(struct config *cfg)
+{
+	const char *q = getenv("SMTPD_QUEUE");
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->queue = q != NULL && *q != '\0' ? q : DEFAULT_QUEUE;
+	cfg->max_size = DEFAULT_MAX_SIZE;
+	cfg->max_rcpt = DEFAULT_MAX_RCPT;
+	cfg->timeout = DEFAULT_TIMEOUT;
+	cfg->session_max = DEFAULT_SESSION_MAX;
+	cfg->max_errors = DEFAULT_MAX_ERRORS;
+}
+
+int
+main(int argc, char **argv)
+{
+	static struct config cfg;
+	static struct client client;
+	static struct session s;
+	const char *domains_file;
+	int rc;
+
+	guard_std_fds();
+	signal(SIGPIPE, SIG_IGN);
+	umask(027);
+	config_defaults(&cfg);
+	domains_file = parse_options(argc, argv, &cfg);
+	if (cfg.hostname[0] == '\0')
+		default_hostname(&cfg);
+	if (cfg.lf && fd_is_socket(0))
+		die_usage("--lf is for transcripts, not network clients",
+		    NULL);
+	identify_client(&client);
+	session_init(&s, &cfg, &client, 0, 1);
+	if (domains_file != NULL &&
+	    policy_load_domains(&cfg.domains, domains_file) < 0)
+		rc = session_refuse(&s, domains_file, "domains", errno);
+	else
+		rc = session_run(&s);
+	session_free(&s);
+	policy_free_domains(&cfg.domains);
+	return rc;
+}

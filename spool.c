@@ -1,0 +1,280 @@
+/*
+ * spool.c - atomic, durable queue writes (the contract with delivery).
+ * Layout: QUEUE/tmp/ holds files being written, QUEUE/new/ complete ones.
+ * A file is created O_EXCL in tmp/, written through one buffer, fsync'ed
+ * and closed (checked), then renamed into new/ with RENAME_NOREPLACE (or
+ * link+unlink), and new/ is fsync'ed.  Any failure unlinks the tmp file.
+ * Queue ids are "SEC.USEC.PID.RANDOM.HOST": letters, digits and dots.
+ * The file format (envelope block, empty line, message) is in envelope.c.
+ */
+#define _GNU_SOURCE		/* renameat2 */
+#include <sys/random.h>
+#include <sys/stat.h>
+#include <sys/statvfs.h>
+#include <sys/time.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "sbuf.h"
+#include "spool.h"
+
+#define SPOOL_MIN_FREE	(1ull << 20)	/* keep this much free at least */
+
+/* host_label - letters and digits of the host name's first label */
+static void
+host_label(char *out, size_t cap, const char *host)
+{
+	size_t n = 0;
+
+	for (; *host != '\0' && *host != '.' && n + 1 < cap; host++)
+		if ((*host >= 'a' && *host <= 'z') ||
+		    (*host >= 'A' && *host <= 'Z') ||
+		    (*host >= '0' && *host <= '9'))
+			out[n++] = *host;
+	if (n == 0)
+		out[n++] = 'x';
+	out[n] = '\0';
+}
+
+/* open_subdir - open (creating if need be) QUEUE/name as a directory fd */
+static int
+open_subdir(int qfd, const char *name, int *step)
+{
+	int fd;
+
+	if (mkdirat(qfd, name, 0750) < 0 && errno != EEXIST) {
+		*step = SPOOL_STEP_MKDIR;
+		return -1;
+	}
+	fd = openat(qfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0) {
+		*step = SPOOL_STEP_OPEN;
+		return -1;
+	}
+	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
+		*step = SPOOL_STEP_ACCESS;
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* spool_open - make sure QUEUE, QUEUE/tmp and QUEUE/new are usable */
+int
+spool_open(struct spool *sp, const char *queue, const char *host, int *step)
+{
+	int qfd, saved;
+
+	sp->tmpfd = sp->newfd = sp->fd = -1;
+	sp->err = 0;
+	sp->seq = 0;
+	sp->wlen = 0;
+	sp->id[0] = '\0';
+	host_label(sp->host, sizeof sp->host, host);
+	if (mkdir(queue, 0750) < 0 && errno != EEXIST) {
+		*step = SPOOL_STEP_MKDIR;
+		return -1;
+	}
+	qfd = open(queue, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (qfd < 0) {
+		*step = SPOOL_STEP_OPEN;
+		return -1;
+	}
+	sp->tmpfd = open_subdir(qfd, "tmp", step);
+	if (sp->tmpfd >= 0)
+		sp->newfd = open_subdir(qfd, "new", step);
+	saved = errno;
+	close(qfd);
+	if (sp->newfd < 0) {
+		spool_close(sp);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_space_ok - 1 if the queue's file system has room for n bytes */
+int
+spool_space_ok(const struct spool *sp, unsigned long long n)
+{
+	struct statvfs vfs;
+	unsigned long long avail;
+
+	if (fstatvfs(sp->tmpfd, &vfs) < 0)
+		return 1;	/* cannot tell: the write will */
+	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
+	return avail >= n + SPOOL_MIN_FREE;
+}
+
+/* make_id - a fresh queue id, unique across processes and hosts */
+static void
+make_id(struct spool *sp)
+{
+	unsigned char rnd[8];
+	struct timeval tv;
+	struct sbuf sb;
+	size_t i;
+
+	gettimeofday(&tv, NULL);
+	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
+		for (i = 0; i < sizeof rnd; i++)	/* O_EXCL still guards */
+			rnd[i] = (unsigned char)((tv.tv_usec >> i) ^ sp->seq);
+	sb_init(&sb, sp->id, sizeof sp->id);
+	sb_num(&sb, (unsigned long long)tv.tv_sec);
+	sb_add(&sb, ".", 1);
+	sb_num(&sb, (unsigned long long)tv.tv_usec);
+	sb_add(&sb, ".", 1);
+	sb_num(&sb, (unsigned long long)getpid());
+	sb_add(&sb, ".", 1);
+	sb_hex(&sb, rnd, sizeof rnd);
+	sb_add(&sb, ".", 1);
+	sb_str(&sb, sp->host);
+	sp->seq++;
+}
+
+/* spool_begin - create a new file in tmp/ under a fresh id */
+int
+spool_begin(struct spool *sp)
+{
+	int tries;
+
+	sp->err = 0;
+	sp->wlen = 0;
+	for (tries = 0; tries < 5; tries++) {
+		make_id(sp);
+		sp->fd = openat(sp->tmpfd, sp->id, O_WRONLY | O_CREAT |
+		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
+		if (sp->fd >= 0 || errno != EEXIST)
+			break;
+	}
+	if (sp->fd < 0) {
+		sp->err = errno;
+		return -1;
+	}
+	return 0;
+}
+
+/* flush_wbuf - write the buffer to the file, remembering the first error */
+static void
+flush_wbuf(struct spool *sp)
+{
+	size_t done = 0;
+	ssize_t w;
+
+	while (sp->err == 0 && done < sp->wlen) {
+		w = write(sp->fd, sp->wbuf + done, sp->wlen - done);
+		if (w > 0)
+			done += (size_t)w;
+		else if (w == 0)
+			sp->err = EIO;
+		else if (errno != EINTR)
+			sp->err = errno;
+	}
+	sp->wlen = 0;
+}
+
+/* spool_write - append bytes; errors are kept for spool_commit */
+void
+spool_write(struct spool *sp, const void *p, size_t n)
+{
+	const char *s = p;
+	size_t room;
+
+	if (sp->fd < 0 || sp->err != 0)
+		return;
+	while (n > 0) {
+		room = sizeof sp->wbuf - sp->wlen;
+		if (room == 0) {
+			flush_wbuf(sp);
+			if (sp->err != 0)
+				return;
+			continue;
+		}
+		if (room > n)
+			room = n;
+		memcpy(sp->wbuf + sp->wlen, s, room);
+		sp->wlen += room;
+		s += room;
+		n -= room;
+	}
+}
+
+/* move_to_new - rename tmp/ID to new/ID, never replacing a file there */
+static int
+move_to_new(struct spool *sp)
+{
+	if (renameat2(sp->tmpfd, sp->id, sp->newfd, sp->id,
+	    RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(sp->tmpfd, sp->id, sp->newfd, sp->id, 0) < 0)
+		return -1;
+	(void)unlinkat(sp->tmpfd, sp->id, 0);
+	return 0;
+}
+
+/*
+ * spool_commit - make the message durable in new/; 0 only when it is.
+ * On failure errno says why and the tmp file is gone.
+ */
+int
+spool_commit(struct spool *sp)
+{
+	int fd = sp->fd;
+
+	flush_wbuf(sp);
+	if (sp->err == 0 && fsync(fd) < 0)
+		sp->err = errno;
+	sp->fd = -1;
+	if (close(fd) < 0 && sp->err == 0)
+		sp->err = errno;
+	if (sp->err == 0 && move_to_new(sp) < 0)
+		sp->err = errno;
+	if (sp->err != 0) {
+		(void)unlinkat(sp->tmpfd, sp->id, 0);
+		errno = sp->err;
+		return -1;
+	}
+	if (fsync(sp->newfd) < 0 && errno != EINVAL) {
+		/*
+		 * The new name may not survive a crash, so no 250 may be
+		 * given: take the file back out of new/ and let the client
+		 * retry.  (A deliverer that claimed it in this instant may
+		 * deliver it once more: twice, never zero times.)
+		 */
+		sp->err = errno;
+		(void)unlinkat(sp->newfd, sp->id, 0);
+		errno = sp->err;
+		return -1;
+	}
+	return 0;
+}
+
+/* spool_abort - drop the message being written */
+void
+spool_abort(struct spool *sp)
+{
+	if (sp->fd < 0)
+		return;
+	close(sp->fd);
+	sp->fd = -1;
+	(void)unlinkat(sp->tmpfd, sp->id, 0);
+	sp->wlen = 0;
+}
+
+/* spool_close - abort any message and close the queue directories */
+void
+spool_close(struct spool *sp)
+{
+	spool_abort(sp);
+	if (sp->tmpfd >= 0)
+		close(sp->tmpfd);
+	if (sp->newfd >= 0)
+		close(sp->newfd);
+	sp->tmpfd = sp->newfd = -1;
+}

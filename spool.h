@@ -1,0 +1,41 @@
+/*
+ * spool.h - atomic, durable queue writes.
+ * A message is written under QUEUE/tmp/ID, fsync'ed, renamed into
+ * QUEUE/new/ID without overwriting, and QUEUE/new is fsync'ed.  Only
+ * then may the caller answer 250.  Nothing partial ever reaches new/.
+ */
+#ifndef SPOOL_H
+#define SPOOL_H
+
+#include <stddef.h>
+
+#define SPOOL_ID_MAX	96
+#define SPOOL_WBUF	65536
+
+enum spool_step {		/* where a queue set-up failed */
+	SPOOL_STEP_MKDIR = 1,
+	SPOOL_STEP_OPEN,
+	SPOOL_STEP_ACCESS
+};
+
+struct spool {
+	int	 tmpfd;			/* QUEUE/tmp */
+	int	 newfd;			/* QUEUE/new */
+	int	 fd;			/* the open tmp file, or -1 */
+	int	 err;			/* first write errno, 0 if none */
+	unsigned seq;			/* messages begun in this process */
+	char	 id[SPOOL_ID_MAX];
+	char	 host[33];		/* host part of the ids */
+	size_t	 wlen;
+	char	 wbuf[SPOOL_WBUF];
+};
+
+int	 spool_open(struct spool *, const char *, const char *, int *);
+int	 spool_space_ok(const struct spool *, unsigned long long);
+int	 spool_begin(struct spool *);
+void	 spool_write(struct spool *, const void *, size_t);
+int	 spool_commit(struct spool *);
+void	 spool_abort(struct spool *);
+void	 spool_close(struct spool *);
+
+#endif

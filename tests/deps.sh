@@ -1,0 +1,23 @@
+#!/bin/sh
+# tests/deps.sh - install what the tests need, only when it is missing.
+# Debian packages through apt-get (as root); prints what it installs.
+set -u
+need=""
+have() { command -v "$1" >/dev/null 2>&1; }
+have python3 || need="$need python3"
+have tcpserver || need="$need ucspi-tcp-ipv6"
+have swaks || need="$need swaks"
+have strace || need="$need strace"
+have setpriv || need="$need util-linux"
+[ -z "$need" ] && exit 0
+if [ "$(id -u)" != 0 ]; then
+	echo "tests/deps.sh: missing:$need (run as root to install)" >&2
+	exit 0
+fi
+echo "tests/deps.sh: installing:$need"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq >/dev/null 2>&1 || true
+# shellcheck disable=SC2086
+apt-get install -y -qq $need >/dev/null 2>&1 </dev/null ||
+	echo "tests/deps.sh: apt-get install failed for:$need" >&2
+exit 0

@@ -1,0 +1,113 @@
+"""tests/lib.py - shared helpers for the Python test groups.
+
+Each group prints "PASS name" or "FAIL name: why" per check, which
+tests/run.sh adds up.  SMTPD is the binary under test (./smtpd unless
+$SMTPD says otherwise, e.g. a sanitizer build).
+"""
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SMTPD = os.environ.get("SMTPD", os.path.join(ROOT, "smtpd"))
+HOST = "mx.test.example"
+ID_RE = re.compile(rb"\d+\.\d+\.\d+\.[0-9a-f]{16}\.[A-Za-z0-9]+")
+
+_results = {"pass": 0, "fail": 0}
+
+
+def check(name, ok, why=""):
+    """Report one check."""
+    if ok:
+        _results["pass"] += 1
+        print("PASS %s" % name)
+    else:
+        _results["fail"] += 1
+        print("FAIL %s: %s" % (name, why))
+    sys.stdout.flush()
+    return ok
+
+
+def finish():
+    """Exit non-zero when a check failed."""
+    sys.exit(1 if _results["fail"] else 0)
+
+
+class Queue:
+    """A temporary queue directory."""
+
+    def __init__(self, base=None):
+        self.dir = tempfile.mkdtemp(prefix="smtpd-q-", dir=base)
+
+    def files(self, sub):
+        d = os.path.join(self.dir, sub)
+        return sorted(os.listdir(d)) if os.path.isdir(d) else []
+
+    def read(self, name, sub="new"):
+        with open(os.path.join(self.dir, sub, name), "rb") as f:
+            return f.read()
+
+    def messages(self):
+        return [self.read(n) for n in self.files("new")]
+
+    def cleanup(self):
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+
+def base_env(extra=None):
+    """A clean environment: no launcher variables unless asked."""
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(("TCP", "REMOTE_", "RELAYCLIENT", "SMTPD_",
+                                "LISTEN_", "JOURNAL_STREAM"))}
+    env.update(extra or {})
+    return env
+
+
+def run_smtpd(data, queue, args=(), env=None, timeout=60, stdin=None):
+    """Run smtpd with data on stdin (a pipe); return (rc, out, err)."""
+    cmd = [SMTPD, "--queue", queue.dir, "--hostname", HOST] + list(args)
+    p = subprocess.run(cmd, input=data if stdin is None else None,
+                       stdin=stdin, capture_output=True, env=base_env(env),
+                       timeout=timeout)
+    return p.returncode, p.stdout, p.stderr
+
+
+def split_spool(blob):
+    """Split a spool file into (envelope dict list, message bytes)."""
+    head, sep, body = blob.partition(b"\n\n")
+    fields = []
+    for line in head.split(b"\n"):
+        k, _, v = line.partition(b": ")
+        fields.append((k.decode(), v.decode("utf-8", "replace")))
+    return fields, body
+
+
+def mask(out):
+    """Replace queue ids with <ID> in server output."""
+    return ID_RE.sub(b"<ID>", out)
+
+
+def decode_escapes(s):
+    r"""Turn \r \n \0 \t \\ and \xHH in a transcript line into bytes."""
+    out = bytearray()
+    b = s.encode("utf-8")
+    i = 0
+    while i < len(b):
+        c = b[i]
+        if c == 0x5c and i + 1 < len(b):
+            n = chr(b[i + 1])
+            if n in "rn0t\\":
+                out += {"r": b"\r", "n": b"\n", "0": b"\0", "t": b"\t",
+                        "\\": b"\\"}[n]
+                i += 2
+                continue
+            if n == "x":
+                out.append(int(b[i + 2:i + 4], 16))
+                i += 4
+                continue
+        out.append(c)
+        i += 1
+    return bytes(out)
