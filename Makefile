@@ -18,6 +18,7 @@ ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS)
 OBJS	 = smtpd.o session.o data.o spool.o envelope.o addr.o policy.o \
 	   reply.o io.o log.o sbuf.o
 UNIT	 = tests/unit/addr_test
+TOOLS	 = tests/tools/maxrss
 
 all: smtpd
 
@@ -27,17 +28,20 @@ smtpd: $(OBJS)
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
 
+tests/tools/maxrss: tests/tools/maxrss.c
+	$(CC) $(ALL_CFLAGS) -o $@ tests/tools/maxrss.c
+
 tests/unit/addr_test: tests/unit/addr_test.c addr.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/addr_test.c addr.o
 
 $(OBJS): config.h policy.h addr.h io.h log.h sbuf.h reply.h spool.h \
 	 envelope.h data.h session.h
 
-test: smtpd $(UNIT)
+test: smtpd $(UNIT) $(TOOLS)
 	sh tests/deps.sh
 	sh tests/run.sh
 
 clean:
-	rm -f smtpd $(OBJS) $(UNIT)
+	rm -f smtpd $(OBJS) $(UNIT) $(TOOLS)
 
 .PHONY: all test clean

@@ -608,21 +608,25 @@ xtext_valid(const char *s, const char *e)
 	return 1;
 }
 
-/* parse_size - SIZE=1*20DIGIT, no overflow */
+/*
+ * parse_size - SIZE=1*20DIGIT (RFC 1870).  Twenty digits can exceed
+ * 2^64; such a value is still valid syntax, so it saturates (and is
+ * then over any limit) instead of being a syntax error.
+ */
 static int
 parse_size(const struct param *pa, unsigned long long *size)
 {
 	unsigned long long v = 0;
 	size_t	 i;
 
-	if (pa->val == NULL || pa->vallen > 20)
+	if (pa->val == NULL || pa->vallen == 0 || pa->vallen > 20)
 		return PARAM_SYNTAX;
 	for (i = 0; i < pa->vallen; i++) {
 		unsigned d = pa->val[i] - '0';
 
-		if (!is_digit(pa->val[i]) || v > (~0ULL - d) / 10)
+		if (!is_digit(pa->val[i]))
 			return PARAM_SYNTAX;
-		v = v * 10 + d;
+		v = v > (~0ULL - d) / 10 ? ~0ULL : v * 10 + d;
 	}
 	*size = v;
 	return PARAM_OK;
@@ -723,8 +727,8 @@ addr_parse_mail_params(const char *p, const char *end,
 	while (r == PARAM_OK && (more = next_param(&p, end, &pa)) > 0) {
 		if ((k = keyword_index(mail_kw, NITEMS(mail_kw), &pa)) < 0)
 			r = PARAM_UNKNOWN;
-		else if (seen & (1U << k))
-			r = PARAM_DUPLICATE;
+		else if ((seen & (1U << k)) && k != MK_SMTPUTF8)
+			r = PARAM_DUPLICATE;	/* SMTPUTF8 twice: harmless */
 		else {
 			seen |= 1U << k;
 			r = mail_param(mp, k, &pa);

@@ -50,6 +50,7 @@ io_init(struct io *io, int in, int out, unsigned timeout, unsigned session)
 	io->out = out;
 	io->out_sock = fstat(out, &st) == 0 && S_ISSOCK(st.st_mode);
 	io->lf_ok = 0;
+	io->wfail = IO_OK;
 	io->timeout = timeout;
 	io->session_end = now();
 	io->session_end.tv_sec += session;
@@ -95,16 +96,31 @@ wait_for(struct io *io, int fd, short events)
 	}
 }
 
-/* write_some - one write or send on the reply fd */
+/*
+ * write_some - one write that cannot block past the deadline.  Sockets:
+ * send(MSG_DONTWAIT), no change to the shared file flags.  Pipes and
+ * the rest: wait for POLLOUT, then write at most PIPE_BUF, which a
+ * writable pipe always takes whole.
+ */
 static ssize_t
 write_some(struct io *io, const char *p, size_t n)
 {
+	int r;
+
 	if (io->out_sock)
 		return send(io->out, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	return write(io->out, p, n);
+	if ((r = wait_for(io, io->out, POLLOUT)) != IO_OK) {
+		errno = r == IO_TIMEOUT ? ETIMEDOUT : errno;
+		return -1;
+	}
+	return write(io->out, p, n < PIPE_BUF ? n : PIPE_BUF);
 }
 
-/* io_flush - write out every pending reply byte */
+/*
+ * io_flush - write out every pending reply byte.  A client that does not
+ * take its replies within the deadline is given up on for good: the
+ * failure sticks, and every later write or read returns it at once.
+ */
 int
 io_flush(struct io *io)
 {
@@ -112,6 +128,8 @@ io_flush(struct io *io)
 	ssize_t w;
 	int r;
 
+	if (io->wfail != IO_OK)
+		return io->wfail;
 	while (done < io->out_len) {
 		w = write_some(io, io->outbuf + done, io->out_len - done);
 		if (w > 0) {
@@ -120,10 +138,12 @@ io_flush(struct io *io)
 		}
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && errno == ETIMEDOUT)
+			return io->wfail = IO_TIMEOUT;
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return IO_ERROR;
+			return io->wfail = IO_ERROR;
 		if ((r = wait_for(io, io->out, POLLOUT)) != IO_OK)
-			return r;
+			return io->wfail = r;
 	}
 	io->bytes_out += io->out_len;
 	io->out_len = 0;

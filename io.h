@@ -33,6 +33,7 @@ struct io {
 	int	 out;			/* fd replies go to */
 	int	 out_sock;		/* out is a socket: send(MSG_DONTWAIT) */
 	int	 lf_ok;			/* --lf: LF alone ends a line */
+	int	 wfail;			/* a write failed: IO_TIMEOUT/ERROR */
 	unsigned timeout;		/* idle limit per read/write, seconds */
 	struct timespec session_end;	/* hard cap on the whole session */
 	size_t	 in_pos, in_len;

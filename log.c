@@ -35,24 +35,25 @@ log_begin(const struct logger *lg, struct logline *ll, const char *event)
 	sb_str(&ll->sb, event);
 }
 
-/* log_str - add key=value for a value of our own making */
-void
-log_str(struct logline *ll, const char *key, const char *val)
-{
-	sb_str(&ll->sb, " ");
-	sb_str(&ll->sb, key);
-	sb_str(&ll->sb, "=");
-	sb_escaped(&ll->sb, val, strlen(val));
-}
-
-/* log_bytes - add key=value for client bytes (may hold NULs) */
+/* log_bytes - add key=value; quoted when empty or holding a space */
 void
 log_bytes(struct logline *ll, const char *key, const char *p, size_t n)
 {
+	int quote = n == 0 || memchr(p, ' ', n) != NULL;
+
 	sb_str(&ll->sb, " ");
 	sb_str(&ll->sb, key);
-	sb_str(&ll->sb, "=");
+	sb_str(&ll->sb, quote ? "=\"" : "=");
 	sb_escaped(&ll->sb, p, n);
+	if (quote)
+		sb_str(&ll->sb, "\"");
+}
+
+/* log_str - add key=value for a C string */
+void
+log_str(struct logline *ll, const char *key, const char *val)
+{
+	log_bytes(ll, key, val, strlen(val));
 }
 
 /* log_num - add key=number */

@@ -134,20 +134,29 @@ reply_line(struct io *io, unsigned code, int more, const char *esc,
 	return io_put(io, buf, sb.len);
 }
 
+/* reply_text - the text of reply id with "%s" replaced by arg */
+void
+reply_text(enum reply_id id, const char *arg, char *buf, size_t cap)
+{
+	const char *text = replies[id].text, *pct = strstr(text, "%s");
+	struct sbuf sb;
+
+	sb_init(&sb, buf, cap);
+	if (pct == NULL) {
+		sb_str(&sb, text);
+		return;
+	}
+	sb_add(&sb, text, (size_t)(pct - text));
+	sb_str(&sb, arg != NULL ? arg : "");
+	sb_str(&sb, pct + 2);
+}
+
 /* reply_send - queue the reply for id, with arg for its "%s" if any */
 int
 reply_send(struct io *io, enum reply_id id, const char *arg)
 {
-	const struct reply *r = &replies[id];
-	const char *pct = strstr(r->text, "%s");
 	char text[REPLY_MAX];
-	struct sbuf sb;
 
-	if (pct == NULL)
-		return reply_line(io, r->code, 0, r->esc, r->text);
-	sb_init(&sb, text, sizeof text);
-	sb_add(&sb, r->text, (size_t)(pct - r->text));
-	sb_str(&sb, arg != NULL ? arg : "");
-	sb_str(&sb, pct + 2);
-	return reply_line(io, r->code, 0, r->esc, text);
+	reply_text(id, arg, text, sizeof text);
+	return reply_line(io, replies[id].code, 0, replies[id].esc, text);
 }

@@ -6,6 +6,8 @@
 #ifndef REPLY_H
 #define REPLY_H
 
+#include <stddef.h>
+
 #include "io.h"
 
 enum reply_id {
@@ -75,6 +77,7 @@ struct reply {
 };
 
 const struct reply *reply_get(enum reply_id);
+void	 reply_text(enum reply_id, const char *, char *, size_t);
 int	 reply_send(struct io *, enum reply_id, const char *);
 int	 reply_line(struct io *, unsigned, int, const char *, const char *);
 

@@ -69,7 +69,10 @@ sb_hex(struct sbuf *sb, const unsigned char *p, size_t n)
 	}
 }
 
-/* sb_escaped - append client bytes, anything but visible ASCII as \xHH */
+/*
+ * sb_escaped - append client bytes: printable ASCII as is, anything else
+ * (and the backslash and double quote) as \xHH.
+ */
 void
 sb_escaped(struct sbuf *sb, const char *s, size_t n)
 {
@@ -78,7 +81,7 @@ sb_escaped(struct sbuf *sb, const char *s, size_t n)
 
 	for (; n > 0; s++, n--) {
 		c = (unsigned char)*s;
-		if (c > 0x20 && c < 0x7f && c != '\\') {
+		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
 			sb_add(sb, s, 1);
 			continue;
 		}

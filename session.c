@@ -108,17 +108,20 @@ session_free(struct session *s)
 
 /* log_refusal - one log line for a 4xx/5xx reply */
 static void
-log_refusal(struct session *s, const struct reply *r)
+log_refusal(struct session *s, enum reply_id id, const char *arg)
 {
+	const struct reply *r = reply_get(id);
 	struct logline ll;
+	char text[256];
 	size_t n = s->line_len < 80 ? s->line_len : 80;
 
+	reply_text(id, arg, text, sizeof text);
 	log_begin(&s->log, &ll, "reject");
 	log_num(&ll, "code", r->code);
 	if (r->esc != NULL)
 		log_str(&ll, "status", r->esc);
 	log_bytes(&ll, "command", s->line, n);
-	log_str(&ll, "reason", r->text);
+	log_str(&ll, "reason", text);
 	log_end(&s->log, &ll);
 }
 
@@ -132,9 +135,15 @@ session_reply(struct session *s, enum reply_id id, const char *arg)
 {
 	const struct reply *r = reply_get(id);
 
+	if (arg == NULL)
+		arg = s->cfg->hostname;
 	if (r->code >= 400)
-		log_refusal(s, r);
-	(void)reply_send(&s->io, id, arg != NULL ? arg : s->cfg->hostname);
+		log_refusal(s, id, arg);
+	if (reply_send(&s->io, id, arg) != IO_OK || s->io.wfail != IO_OK) {
+		s->end_reason = "client-not-reading";
+		s->closing = 1;
+		return;
+	}
 	if (r->flags & RF_CLOSE)
 		s->closing = 1;
 	if ((r->flags & RF_ERROR) && ++s->errors >= s->cfg->max_errors &&
@@ -336,79 +345,73 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 	session_reply(s, R_SENDER_OK, NULL);
 }
 
-/* is_our_domain - a domain this host serves */
-static int
-is_our_domain(const struct session *s, const char *d, size_t n)
-{
-	size_t hn = strlen(s->cfg->hostname);
-
-	if (n == hn && strncasecmp(d, s->cfg->hostname, n) == 0)
-		return 1;
-	return policy_domain_listed(&s->cfg->domains, d, n);
-}
-
 /*
  * relay_allowed - may this client send to rcpt?  Trusted clients: any.
- * Others: listed domains, and postmaster (RFC 5321 4.5.1) bare or at a
- * domain we serve.  Never an open relay, even with no domain set.
+ * Others: the listed domains, and postmaster (RFC 5321 4.5.1) bare, at
+ * our host name or at a listed domain.  Never an open relay, even with
+ * no domain set.
  */
 static int
 relay_allowed(const struct session *s, const struct path *rcpt)
 {
+	const char *d = rcpt->addr + rcpt->domain_off;
+	size_t n = rcpt->len - rcpt->domain_off;
+
 	if (s->client->trusted)
 		return 1;
 	if (rcpt->domain_off == 0)
 		return addr_is_postmaster(rcpt);
-	return is_our_domain(s, rcpt->addr + rcpt->domain_off,
-	    rcpt->len - rcpt->domain_off);
+	if (policy_domain_listed(&s->cfg->domains, d, n))
+		return 1;
+	return addr_is_postmaster(rcpt) && n == strlen(s->cfg->hostname) &&
+	    strncasecmp(d, s->cfg->hostname, n) == 0;
 }
 
-/* cmd_rcpt - RFC 5321 4.1.1.3 with NOTIFY and ORCPT */
+/* check_rcpt - parse and judge one RCPT: R_RCPT_OK or the refusal */
+static enum reply_id
+check_rcpt(struct session *s, const char *arg, const char *end,
+    struct path *to, struct rcpt_params *rp)
+{
+	const char *p = after_keyword(arg, end, "TO:");
+	int r;
+
+	if (p == NULL)
+		return R_SYNTAX;
+	if ((r = addr_parse_path(&p, end, ADDR_ALLOW_POSTMASTER, to)) !=
+	    ADDR_OK)
+		return path_reply(r, 0);
+	if (!s->esmtp && skip_spaces(p, end) != end)
+		return R_PARAM_NO_EHLO;
+	if ((r = addr_parse_rcpt_params(p, end, rp)) != PARAM_OK)
+		return param_reply(r);
+	if (to->utf8 && !s->env.mp.smtputf8)
+		return R_NEED_UTF8;
+	if (s->env.nrcpt >= s->cfg->max_rcpt)
+		return R_TOO_MANY_RCPT;
+	if (!relay_allowed(s, to))
+		return R_RELAY_DENIED;
+	return R_RCPT_OK;
+}
+
+/*
+ * cmd_rcpt - RFC 5321 4.1.1.3 with NOTIFY and ORCPT.  Refusals are
+ * counted so that DATA can tell "all refused" (554) from "none" (503).
+ */
 static void
 cmd_rcpt(struct session *s, const char *arg, const char *end)
 {
 	struct path to;
 	struct rcpt_params rp;
-	const char *p = after_keyword(arg, end, "TO:");
+	enum reply_id id = check_rcpt(s, arg, end, &to, &rp);
 	int r;
 
-	if (p == NULL) {
-		session_reply(s, R_SYNTAX, NULL);
-		return;
-	}
-	r = addr_parse_path(&p, end, ADDR_ALLOW_POSTMASTER, &to);
-	if (r != ADDR_OK) {
-		session_reply(s, path_reply(r, 0), NULL);
-		return;
-	}
-	if (!s->esmtp && skip_spaces(p, end) != end) {
-		session_reply(s, R_PARAM_NO_EHLO, NULL);
-		return;
-	}
-	if ((r = addr_parse_rcpt_params(p, end, &rp)) != PARAM_OK) {
-		session_reply(s, param_reply(r), NULL);
-		return;
-	}
-	if (to.utf8 && !s->env.mp.smtputf8) {
-		session_reply(s, R_NEED_UTF8, NULL);
-		return;
-	}
-	if (s->env.nrcpt >= s->cfg->max_rcpt) {
-		session_reply(s, R_TOO_MANY_RCPT, NULL);
-		return;
-	}
-	if (!relay_allowed(s, &to)) {
+	if (id == R_RCPT_OK && (r = envelope_add_rcpt(&s->env, &to, &rp)) != 0)
+		id = r > 0 ? R_RCPT_DUP : R_SPOOL_FAIL;
+	if (id == R_RCPT_OK || id == R_RCPT_DUP)
+		session_enter(s, S_RCPT);
+	else
 		s->rcpt_refused++;
-		session_reply(s, R_RELAY_DENIED, NULL);
-		return;
-	}
-	r = envelope_add_rcpt(&s->env, &to, &rp);
-	if (r < 0) {
-		session_reply(s, R_SPOOL_FAIL, NULL);
-		return;
-	}
-	session_enter(s, S_RCPT);
-	session_reply(s, r == 1 ? R_RCPT_DUP : R_RCPT_OK, NULL);
+	session_reply(s, id, NULL);
 }
 
 /* protocol_name - the "with" of our Received line (RFC 3848, 6531) */
@@ -433,6 +436,15 @@ add_date(struct sbuf *sb, time_t t)
 	sb_add(sb, buf, n);
 }
 
+/* add_literal - an address literal: [192.0.2.1] or [IPv6:2001:db8::1] */
+static void
+add_literal(struct sbuf *sb, const char *ip)
+{
+	sb_str(sb, strchr(ip, ':') != NULL ? "[IPv6:" : "[");
+	sb_str(sb, ip);
+	sb_str(sb, "]");
+}
+
 /*
  * add_received - our trace line (RFC 5321 4.4), built only from checked
  * values.  "for" names the recipient only when there is exactly one,
@@ -451,9 +463,8 @@ add_received(const struct session *s, struct sbuf *sb, time_t t)
 			sb_str(sb, c->name);
 			sb_str(sb, " ");
 		}
-		sb_str(sb, "[");
-		sb_str(sb, c->ip);
-		sb_str(sb, "])");
+		add_literal(sb, c->ip);
+		sb_str(sb, ")");
 	}
 	sb_str(sb, "\r\n\tby ");
 	sb_str(sb, s->cfg->hostname);
@@ -463,9 +474,8 @@ add_received(const struct session *s, struct sbuf *sb, time_t t)
 			sb_str(sb, c->local_name);
 			sb_str(sb, " ");
 		}
-		sb_str(sb, "[");
-		sb_str(sb, c->local_ip);
-		sb_str(sb, "])");
+		add_literal(sb, c->local_ip);
+		sb_str(sb, ")");
 	}
 	sb_str(sb, " with ");
 	sb_str(sb, protocol_name(s));
@@ -587,6 +597,11 @@ timed_out(struct session *s)
 {
 	int cap = io_session_expired(&s->io);
 
+	if (s->io.wfail != IO_OK) {	/* it does not read: just hang up */
+		s->end_reason = "client-not-reading";
+		s->closing = 1;
+		return;
+	}
 	s->end_reason = cap ? "session-limit" : "timeout";
 	io_grace(&s->io, 10);		/* time to send the 421 */
 	session_reply(s, cap ? R_SESSION_LIMIT : R_TIMEOUT, NULL);
@@ -732,6 +747,31 @@ find_command(const char *verb, size_t n)
 	return NULL;
 }
 
+/*
+ * looks_like_header - a mail header sent as a command: a first word
+ * ending in ':', or a well-known field name and ':' ("Received:from").
+ * A client that does this is not speaking SMTP, or lost track of DATA.
+ */
+static int
+looks_like_header(const char *w, size_t n)
+{
+	static const char *const fields[] = {
+		"Received:", "From:", "To:", "Subject:", "Date:", "Message-ID:",
+		"Return-Path:", "Host:", "User-Agent:", "Content-Type:",
+		"MIME-Version:",
+	};
+	size_t i, k;
+
+	if (n > 0 && w[n - 1] == ':')
+		return 1;
+	for (i = 0; i < sizeof fields / sizeof fields[0]; i++) {
+		k = strlen(fields[i]);
+		if (n > k && strncasecmp(w, fields[i], k) == 0)
+			return 1;
+	}
+	return 0;
+}
+
 /* has_control - NUL, CR or another control octet in a command line */
 static int
 has_control(const char *p, size_t n)
@@ -757,7 +797,7 @@ dispatch(struct session *s)
 		session_reply(s, R_TOOLONG, NULL);
 	else if (has_control(p, s->line_len))
 		session_reply(s, R_BADCHAR, NULL);
-	else if (cmd == NULL && v_end > p && v_end[-1] == ':')
+	else if (cmd == NULL && looks_like_header(p, (size_t)(v_end - p)))
 		cmd_forbidden(s, v_end, end);
 	else if (cmd == NULL)
 		session_reply(s, R_UNKNOWN, NULL);

@@ -325,7 +325,8 @@ main(int argc, char **argv)
 	int rc;
 
 	guard_std_fds();
-	signal(SIGPIPE, SIG_IGN);
+	signal(SIGPIPE, SIG_IGN);	/* EPIPE comes back from write */
+	signal(SIGXFSZ, SIG_IGN);	/* EFBIG too: a 451, not a death */
 	umask(027);
 	config_defaults(&cfg);
 	domains_file = parse_options(argc, argv, &cfg);

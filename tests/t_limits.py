@@ -1,0 +1,254 @@
+"""t_limits.py - every wait and every size has a limit.
+
+Idle and whole-session timeouts, huge command lines, floods of
+recipients and NOOPs, oversized messages: the right reply code, a clean
+exit, and a peak RSS that does not grow with the input (os.wait4).
+"""
+import os
+import socket
+import subprocess
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402
+
+RSS_CAP_KB = 4 * 1024   # whatever the input; a 1-message run is ~1.5 MB
+MAXRSS = os.path.join(lib.ROOT, "tests", "tools", "maxrss")
+
+
+def start(q, args=(), env=None, stdin=subprocess.PIPE):
+    """Start smtpd; threads drain its stdout and stderr as it runs."""
+    rssfile = os.path.join(q.dir, "maxrss")
+    cmd = [MAXRSS, rssfile, lib.SMTPD, "--queue", q.dir,
+           "--hostname", lib.HOST] + list(args)
+    p = subprocess.Popen(cmd, stdin=stdin, stdout=subprocess.PIPE,
+                         stderr=subprocess.PIPE, env=lib.base_env(env))
+    p.rssfile = rssfile
+    p.got = {"out": bytearray(), "err": bytearray()}
+
+    def drain(f, key):
+        for chunk in iter(lambda: f.read1(65536), b""):
+            p.got[key] += chunk
+    p.readers = [threading.Thread(target=drain, args=(p.stdout, "out")),
+                 threading.Thread(target=drain, args=(p.stderr, "err"))]
+    for t in p.readers:
+        t.start()
+    return p
+
+
+def finish(p, timeout=30):
+    """Wait for p; return (rc, stdout, stderr, maxrss_kb)."""
+    deadline = time.time() + timeout
+    rc, rss = None, 0
+    while time.time() < deadline:
+        pid, status, ru = os.wait4(p.pid, os.WNOHANG)
+        if pid == p.pid:
+            rc = p.returncode = os.waitstatus_to_exitcode(status)
+            with open(p.rssfile) as f:
+                rss = int(f.read())
+            break
+        time.sleep(0.02)
+    else:
+        p.kill()
+        p.wait()
+    for t in p.readers:
+        t.join()
+    return rc, bytes(p.got["out"]), bytes(p.got["err"]), rss
+
+
+def feed(p, data):
+    """Write all of data to p's stdin."""
+    view = memoryview(data)
+    while view:
+        n = os.write(p.stdin.fileno(), view[:65536])
+        view = view[n:]
+
+
+def test_idle_timeout():
+    q = lib.Queue()
+    p = start(q, ["--timeout", "1"])
+    p.stdin.write(b"EHLO x\r\n")
+    p.stdin.flush()
+    t0 = time.time()
+    rc, out, err, _ = finish(p, 10)
+    took = time.time() - t0
+    lib.check("idle-timeout-421", out.rstrip().endswith(
+        b"421 4.4.2 mx.test.example timeout, closing connection"), out[-200:])
+    lib.check("idle-timeout-exit-1", rc == 1, "rc=%r" % rc)
+    lib.check("idle-timeout-took-about-1s", 0.8 < took < 5, "%.2fs" % took)
+    q.cleanup()
+
+
+def test_timeout_in_data():
+    q = lib.Queue()
+    p = start(q, ["--timeout", "1"])
+    p.stdin.write(b"EHLO x\r\nMAIL FROM:<a@b.example>\r\n"
+                  b"RCPT TO:<c@d.example>\r\nDATA\r\nSubject: half\r\n")
+    p.stdin.flush()
+    rc, out, err, _ = finish(p, 10)
+    lib.check("data-timeout-421", b"\r\n421 4.4.2 " in out, out[-200:])
+    lib.check("data-timeout-nothing-queued",
+              q.files("new") == [] and q.files("tmp") == [],
+              "new=%r tmp=%r" % (q.files("new"), q.files("tmp")))
+    q.cleanup()
+
+
+def test_session_cap_trickle():
+    """A byte every 0.3 s never trips the idle limit; the cap ends it."""
+    q = lib.Queue()
+    p = start(q, ["--timeout", "5", "--session-timeout", "2"])
+    t0 = time.time()
+    try:
+        for b in b"NOOP then some more text that never ends" * 10:
+            os.write(p.stdin.fileno(), bytes([b]))
+            time.sleep(0.3)
+            if time.time() - t0 > 8:
+                break
+    except BrokenPipeError:
+        pass
+    rc, out, err, _ = finish(p, 10)
+    took = time.time() - t0
+    lib.check("session-cap-421", b"421 4.4.2 mx.test.example session time "
+              b"limit reached" in out, out[-200:])
+    lib.check("session-cap-took-about-2s", 1.5 < took < 5, "%.2fs" % took)
+    q.cleanup()
+
+
+def test_huge_command_line():
+    q = lib.Queue()
+    p = start(q)
+    feed(p, b"EHLO x\r\nNOOP " + b"x" * (1 << 20) + b"\r\nNOOP\r\nQUIT\r\n")
+    p.stdin.close()
+    rc, out, err, rss = finish(p)
+    lines = out.split(b"\r\n")
+    lib.check("1mb-line-500", b"500 5.5.2 line too long" in lines, out[-300:])
+    lib.check("1mb-line-session-goes-on", lines[-3:-1] == [
+        b"250 2.0.0 OK", b"221 2.0.0 mx.test.example closing connection"],
+        lines[-4:])
+    lib.check("1mb-line-rss-flat", rss < RSS_CAP_KB, "%d KB" % rss)
+
+
+def test_many_recipients():
+    q = lib.Queue()
+    p = start(q)
+    rcpts = b"".join(b"RCPT TO:<user%d@example.com>\r\n" % i
+                     for i in range(10000))
+    feed(p, b"EHLO x\r\nMAIL FROM:<a@example.org>\r\n" + rcpts +
+         b"DATA\r\nSubject: many\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+    p.stdin.close()
+    rc, out, err, rss = finish(p)
+    lines = out.split(b"\r\n")
+    ok = sum(1 for x in lines if x.startswith(b"250 2.1.5"))
+    full = sum(1 for x in lines if x.startswith(b"452 4.5.3"))
+    lib.check("10k-rcpt-100-accepted", ok == 100, "accepted %d" % ok)
+    lib.check("10k-rcpt-rest-452", full == 9900, "452s: %d" % full)
+    lib.check("10k-rcpt-queued", len(q.files("new")) == 1 and
+              q.read(q.files("new")[0]).count(b"\nRecipient: ") == 100,
+              q.files("new"))
+    lib.check("10k-rcpt-exit-0", rc == 0, "rc=%r" % rc)
+    lib.check("10k-rcpt-rss-flat", rss < RSS_CAP_KB, "%d KB" % rss)
+    q.cleanup()
+
+
+def test_noop_flood():
+    q = lib.Queue()
+    p = start(q)
+    feed(p, b"NOOP\r\n" * 100000 + b"QUIT\r\n")
+    p.stdin.close()
+    rc, out, err, rss = finish(p)
+    lib.check("100k-noop-all-answered",
+              out.count(b"250 2.0.0 OK\r\n") == 100000, len(out))
+    lib.check("100k-noop-exit-0", rc == 0, "rc=%r" % rc)
+    lib.check("100k-noop-rss-flat", rss < RSS_CAP_KB, "%d KB" % rss)
+
+
+def test_oversized_message():
+    q = lib.Queue()
+    p = start(q, ["--max-size", "1000000"])
+    feed(p, b"EHLO x\r\nMAIL FROM:<a@example.org>\r\n"
+         b"RCPT TO:<b@example.com>\r\nDATA\r\nSubject: big\r\n\r\n")
+    line = b"y" * 998 + b"\r\n"
+    for _ in range(50):                  # 50 MB against a 1 MB limit
+        feed(p, line * 1000)
+    feed(p, b".\r\nNOOP\r\nQUIT\r\n")
+    p.stdin.close()
+    rc, out, err, rss = finish(p, 120)
+    lib.check("oversize-552", b"\r\n552 5.3.4 message size exceeds fixed "
+              b"limit of 1000000 bytes\r\n" in out, out[-300:])
+    lib.check("oversize-session-goes-on", out.endswith(
+        b"250 2.0.0 OK\r\n221 2.0.0 mx.test.example closing connection\r\n"),
+        out[-200:])
+    lib.check("oversize-nothing-queued", q.files("new") == [] and
+              q.files("tmp") == [], q.files("tmp"))
+    lib.check("oversize-rss-flat", rss < RSS_CAP_KB, "%d KB" % rss)
+    q.cleanup()
+
+
+def test_many_header_lines():
+    q = lib.Queue()
+    hdrs = b"".join(b"X-Header-%d: value\r\n" % i for i in range(10000))
+    rc, out, err = lib.run_smtpd(
+        b"EHLO x\r\nMAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n"
+        b"DATA\r\n" + hdrs + b"\r\nbody\r\n.\r\nQUIT\r\n", q)
+    lib.check("10k-headers-queued", b"250 2.0.0 OK queued as" in out and
+              len(q.files("new")) == 1, out[-200:])
+    q.cleanup()
+
+
+def test_usage_errors():
+    q = lib.Queue()
+    rc, out, err = lib.run_smtpd(b"", q, ["--no-such-option"])
+    lib.check("usage-unknown-option-100", rc == 100, "rc=%r" % rc)
+    rc, out, err = lib.run_smtpd(b"", q, ["--max-recipients", "0"])
+    lib.check("usage-bad-number-100", rc == 100, "rc=%r" % rc)
+    rc, out, err = lib.run_smtpd(b"", q, ["--help"])
+    lib.check("usage-help-0", rc == 0 and b"--max-size" in out, out[:100])
+    rc, out, err = lib.run_smtpd(b"", q, ["--version"])
+    lib.check("usage-version-0", rc == 0 and out.startswith(b"smtpd "), out)
+    a, b = socket.socketpair()
+    p = start(q, ["--lf"], stdin=a.fileno())
+    rc, out, err, _ = finish(p, 10)
+    lib.check("usage-lf-on-socket-100", rc == 100, "rc=%r %r" % (rc, err))
+    a.close()
+    b.close()
+    q.cleanup()
+
+
+def test_client_never_reads():
+    """A client that sends but never reads is cut at the idle timeout."""
+    q = lib.Queue()
+    a, b = socket.socketpair()
+    b.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    a.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, 4096)
+    p = subprocess.Popen([lib.SMTPD, "--queue", q.dir, "--hostname",
+                          lib.HOST, "--timeout", "1"], stdin=a.fileno(),
+                         stdout=a.fileno(), stderr=subprocess.PIPE,
+                         env=lib.base_env())
+    a.close()
+    b.setblocking(False)
+    t0 = time.time()
+    try:
+        for _ in range(20000):
+            b.send(b"NOOP\r\n" * 100)
+    except (BlockingIOError, BrokenPipeError, ConnectionResetError):
+        pass
+    try:
+        p.wait(timeout=15)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.wait()
+    took = time.time() - t0
+    lib.check("never-reads-cut", p.returncode == 1 and took < 10,
+              "rc=%r after %.1fs" % (p.returncode, took))
+    b.close()
+    q.cleanup()
+
+
+for t in [test_idle_timeout, test_timeout_in_data, test_session_cap_trickle,
+          test_huge_command_line, test_many_recipients, test_noop_flood,
+          test_oversized_message, test_many_header_lines, test_usage_errors,
+          test_client_never_reads]:
+    t()
+lib.finish()

@@ -1,0 +1,27 @@
+# RCPT TO:<postmaster> without a domain is accepted, in any case (RFC 5321 4.1.1.3).
+C: EHLO client.example
+C: MAIL FROM:<a@example.org>
+C: RCPT TO:<postmaster>
+C: RCPT TO:<PostMaster>
+C: DATA
+C: hi
+C: .
+C: QUIT
+S: 220 mx.test.example ESMTP*
+S: 250-mx.test.example
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 250 2.1.5 *
+S: 354 *
+S: 250 2.0.0 *
+S: 221 2.0.0 *
+@new 1
+@exit 0
+@contains Recipient: <postmaster>\n

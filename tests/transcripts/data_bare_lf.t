@@ -1,0 +1,37 @@
+# A bare LF inside a data line: the message is refused with 550 5.6.0 after CRLF.CRLF; the next one is fine.
+C: EHLO client.example
+C: MAIL FROM:<a@example.org>
+C: RCPT TO:<b@example.com>
+C: DATA
+C: Subject: bare lf
+C:
+C: one\ntwo
+C: .
+C: MAIL FROM:<a@example.org>
+C: RCPT TO:<b@example.com>
+C: DATA
+C: clean
+C: .
+C: QUIT
+S: 220 mx.test.example ESMTP*
+S: 250-mx.test.example
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 354 *
+S: 550 5.6.0 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 354 *
+S: 250 2.0.0 *
+S: 221 2.0.0 *
+@new 1
+@tmp 0
+@exit 0
+@absent bare lf

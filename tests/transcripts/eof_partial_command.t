@@ -1,0 +1,13 @@
+# A command without its line end at EOF is not run: no reply to it, exit 1.
+C: EHLO client.example
+C~ QUIT
+S: 220 mx.test.example ESMTP*
+S: 250-mx.test.example
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250 *
+@exit 1

@@ -1,0 +1,45 @@
+# RET=FULL|HDRS and ENVID=xtext (RFC 3461) are kept; bad values, bad xtext, ENVID over 100: 501.
+C: EHLO client.example
+C: MAIL FROM:<a@example.org> RET=BOTH
+C: MAIL FROM:<a@example.org> RET
+C: MAIL FROM:<a@example.org> ENVID=a+zz
+C: MAIL FROM:<a@example.org> ENVID=a+2
+C: MAIL FROM:<a@example.org> ENVID=EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE
+C: MAIL FROM:<a@example.org> RET=FULL ENVID=QQ+2B314
+C: RCPT TO:<full@example.com>
+C: DATA
+C: hi
+C: .
+C: MAIL FROM:<a@example.org> RET=hdrs ENVID=EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE
+C: RCPT TO:<hdrs@example.com>
+C: DATA
+C: hi
+C: .
+C: QUIT
+S: 220 mx.test.example ESMTP*
+S: 250-mx.test.example
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250 *
+S: 501 5.5.4 *
+S: 501 5.5.4 *
+S: 501 5.5.4 *
+S: 501 5.5.4 *
+S: 501 5.5.4 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 354 *
+S: 250 2.0.0 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 354 *
+S: 250 2.0.0 *
+S: 221 2.0.0 *
+@new 2
+@exit 0
+@contains Ret: FULL\nEnvid: QQ+2B314\nRecipient: <full@example.com>\n
+@contains Ret: HDRS\nEnvid: EEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEEE\nRecipient: <hdrs@example.com>\n

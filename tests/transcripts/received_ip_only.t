@@ -1,0 +1,31 @@
+# Without TCPREMOTEHOST / TCPLOCALHOST the Received line shows the bare address literals.
+@env TCPREMOTEIP=192.0.2.1
+@env TCPLOCALIP=198.51.100.7
+@args --domain example.com
+C: EHLO helo.example
+C: MAIL FROM:<a@example.org>
+C: RCPT TO:<b@example.com>
+C: DATA
+C: hi
+C: .
+C: QUIT
+S: 220 mx.test.example ESMTP*
+S: 250-mx.test.example
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 354 *
+S: 250 2.0.0 *
+S: 221 2.0.0 *
+@new 1
+@exit 0
+@contains Received: from helo.example ([192.0.2.1])
+@contains by mx.test.example ([198.51.100.7])
+@contains with ESMTP id 
+@absent Client-Name:

@@ -1,0 +1,19 @@
+# A loopback client (127.0.0.0/8) is trusted: any domain is accepted.
+@env TCPREMOTEIP=127.0.0.2
+C: EHLO client.example
+C: MAIL FROM:<a@example.org>
+C: RCPT TO:<b@anywhere.example>
+C: QUIT
+S: 220 mx.test.example ESMTP*
+S: 250-mx.test.example
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 221 2.0.0 *
+@exit 0

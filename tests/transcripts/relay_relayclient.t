@@ -1,0 +1,30 @@
+# RELAYCLIENT set (even empty, tcprules convention) makes a remote client trusted: any domain is accepted.
+@env TCPREMOTEIP=192.0.2.1
+@env RELAYCLIENT=
+C: EHLO client.example
+C: MAIL FROM:<a@example.org>
+C: RCPT TO:<b@anywhere.example>
+C: RCPT TO:<c@elsewhere.example>
+C: DATA
+C: hi
+C: .
+C: QUIT
+S: 220 mx.test.example ESMTP*
+S: 250-mx.test.example
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 250 2.1.5 *
+S: 354 *
+S: 250 2.0.0 *
+S: 221 2.0.0 *
+@new 1
+@exit 0
+@contains Client-Address: 192.0.2.1\n
+@contains Trusted: yes\n

@@ -1,0 +1,28 @@
+# After RCPT: MAIL is 503 5.5.1 and the first sender is kept.
+C: EHLO client.example
+C: MAIL FROM:<a@example.org>
+C: RCPT TO:<b@example.com>
+C: MAIL FROM:<other@example.org>
+C: DATA
+C: hi
+C: .
+C: QUIT
+S: 220 mx.test.example ESMTP*
+S: 250-mx.test.example
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250-*
+S: 250 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 503 5.5.1 *
+S: 354 *
+S: 250 2.0.0 *
+S: 221 2.0.0 *
+@new 1
+@contains Sender: <a@example.org>\n
+@absent other@example.org
+@exit 0
