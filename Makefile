@@ -2,6 +2,7 @@
 #   make                 build ./smtpd (gcc or clang: CC=clang)
 #   make test            install test dependencies if missing, run all tests
 #   make SANITIZE=1 test the same under AddressSanitizer + UBSan
+#   make demo            build and run one session into ./queue
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -37,6 +38,15 @@ tests/unit/addr_test: tests/unit/addr_test.c addr.o
 $(OBJS): config.h policy.h addr.h io.h log.h sbuf.h reply.h spool.h \
 	 envelope.h data.h session.h
 
+# demo: build, then run one real session (examples/hello.smtp, a
+# transcript with CRLF line ends added) into ./queue and show the result
+demo: smtpd
+	@sed 's/$$/\r/' examples/hello.smtp | ./smtpd --queue ./queue \
+	    --hostname mx.demo.example
+	@echo "--- queued in ./queue/new:"
+	@f=$$(ls -t queue/new | head -1); echo "queue/new/$$f"; \
+	    cat "queue/new/$$f" | tr -d '\r'
+
 test: smtpd $(UNIT) $(TOOLS)
 	sh tests/deps.sh
 	sh tests/run.sh
@@ -44,4 +54,4 @@ test: smtpd $(UNIT) $(TOOLS)
 clean:
 	rm -f smtpd $(OBJS) $(UNIT) $(TOOLS)
 
-.PHONY: all test clean
+.PHONY: all demo test clean
