@@ -16,7 +16,7 @@ LDFLAGS	+= -fsanitize=address,undefined
 endif
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS)
 
-OBJS	 = smtpd.o session.o data.o spool.o envelope.o addr.o policy.o \
+OBJS	 = smtpd.o session.o transaction.o data.o spool.o envelope.o addr.o policy.o \
 	   reply.o io.o log.o sbuf.o
 UNIT	 = tests/unit/addr_test
 TOOLS	 = tests/tools/maxrss

@@ -371,15 +371,15 @@ skip_quoted(const char **pp, const char *end)
 	return 1;
 }
 
-/* skip_atom - skip 1*atext, UTF8-non-ascii included */
+/* skip_run - skip 1*(octets ok() accepts / UTF8-non-ascii) */
 static int
-skip_atom(const char **pp, const char *end)
+skip_run(const char **pp, const char *end, int (*ok)(unsigned char))
 {
 	const char	*p = *pp;
 	size_t		 n;
 
 	while (p < end) {
-		if (is_atext(*p))
+		if (ok((unsigned char)*p))
 			p++;
 		else if ((n = utf8_nonascii(p, end)) != 0)
 			p += n;
@@ -390,6 +390,13 @@ skip_atom(const char **pp, const char *end)
 		return 0;
 	*pp = p;
 	return 1;
+}
+
+/* skip_atom - skip 1*atext, UTF8-non-ascii included */
+static int
+skip_atom(const char **pp, const char *end)
+{
+	return skip_run(pp, end, is_atext);
 }
 
 /* skip_local - skip a Local-part: Dot-string or Quoted-string */
@@ -524,25 +531,18 @@ struct param {
 	size_t		 vallen;
 };
 
+/* is_value_char - esmtp-value ASCII: %d33-60 / %d62-126 */
+static int
+is_value_char(unsigned char c)
+{
+	return c >= 33 && c <= 126 && c != '=';
+}
+
 /* skip_value - skip an esmtp-value: 1*(%d33-60 / %d62-126 / UTF-8) */
 static int
 skip_value(const char **pp, const char *end)
 {
-	const char	*p = *pp;
-	size_t		 n;
-
-	while (p < end) {
-		if (*p >= 33 && *p <= 126 && *p != '=')
-			p++;
-		else if ((n = utf8_nonascii(p, end)) != 0)
-			p += n;
-		else
-			break;
-	}
-	if (p == *pp)
-		return 0;
-	*pp = p;
-	return 1;
+	return skip_run(pp, end, is_value_char);
 }
 
 /* next_param - split off the next param: 1 got one, 0 at end, -1 bad */

@@ -4,23 +4,50 @@
  * so lines from many smtpd processes never interleave.  Values that come
  * from the client are escaped (\xHH); an overlong line ends in "...".
  */
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "log.h"
 
-/* log_init - remember the fd and the "smtpd[pid]: ip=..." prefix */
+/*
+ * same_socket - are fds a and b the same socket?  xinetd hands the
+ * connection to stdin, stdout and stderr alike; a log line written to
+ * stderr would then reach the client inside the SMTP stream.
+ */
+static int
+same_socket(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
+	    S_ISSOCK(sa.st_mode) && sa.st_dev == sb.st_dev &&
+	    sa.st_ino == sb.st_ino;
+}
+
+/*
+ * log_init - log to fd, or to syslog (LOG_MAIL) when fd is the client
+ * socket on out; remember the "smtpd[pid]: ip=..." prefix.
+ */
 void
-log_init(struct logger *lg, int fd, pid_t pid, const char *ip)
+log_init(struct logger *lg, int fd, int out, pid_t pid, const char *ip)
 {
 	struct sbuf sb;
 
 	lg->fd = fd;
+	if (same_socket(fd, out)) {
+		lg->fd = -1;
+		openlog("smtpd", LOG_PID | LOG_NDELAY, LOG_MAIL);
+	}
 	sb_init(&sb, lg->prefix, sizeof lg->prefix);
 	sb_str(&sb, "smtpd[");
 	sb_num(&sb, (unsigned long long)pid);
-	sb_str(&sb, "]: ip=");
+	sb_str(&sb, "]: ");
+	lg->tag_len = sb.len;
+	sb_str(&sb, "ip=");
 	sb_escaped(&sb, ip, strlen(ip));
 	sb_str(&sb, " ");
 }
@@ -80,6 +107,11 @@ log_end(const struct logger *lg, struct logline *ll)
 		sb->p[sb->len++] = '.';
 		sb->p[sb->len++] = '.';
 		sb->p[sb->len++] = '.';
+	}
+	if (lg->fd < 0) {
+		sb->p[sb->len] = '\0';
+		syslog(LOG_INFO, "%s", sb->p + lg->tag_len);
+		return;
 	}
 	sb->p[sb->len++] = '\n';
 	do

@@ -9,6 +9,7 @@
 #include "envelope.h"
 #include "io.h"
 #include "log.h"
+#include "reply.h"
 #include "spool.h"
 
 #define CMD_LINE_MAX	510	/* RFC 5321 4.5.3.1.4: 512 with CRLF */
@@ -54,5 +55,15 @@ void	 session_init(struct session *, const struct config *,
 int	 session_run(struct session *);
 int	 session_refuse(struct session *, const char *, const char *, int);
 void	 session_free(struct session *);
+
+/* for the command handlers (session.c, transaction.c) */
+void	 session_reply(struct session *, enum reply_id, const char *);
+void	 session_enter(struct session *, unsigned);
+void	 reset_transaction(struct session *);
+void	 timed_out(struct session *);
+const char *skip_spaces(const char *, const char *);
+void	 cmd_mail(struct session *, const char *, const char *);
+void	 cmd_rcpt(struct session *, const char *, const char *);
+void	 cmd_data(struct session *, const char *, const char *);
 
 #endif

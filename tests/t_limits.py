@@ -267,7 +267,32 @@ def test_client_never_reads():
     q.cleanup()
 
 
-for t in [test_idle_timeout, test_timeout_in_data, test_session_cap_trickle,
+def test_stderr_is_client_socket():
+    """xinetd gives the socket as fd 2 too: logs must not reach it."""
+    q = lib.Queue()
+    a, b = socket.socketpair()
+    p = subprocess.Popen([lib.SMTPD, "--queue", q.dir, "--hostname",
+                          lib.HOST], stdin=a, stdout=a, stderr=a,
+                         env=lib.base_env())
+    a.close()
+    b.sendall(b"EHLO x\r\nFOO\r\nMAIL FROM:<a@example.org>\r\n"
+              b"RCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n")
+    got = b""
+    b.settimeout(10)
+    while True:
+        d = b.recv(65536)
+        if not d:
+            break
+        got += d
+    p.wait(10)
+    lib.check("stderr-socket-no-logs-in-stream", b"smtpd[" not in got and
+              got.endswith(b"221 2.0.0 mx.test.example closing connection"
+                           b"\r\n") and b"queued as" in got, got[-300:])
+    b.close()
+    q.cleanup()
+
+
+for t in [test_stderr_is_client_socket, test_idle_timeout, test_timeout_in_data, test_session_cap_trickle,
           test_huge_command_line, test_many_recipients, test_noop_flood,
           test_oversized_message, test_many_header_lines, test_usage_errors,
           test_client_never_reads]:

@@ -1,0 +1,404 @@
+/*
+ * transaction.c - one mail transaction: MAIL, RCPT and DATA (RFC 5321
+ * 4.1.1.2-4.1.1.4), from the envelope to a committed queue file.
+ * Decides relaying (policy.c), writes the envelope and our Received:
+ * line, runs the DATA machine, and never answers 250 to DATA before
+ * spool_commit() has made the message durable.
+ */
+#include <errno.h>
+#include <string.h>
+#include <strings.h>
+#include <time.h>
+
+#include "addr.h"
+#include "data.h"
+#include "reply.h"
+#include "session.h"
+
+/* after_keyword - arg must start with kw ("FROM:"/"TO:"); the rest */
+static const char *
+after_keyword(const char *arg, const char *end, const char *kw)
+{
+	size_t n = strlen(kw);
+
+	arg = skip_spaces(arg, end);
+	if ((size_t)(end - arg) < n || strncasecmp(arg, kw, n) != 0)
+		return NULL;
+	return skip_spaces(arg + n, end);
+}
+
+/* path_reply - the reply for a failed addr_parse_path() */
+static enum reply_id
+path_reply(int status, int is_sender)
+{
+	if (status == ADDR_TOOLONG)
+		return is_sender ? R_SENDER_TOOLONG : R_RCPT_TOOLONG;
+	if (status == ADDR_NULL_REFUSED)
+		return R_NULL_RCPT;
+	return is_sender ? R_BAD_SENDER : R_BAD_RCPT;
+}
+
+/* param_reply - the reply for a failed parameter parse */
+static enum reply_id
+param_reply(int status)
+{
+	if (status == PARAM_UNKNOWN)
+		return R_PARAM_UNKNOWN;
+	if (status == PARAM_DUPLICATE)
+		return R_PARAM_DUP;
+	return R_PARAM_SYNTAX;
+}
+
+/* check_sender_params - SIZE and SMTPUTF8 rules for a parsed MAIL */
+static int
+check_sender_params(struct session *s, const struct path *from,
+    const struct mail_params *mp)
+{
+	char limit[24];
+	struct sbuf sb;
+
+	if (from->utf8 && !mp->smtputf8) {
+		session_reply(s, R_NEED_UTF8, NULL);
+		return 0;
+	}
+	if (mp->has_size && s->cfg->max_size != 0 &&
+	    mp->size > s->cfg->max_size) {
+		sb_init(&sb, limit, sizeof limit);
+		sb_num(&sb, s->cfg->max_size);
+		session_reply(s, R_SIZE_LIMIT, limit);
+		return 0;
+	}
+	if (mp->has_size && !spool_space_ok(&s->spool, mp->size)) {
+		session_reply(s, R_NO_SPACE, NULL);
+		return 0;
+	}
+	return 1;
+}
+
+/* cmd_mail - RFC 5321 4.1.1.2 with SIZE, BODY, SMTPUTF8, RET, ENVID */
+void
+cmd_mail(struct session *s, const char *arg, const char *end)
+{
+	struct path from;
+	struct mail_params mp;
+	const char *p = after_keyword(arg, end, "FROM:");
+	int r;
+
+	if (p == NULL) {
+		session_reply(s, R_SYNTAX, NULL);
+		return;
+	}
+	if ((r = addr_parse_path(&p, end, ADDR_ALLOW_NULL, &from)) != ADDR_OK) {
+		session_reply(s, path_reply(r, 1), NULL);
+		return;
+	}
+	if (!s->esmtp && skip_spaces(p, end) != end) {
+		session_reply(s, R_PARAM_NO_EHLO, NULL);
+		return;
+	}
+	if ((r = addr_parse_mail_params(p, end, &mp)) != PARAM_OK) {
+		session_reply(s, param_reply(r), NULL);
+		return;
+	}
+	if (!check_sender_params(s, &from, &mp))
+		return;
+	s->env.sender = from;
+	s->env.mp = mp;
+	session_enter(s, S_MAIL);
+	session_reply(s, R_SENDER_OK, NULL);
+}
+
+/*
+ * relay_allowed - may this client send to rcpt?  Trusted clients: any.
+ * Others: the listed domains, and postmaster (RFC 5321 4.5.1) bare, at
+ * our host name or at a listed domain.  Never an open relay, even with
+ * no domain set.
+ */
+static int
+relay_allowed(const struct session *s, const struct path *rcpt)
+{
+	const char *d = rcpt->addr + rcpt->domain_off;
+	size_t n = rcpt->len - rcpt->domain_off;
+
+	if (s->client->trusted)
+		return 1;
+	if (rcpt->domain_off == 0)
+		return addr_is_postmaster(rcpt);
+	if (policy_domain_listed(&s->cfg->domains, d, n))
+		return 1;
+	return addr_is_postmaster(rcpt) && n == strlen(s->cfg->hostname) &&
+	    strncasecmp(d, s->cfg->hostname, n) == 0;
+}
+
+/* check_rcpt - parse and judge one RCPT: R_RCPT_OK or the refusal */
+static enum reply_id
+check_rcpt(struct session *s, const char *arg, const char *end,
+    struct path *to, struct rcpt_params *rp)
+{
+	const char *p = after_keyword(arg, end, "TO:");
+	int r;
+
+	if (p == NULL)
+		return R_SYNTAX;
+	if ((r = addr_parse_path(&p, end, ADDR_ALLOW_POSTMASTER, to)) !=
+	    ADDR_OK)
+		return path_reply(r, 0);
+	if (!s->esmtp && skip_spaces(p, end) != end)
+		return R_PARAM_NO_EHLO;
+	if ((r = addr_parse_rcpt_params(p, end, rp)) != PARAM_OK)
+		return param_reply(r);
+	if (to->utf8 && !s->env.mp.smtputf8)
+		return R_NEED_UTF8;
+	if (s->env.nrcpt >= s->cfg->max_rcpt)
+		return R_TOO_MANY_RCPT;
+	if (!relay_allowed(s, to))
+		return R_RELAY_DENIED;
+	return R_RCPT_OK;
+}
+
+/*
+ * cmd_rcpt - RFC 5321 4.1.1.3 with NOTIFY and ORCPT.  Refusals are
+ * counted so that DATA can tell "all refused" (554) from "none" (503).
+ */
+void
+cmd_rcpt(struct session *s, const char *arg, const char *end)
+{
+	struct path to;
+	struct rcpt_params rp;
+	enum reply_id id = check_rcpt(s, arg, end, &to, &rp);
+	int r;
+
+	if (id == R_RCPT_OK && (r = envelope_add_rcpt(&s->env, &to, &rp)) != 0)
+		id = r > 0 ? R_RCPT_DUP : R_SPOOL_FAIL;
+	if (id == R_RCPT_OK || id == R_RCPT_DUP)
+		session_enter(s, S_RCPT);
+	else
+		s->rcpt_refused++;
+	session_reply(s, id, NULL);
+}
+
+/* protocol_name - the "with" of our Received line (RFC 3848, 6531) */
+static const char *
+protocol_name(const struct session *s)
+{
+	if (!s->esmtp)
+		return "SMTP";
+	return s->env.mp.smtputf8 ? "UTF8SMTP" : "ESMTP";
+}
+
+/* add_date - RFC 5322 date-time, in UTC */
+static void
+add_date(struct sbuf *sb, time_t t)
+{
+	char buf[64];
+	struct tm tm;
+	size_t n;
+
+	gmtime_r(&t, &tm);
+	n = strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
+	sb_add(sb, buf, n);
+}
+
+/* add_literal - an address literal: [192.0.2.1] or [IPv6:2001:db8::1] */
+static void
+add_literal(struct sbuf *sb, const char *ip)
+{
+	sb_str(sb, strchr(ip, ':') != NULL ? "[IPv6:" : "[");
+	sb_str(sb, ip);
+	sb_str(sb, "]");
+}
+
+/*
+ * add_received - our trace line (RFC 5321 4.4), built only from checked
+ * values.  "for" names the recipient only when there is exactly one,
+ * so that other recipients (Bcc) are not disclosed.
+ */
+static void
+add_received(const struct session *s, struct sbuf *sb, time_t t)
+{
+	const struct client *c = s->client;
+
+	sb_str(sb, "Received: from ");
+	sb_str(sb, s->helo);
+	if (c->ip[0] != '\0') {
+		sb_str(sb, " (");
+		if (c->name[0] != '\0') {
+			sb_str(sb, c->name);
+			sb_str(sb, " ");
+		}
+		add_literal(sb, c->ip);
+		sb_str(sb, ")");
+	}
+	sb_str(sb, "\r\n\tby ");
+	sb_str(sb, s->cfg->hostname);
+	if (c->local_ip[0] != '\0') {
+		sb_str(sb, " (");
+		if (c->local_name[0] != '\0') {
+			sb_str(sb, c->local_name);
+			sb_str(sb, " ");
+		}
+		add_literal(sb, c->local_ip);
+		sb_str(sb, ")");
+	}
+	sb_str(sb, " with ");
+	sb_str(sb, protocol_name(s));
+	sb_str(sb, " id ");
+	sb_str(sb, s->spool.id);
+	if (s->env.nrcpt == 1) {
+		sb_str(sb, "\r\n\tfor <");
+		sb_add(sb, s->env.first_rcpt.addr, s->env.first_rcpt.len);
+		sb_str(sb, ">");
+	}
+	sb_str(sb, "; ");
+	add_date(sb, t);
+	sb_str(sb, "\r\n");
+}
+
+/* write_head - the envelope block, the empty line, our Received line */
+static void
+write_head(struct session *s)
+{
+	char buf[4096];
+	struct sbuf sb;
+	struct envelope_meta m;
+	time_t t = time(NULL);
+
+	m.id = s->spool.id;
+	m.arrival = (long long)t;
+	m.client_ip = s->client->ip;
+	m.client_port = s->client->port;
+	m.client_name = s->client->name;
+	m.helo = s->helo;
+	m.protocol = protocol_name(s);
+	m.trusted = s->client->trusted;
+	sb_init(&sb, buf, sizeof buf);
+	envelope_header(&s->env, &m, &sb);
+	spool_write(&s->spool, buf, sb.len);
+	spool_write(&s->spool, s->env.rcpts, s->env.rcpts_len);
+	sb_init(&sb, buf, sizeof buf);
+	sb_str(&sb, "\n");
+	add_received(s, &sb, t);
+	spool_write(&s->spool, buf, sb.len);
+}
+
+/* refusal_for - the reply for a message whose data was bad */
+static enum reply_id
+refusal_for(unsigned flags)
+{
+	if (flags & DATA_BARENL)
+		return R_MSG_BARENL;
+	if (flags & DATA_NUL)
+		return R_MSG_NUL;
+	if (flags & DATA_TOOBIG)
+		return R_MSG_TOOBIG;
+	return R_MSG_LOOP;
+}
+
+/* log_queued - one line per message accepted */
+static void
+log_queued(struct session *s, const struct data_result *res)
+{
+	struct logline ll;
+
+	log_begin(&s->log, &ll, "queued");
+	log_str(&ll, "id", s->spool.id);
+	log_bytes(&ll, "from", s->env.sender.addr, s->env.sender.len);
+	log_num(&ll, "rcpts", s->env.nrcpt);
+	log_num(&ll, "size", res->size);
+	log_end(&s->log, &ll);
+}
+
+/* log_spool_error - why a message could not be queued */
+static void
+log_spool_error(struct session *s, const char *step, int err)
+{
+	struct logline ll;
+
+	log_begin(&s->log, &ll, "spool-error");
+	log_str(&ll, "step", step);
+	log_str(&ll, "error", strerror(err));
+	log_end(&s->log, &ll);
+}
+
+/* spool_failed - 451 or, when out of space, 452 (RFC 3463 4.3.1) */
+static void
+spool_failed(struct session *s, const char *step, int err)
+{
+	log_spool_error(s, step, err);
+	s->refused++;
+	session_reply(s, err == ENOSPC || err == EDQUOT ?
+	    R_SPOOL_FULL : R_SPOOL_FAIL, NULL);
+}
+
+/* finish_message - after CRLF.CRLF: refuse, or commit and say 250 */
+static void
+finish_message(struct session *s, const struct data_result *res)
+{
+	char limit[24];
+	struct sbuf sb;
+
+	if (res->flags != 0) {
+		spool_abort(&s->spool);
+		s->refused++;
+		sb_init(&sb, limit, sizeof limit);
+		sb_num(&sb, s->cfg->max_size);
+		session_reply(s, refusal_for(res->flags), limit);
+		return;
+	}
+	if (spool_commit(&s->spool) < 0) {
+		spool_failed(s, "commit", errno);
+		return;
+	}
+	s->queued++;
+	log_queued(s, res);
+	session_reply(s, R_QUEUED, s->spool.id);
+}
+
+/* data_ended - the session ends inside DATA: EOF, timeout or error */
+static void
+data_ended(struct session *s, int r)
+{
+	spool_abort(&s->spool);
+	if (r == IO_TIMEOUT)
+		timed_out(s);
+	else {
+		s->end_reason = r == IO_EOF ? "eof-in-data" : "io-error";
+		s->closing = 1;
+	}
+}
+
+/* cmd_data - RFC 5321 4.1.1.4: spool the message, then answer */
+void
+cmd_data(struct session *s, const char *arg, const char *end)
+{
+	struct data_result res;
+	int r;
+
+	if (skip_spaces(arg, end) != end) {
+		session_reply(s, R_NO_ARGS, NULL);
+		return;
+	}
+	if (s->env.nrcpt == 0) {
+		session_reply(s, s->rcpt_refused > 0 ? R_NO_VALID_RCPT :
+		    R_SEQ_DATA, NULL);
+		return;
+	}
+	if (!spool_space_ok(&s->spool, s->env.mp.size)) {
+		session_reply(s, R_NO_SPACE, NULL);
+		return;
+	}
+	if (spool_begin(&s->spool) < 0) {
+		spool_failed(s, "create", s->spool.err);
+		return;
+	}
+	write_head(s);
+	session_reply(s, R_START_DATA, NULL);
+	r = data_receive(&s->io, &s->spool, s->cfg->max_size,
+	    (unsigned)s->cfg->lf, &res);
+	if (r != IO_OK)
+		data_ended(s, r);
+	else
+		finish_message(s, &res);
+	reset_transaction(s);
+}
+
