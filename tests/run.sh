@@ -5,7 +5,7 @@
 # and ends with "N passed, M failed".  Exit status 1 if anything failed.
 set -u
 cd "$(dirname "$0")/.." || exit 1
-OUT=tests/out
+OUT=${TEST_OUT:-tests/out}
 rm -rf "$OUT"; mkdir -p "$OUT"
 PY=${PYTHON:-python3}
 only=${1:-}
