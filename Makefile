@@ -14,10 +14,23 @@ CFLAGS	+= -fsanitize=address,undefined -fno-omit-frame-pointer \
 	   -fno-sanitize-recover=all
 LDFLAGS	+= -fsanitize=address,undefined
 endif
+# libsystemd is optional: found by pkg-config, WITH_SYSTEMD=0 turns it
+# off.  It is dlopen'ed only when used (socket activation, journal), so
+# only its headers are needed to build.  STATIC=1 links statically,
+# without it.
+ifeq ($(STATIC),1)
+WITH_SYSTEMD = 0
+LDFLAGS	+= -static
+endif
+WITH_SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && \
+	   echo 1 || echo 0)
+ifeq ($(WITH_SYSTEMD),1)
+CPPFLAGS += -DHAVE_LIBSYSTEMD $(shell pkg-config --cflags libsystemd)
+endif
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS)
 
 OBJS	 = smtpd.o session.o transaction.o data.o spool.o envelope.o addr.o policy.o \
-	   reply.o io.o log.o sbuf.o
+	   reply.o io.o log.o sbuf.o sdglue.o
 UNIT	 = tests/unit/addr_test
 TOOLS	 = tests/tools/maxrss
 
@@ -36,7 +49,7 @@ tests/unit/addr_test: tests/unit/addr_test.c addr.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/addr_test.c addr.o
 
 $(OBJS): config.h policy.h addr.h io.h log.h sbuf.h reply.h spool.h \
-	 envelope.h data.h session.h
+	 envelope.h data.h session.h sdglue.h
 
 # demo: build, then run one real session (examples/hello.smtp, a
 # transcript with CRLF line ends added) into ./queue and show the result

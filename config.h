@@ -6,6 +6,7 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
+#include "log.h"
 #include "policy.h"
 
 #define DEFAULT_QUEUE		"/var/spool/smtpd"
@@ -27,6 +28,7 @@ struct config {
 	unsigned session_max;
 	unsigned max_errors;
 	int	 lf;			/* --lf: LF alone ends lines */
+	enum log_mode log_mode;		/* --log */
 	struct domains domains;
 };
 

@@ -1,10 +1,13 @@
 /*
- * log.c - one line per event, to stderr.
- * A line is built in a fixed buffer and written with a single write(2),
- * so lines from many smtpd processes never interleave.  Values that come
- * from the client are escaped (\xHH); an overlong line ends in "...".
+ * log.c - one record per event: stderr line, syslog or journal entry.
+ * A stderr line is built in a fixed buffer and written with a single
+ * write(2), so lines from many smtpd processes never interleave.  When
+ * stderr is the client's socket (xinetd) records go to syslog instead;
+ * when it is journald's stream (JOURNAL_STREAM) and libsystemd is there,
+ * to sd_journal_sendv with SMTPD_* fields.  Client bytes are escaped.
  */
 #include <sys/stat.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <string.h>
@@ -28,38 +31,76 @@ same_socket(int a, int b)
 	    sa.st_ino == sb.st_ino;
 }
 
-/*
- * log_init - log to fd, or to syslog (LOG_MAIL) when fd is the client
- * socket on out; remember the "smtpd[pid]: ip=..." prefix.
- */
+/* pick_target - what --log auto means for these fds */
+static enum log_mode
+pick_target(enum log_mode mode, int out)
+{
+	if (same_socket(2, out))
+		return LOGMODE_SYSLOG;	/* never into the SMTP stream */
+	if (mode != LOGMODE_AUTO)
+		return mode;
+	if (sdglue_built_with_libsystemd() && sdglue_journal_stream(2))
+		return LOGMODE_JOURNAL;
+	return LOGMODE_STDERR;
+}
+
+/* log_init - choose where records go; keep the "smtpd[pid]: ip=" prefix */
 void
-log_init(struct logger *lg, int fd, int out, pid_t pid, const char *ip)
+log_init(struct logger *lg, enum log_mode mode, int out, pid_t pid,
+    const char *ip)
 {
 	struct sbuf sb;
 
-	lg->fd = fd;
-	if (same_socket(fd, out)) {
-		lg->fd = -1;
+	memset(&lg->sd, 0, sizeof lg->sd);
+	lg->to = pick_target(mode, out);
+	if (lg->to == LOGMODE_SYSLOG)
 		openlog("smtpd", LOG_PID | LOG_NDELAY, LOG_MAIL);
-	}
+	sb_init(&sb, lg->ip, sizeof lg->ip);
+	sb_escaped(&sb, ip, strlen(ip));
 	sb_init(&sb, lg->prefix, sizeof lg->prefix);
 	sb_str(&sb, "smtpd[");
 	sb_num(&sb, (unsigned long long)pid);
 	sb_str(&sb, "]: ");
 	lg->tag_len = sb.len;
 	sb_str(&sb, "ip=");
-	sb_escaped(&sb, ip, strlen(ip));
+	sb_str(&sb, lg->ip);
 	sb_str(&sb, " ");
 }
 
-/* log_begin - start a line for one event */
-void
-log_begin(const struct logger *lg, struct logline *ll, const char *event)
+/* field_begin - start a journal field "SMTPD_KEY=" (key upper-cased) */
+static void
+field_begin(struct logline *ll, const char *key)
 {
+	char c;
+
+	if (!ll->journal || ll->nf >= LOG_FIELDS_MAX)
+		return;
+	if (ll->nf > 0)
+		sb_add(&ll->fb, "", 1);		/* the NUL between fields */
+	ll->foff[ll->nf++] = ll->fb.len;
+	sb_str(&ll->fb, "SMTPD_");
+	for (; *key != '\0'; key++) {
+		c = *key >= 'a' && *key <= 'z' ? (char)(*key - 32) : *key;
+		sb_add(&ll->fb, c == '-' ? "_" : &c, 1);
+	}
+	sb_add(&ll->fb, "=", 1);
+}
+
+/* log_begin - start a record for one event */
+void
+log_begin(struct logger *lg, struct logline *ll, const char *event)
+{
+	ll->journal = lg->to == LOGMODE_JOURNAL;
+	ll->nf = 0;
 	sb_init(&ll->sb, ll->buf, sizeof ll->buf - 4);
+	sb_init(&ll->fb, ll->fbuf, sizeof ll->fbuf);
 	sb_str(&ll->sb, lg->prefix);
 	sb_str(&ll->sb, "event=");
 	sb_str(&ll->sb, event);
+	field_begin(ll, "event");
+	sb_str(&ll->fb, event);
+	field_begin(ll, "client_address");
+	sb_str(&ll->fb, lg->ip);
 }
 
 /* log_bytes - add key=value; quoted when empty or holding a space */
@@ -74,6 +115,9 @@ log_bytes(struct logline *ll, const char *key, const char *p, size_t n)
 	sb_escaped(&ll->sb, p, n);
 	if (quote)
 		sb_str(&ll->sb, "\"");
+	field_begin(ll, key);
+	if (ll->journal)
+		sb_escaped(&ll->fb, p, n);
 }
 
 /* log_str - add key=value for a C string */
@@ -87,34 +131,61 @@ log_str(struct logline *ll, const char *key, const char *val)
 void
 log_num(struct logline *ll, const char *key, unsigned long long v)
 {
-	sb_str(&ll->sb, " ");
-	sb_str(&ll->sb, key);
-	sb_str(&ll->sb, "=");
-	sb_num(&ll->sb, v);
+	char digits[24];
+	struct sbuf sb;
+
+	sb_init(&sb, digits, sizeof digits);
+	sb_num(&sb, v);
+	log_bytes(ll, key, digits, sb.len);
 }
 
-/* log_end - finish the line and write it in one go */
+/* send_journal - the record as MESSAGE= plus its SMTPD_* fields */
+static int
+send_journal(struct logger *lg, struct logline *ll, const char *msg)
+{
+	struct iovec iov[LOG_FIELDS_MAX + 3];
+	char message[LOG_LINE_MAX + 8];
+	struct sbuf sb;
+	unsigned i;
+	int n = 0;
+
+	sb_init(&sb, message, sizeof message);
+	sb_str(&sb, "MESSAGE=");
+	sb_str(&sb, msg);
+	iov[n].iov_base = message;
+	iov[n++].iov_len = sb.len;
+	iov[n].iov_base = (void *)"PRIORITY=6";
+	iov[n++].iov_len = sizeof "PRIORITY=6" - 1;
+	iov[n].iov_base = (void *)"SYSLOG_IDENTIFIER=smtpd";
+	iov[n++].iov_len = sizeof "SYSLOG_IDENTIFIER=smtpd" - 1;
+	for (i = 0; i < ll->nf; i++) {
+		iov[n].iov_base = ll->fbuf + ll->foff[i];
+		iov[n++].iov_len = strlen(ll->fbuf + ll->foff[i]);
+	}
+	return sdglue_journal_sendv(&lg->sd, iov, n);
+}
+
+/* log_end - finish the record and send it in one go */
 void
-log_end(const struct logger *lg, struct logline *ll)
+log_end(struct logger *lg, struct logline *ll)
 {
 	struct sbuf *sb = &ll->sb;
 	ssize_t w;
 
-	if (sb->overflow)
-		sb->len = sb->cap - 1;	/* room for the marker was kept */
-	sb->p[sb->len] = '\0';
-	if (sb->overflow) {
-		sb->p[sb->len++] = '.';
-		sb->p[sb->len++] = '.';
-		sb->p[sb->len++] = '.';
+	if (sb->overflow) {		/* room for the marker was kept */
+		sb->len = sb->cap - 1;
+		memcpy(sb->p + sb->len, "...", 4);
+		sb->len += 3;
 	}
-	if (lg->fd < 0) {
-		sb->p[sb->len] = '\0';
+	if (lg->to == LOGMODE_SYSLOG) {
 		syslog(LOG_INFO, "%s", sb->p + lg->tag_len);
 		return;
 	}
+	if (lg->to == LOGMODE_JOURNAL &&
+	    send_journal(lg, ll, sb->p + lg->tag_len) == 0)
+		return;
 	sb->p[sb->len++] = '\n';
 	do
-		w = write(lg->fd, sb->p, sb->len);
+		w = write(2, sb->p, sb->len);
 	while (w < 0 && errno == EINTR);
 }

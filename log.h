@@ -1,8 +1,8 @@
 /*
- * log.h - one line per event, to stderr.
- * Lines look like "smtpd[PID]: ip=ADDR event=NAME key=value ...".
- * Client bytes are always escaped; nothing here writes to the client:
- * when stderr is the client's socket (xinetd), lines go to syslog.
+ * log.h - one record per event: a stderr line, a syslog message or a
+ * structured journal entry.  Lines read "smtpd[PID]: ip=ADDR event=NAME
+ * key=value ...".  Client bytes are always escaped, and nothing here
+ * ever writes to the client's socket.
  */
 #ifndef LOG_H
 #define LOG_H
@@ -11,25 +11,41 @@
 #include <sys/types.h>
 
 #include "sbuf.h"
+#include "sdglue.h"
 
 #define LOG_LINE_MAX	1024
+#define LOG_FIELDS_MAX	16
+
+enum log_mode {			/* --log */
+	LOGMODE_AUTO = 0,	/* journal, else syslog if fd 2 is the client */
+	LOGMODE_STDERR,
+	LOGMODE_SYSLOG,
+	LOGMODE_JOURNAL
+};
 
 struct logger {
-	int	 fd;			/* where lines go (2), or -1: syslog */
-	size_t	 tag_len;		/* "smtpd[pid]: ", left to syslog */
+	enum log_mode to;		/* where records go: never AUTO */
+	size_t	 tag_len;		/* "smtpd[pid]: " */
 	char	 prefix[96];		/* "smtpd[pid]: ip=... " */
+	char	 ip[64];
+	struct sdglue sd;
 };
 
 struct logline {
-	struct sbuf sb;
+	struct sbuf sb;			/* the text line */
+	struct sbuf fb;			/* journal fields, NUL-separated */
+	size_t	 foff[LOG_FIELDS_MAX];
+	unsigned nf;
+	int	 journal;
 	char	 buf[LOG_LINE_MAX];
+	char	 fbuf[LOG_LINE_MAX + 256];
 };
 
-void	 log_init(struct logger *, int, int, pid_t, const char *);
-void	 log_begin(const struct logger *, struct logline *, const char *);
+void	 log_init(struct logger *, enum log_mode, int, pid_t, const char *);
+void	 log_begin(struct logger *, struct logline *, const char *);
 void	 log_str(struct logline *, const char *, const char *);
 void	 log_bytes(struct logline *, const char *, const char *, size_t);
 void	 log_num(struct logline *, const char *, unsigned long long);
-void	 log_end(const struct logger *, struct logline *);
+void	 log_end(struct logger *, struct logline *);
 
 #endif

@@ -21,6 +21,7 @@
 
 #include "addr.h"
 #include "config.h"
+#include "sdglue.h"
 #include "session.h"
 
 #define VERSION		"0.1.0"
@@ -48,6 +49,11 @@ DEFAULT_QUEUE ")\n"
 "  --lf                   accept LF alone as line end (hand-written "
 "transcripts;\n"
 "                         refused when stdin is a socket)\n"
+"  --log auto|stderr|syslog|journal  where logs go (default auto: the "
+"journal\n"
+"                         when stderr is journald's, syslog when stderr "
+"is the\n"
+"                         client's socket as under xinetd, else stderr)\n"
 "  --help, --version\n"
 "Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
 "TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
@@ -59,7 +65,7 @@ DEFAULT_QUEUE ")\n"
 enum {
 	OPT_QUEUE = 256, OPT_HOSTNAME, OPT_DOMAIN, OPT_DOMAINS, OPT_MAX_SIZE,
 	OPT_MAX_RCPT, OPT_MAX_ERRORS, OPT_TIMEOUT, OPT_SESSION, OPT_LF,
-	OPT_HELP, OPT_VERSION
+	OPT_LOG, OPT_HELP, OPT_VERSION
 };
 
 static const struct option long_options[] = {
@@ -73,6 +79,7 @@ static const struct option long_options[] = {
 	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
 	{ "session-timeout", required_argument, NULL, OPT_SESSION },
 	{ "lf", no_argument, NULL, OPT_LF },
+	{ "log", required_argument, NULL, OPT_LOG },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -105,6 +112,31 @@ parse_number(const char *s, unsigned long long min, unsigned long long max,
 	if (v < min)
 		die_usage(what, s);
 	return v;
+}
+
+/* parse_log_mode - the --log argument */
+static enum log_mode
+parse_log_mode(const char *s)
+{
+	static const char *const names[] = {
+		[LOGMODE_AUTO] = "auto", [LOGMODE_STDERR] = "stderr",
+		[LOGMODE_SYSLOG] = "syslog", [LOGMODE_JOURNAL] = "journal",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (enum log_mode)i;
+	die_usage("bad --log (auto, stderr, syslog or journal)", s);
+	return LOGMODE_AUTO;
+}
+
+/* print_version - the version, and whether libsystemd can be used */
+static void
+print_version(void)
+{
+	printf("smtpd %s (libsystemd: %s)\n", VERSION,
+	    sdglue_built_with_libsystemd() ? "loaded when used" : "no");
 }
 
 /* set_hostname - copy a host name into the config, or die */
@@ -167,8 +199,9 @@ parse_options(int argc, char **argv, struct config *cfg)
 			    optarg, 1, 7 * 86400, "bad --session-timeout");
 			break;
 		case OPT_LF: cfg->lf = 1; break;
+		case OPT_LOG: cfg->log_mode = parse_log_mode(optarg); break;
 		case OPT_HELP: fputs(usage_text, stdout); exit(0);
-		case OPT_VERSION: puts("smtpd " VERSION); exit(0);
+		case OPT_VERSION: print_version(); exit(0);
 		default: die_usage("unknown option", NULL);
 		}
 	}
@@ -214,16 +247,16 @@ copy_name(char *out, size_t cap, const char *name)
 	memcpy(out, name, n + 1);
 }
 
-/* peer_from_socket - getpeername(0) for an inet socket on fd 0 */
+/* peer_from_socket - getpeername() for an inet socket on fd */
 static void
-peer_from_socket(struct client *c)
+peer_from_socket(struct client *c, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
 	char ip[64];
 	unsigned port;
 
-	if (getpeername(0, (struct sockaddr *)&ss, &len) < 0)
+	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
 		return;
 	if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
@@ -241,12 +274,12 @@ peer_from_socket(struct client *c)
 
 /*
  * identify_client - first found wins: TCPREMOTEIP (tcpserver),
- * REMOTE_ADDR (systemd), REMOTE_HOST (xinetd), getpeername(0).  An
+ * REMOTE_ADDR (systemd), REMOTE_HOST (xinetd), getpeername(fd).  An
  * address that is set but malformed makes an untrusted "unknown" client,
  * never a local one.
  */
 static void
-identify_client(struct client *c)
+identify_client(struct client *c, int fd)
 {
 	static const char *const ip_vars[][2] = {
 		{ "TCPREMOTEIP", "TCPREMOTEPORT" },
@@ -270,7 +303,7 @@ identify_client(struct client *c)
 		break;
 	}
 	if (!remote)
-		peer_from_socket(c);
+		peer_from_socket(c, fd);
 	copy_name(c->name, sizeof c->name, getenv("TCPREMOTEHOST"));
 	if ((v = getenv("TCPLOCALIP")) != NULL)
 		normalize_ip(v, c->local_ip, sizeof c->local_ip);
@@ -315,6 +348,29 @@ config_defaults(struct config *cfg)
 	cfg->max_errors = DEFAULT_MAX_ERRORS;
 }
 
+/*
+ * client_fds - fd 0 and fd 1, or fd 3 for both when systemd passed the
+ * connection (Accept=yes without StandardInput=socket).
+ */
+static void
+client_fds(int *in, int *out)
+{
+	struct sdglue sd;
+	int fd;
+
+	memset(&sd, 0, sizeof sd);
+	*in = 0;
+	*out = 1;
+	fd = sdglue_listen_fd(&sd);
+	if (fd == -2)
+		die_usage("LISTEN_FDS: expected exactly one socket (Accept=yes)",
+		    NULL);
+	if (fd >= 0) {
+		*in = *out = fd;
+		fcntl(fd, F_SETFD, FD_CLOEXEC);
+	}
+}
+
 int
 main(int argc, char **argv)
 {
@@ -322,7 +378,7 @@ main(int argc, char **argv)
 	static struct client client;
 	static struct session s;
 	const char *domains_file;
-	int rc;
+	int rc, in, out;
 
 	guard_std_fds();
 	signal(SIGPIPE, SIG_IGN);	/* EPIPE comes back from write */
@@ -332,11 +388,12 @@ main(int argc, char **argv)
 	domains_file = parse_options(argc, argv, &cfg);
 	if (cfg.hostname[0] == '\0')
 		default_hostname(&cfg);
-	if (cfg.lf && fd_is_socket(0))
+	client_fds(&in, &out);
+	if (cfg.lf && fd_is_socket(in))
 		die_usage("--lf is for transcripts, not network clients",
 		    NULL);
-	identify_client(&client);
-	session_init(&s, &cfg, &client, 0, 1);
+	identify_client(&client, in);
+	session_init(&s, &cfg, &client, in, out);
 	if (domains_file != NULL &&
 	    policy_load_domains(&cfg.domains, domains_file) < 0)
 		rc = session_refuse(&s, domains_file, "domains", errno);

@@ -301,8 +301,8 @@ log_queued(struct session *s, const struct data_result *res)
 	struct logline ll;
 
 	log_begin(&s->log, &ll, "queued");
-	log_str(&ll, "id", s->spool.id);
-	log_bytes(&ll, "from", s->env.sender.addr, s->env.sender.len);
+	log_str(&ll, "queue_id", s->spool.id);
+	log_bytes(&ll, "sender", s->env.sender.addr, s->env.sender.len);
 	log_num(&ll, "rcpts", s->env.nrcpt);
 	log_num(&ll, "size", res->size);
 	log_end(&s->log, &ll);

@@ -1,0 +1,144 @@
+/*
+ * sdglue.c - systemd socket activation and journal, libsystemd optional.
+ * Socket activation (sd_listen_fds(3)): LISTEN_PID is our pid and
+ * LISTEN_FDS=1 means the connection is fd 3.  Journal: JOURNAL_STREAM
+ * names stderr's device and inode when it is connected to journald.
+ * Built with libsystemd, the library is dlopen'ed on first use, so a
+ * session started by tcpserver or xinetd never maps it (nor its
+ * compression and crypto libraries) and starts as fast as without it.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#ifdef HAVE_LIBSYSTEMD
+#include <dlfcn.h>
+#include <systemd/sd-daemon.h>
+#include <systemd/sd-journal.h>
+#endif
+
+#include "sdglue.h"
+
+#define LISTEN_FDS_START 3	/* SD_LISTEN_FDS_START */
+
+/* parse_ulong - a whole decimal number, or -1 */
+static long
+parse_ulong(const char *s)
+{
+	char *end;
+	unsigned long v;
+
+	if (s == NULL || *s < '0' || *s > '9')
+		return -1;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v > 1000000000ul)
+		return -1;
+	return (long)v;
+}
+
+#ifdef HAVE_LIBSYSTEMD
+/* load - dlopen libsystemd once; 0 if its functions are there */
+static int
+load(struct sdglue *g)
+{
+	if (!g->tried) {
+		g->tried = 1;
+		g->lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
+		if (g->lib != NULL) {
+			*(void **)&g->listen_fds = dlsym(g->lib,
+			    "sd_listen_fds");
+			*(void **)&g->sendv = dlsym(g->lib, "sd_journal_sendv");
+		}
+	}
+	return g->lib != NULL ? 0 : -1;
+}
+#endif
+
+/* env_listen_fds - the LISTEN_FDS protocol by hand; unsets it */
+static int
+env_listen_fds(void)
+{
+	long pid = parse_ulong(getenv("LISTEN_PID"));
+	long n = parse_ulong(getenv("LISTEN_FDS"));
+
+	if (pid < 0 || n < 0)
+		return 0;
+	unsetenv("LISTEN_PID");
+	unsetenv("LISTEN_FDS");
+	unsetenv("LISTEN_FDNAMES");
+	return pid == (long)getpid() ? (int)n : 0;
+}
+
+/*
+ * sdglue_listen_fd - the connection fd passed by socket activation
+ * (Accept=yes without StandardInput=socket): 3, or -1 when not socket
+ * activated, or -2 when more than one fd was passed.
+ */
+int
+sdglue_listen_fd(struct sdglue *g)
+{
+	int n = -1;
+
+	if (getenv("LISTEN_FDS") == NULL)
+		return -1;
+#ifdef HAVE_LIBSYSTEMD
+	if (load(g) == 0 && g->listen_fds != NULL)
+		n = g->listen_fds(1);
+#else
+	(void)g;
+#endif
+	if (n < 0)
+		n = env_listen_fds();
+	if (n == 0)
+		return -1;
+	return n == 1 ? LISTEN_FDS_START : -2;
+}
+
+/* sdglue_journal_stream - is fd the stream JOURNAL_STREAM names? */
+int
+sdglue_journal_stream(int fd)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (js == NULL || fstat(fd, &st) < 0)
+		return 0;
+	dev = strtoull(js, &end, 10);
+	if (*end != ':')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	return *end == '\0' && dev == (unsigned long long)st.st_dev &&
+	    ino == (unsigned long long)st.st_ino;
+}
+
+/* sdglue_journal_sendv - one structured record; -1 if no libsystemd */
+int
+sdglue_journal_sendv(struct sdglue *g, const struct iovec *iov, int n)
+{
+#ifdef HAVE_LIBSYSTEMD
+	if (load(g) == 0 && g->sendv != NULL)
+		return g->sendv(iov, n) < 0 ? -1 : 0;
+#else
+	(void)g;
+	(void)iov;
+	(void)n;
+#endif
+	return -1;
+}
+
+/* sdglue_built_with_libsystemd - for --version */
+int
+sdglue_built_with_libsystemd(void)
+{
+#ifdef HAVE_LIBSYSTEMD
+	return 1;
+#else
+	return 0;
+#endif
+}
