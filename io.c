@@ -51,6 +51,8 @@ io_init(struct io *io, int in, int out, unsigned timeout, unsigned session)
 	io->out_sock = fstat(out, &st) == 0 && S_ISSOCK(st.st_mode);
 	io->lf_ok = 0;
 	io->wfail = IO_OK;
+	io->before_flush = NULL;
+	io->hook = NULL;
 	io->timeout = timeout;
 	io->session_end = now();
 	io->session_end.tv_sec += session;
@@ -130,6 +132,11 @@ io_flush(struct io *io)
 
 	if (io->wfail != IO_OK)
 		return io->wfail;
+	if (io->out_len > 0 && io->before_flush != NULL &&
+	    io->before_flush(io->hook) < 0) {
+		io->out_len = 0;	/* replies we cannot stand by: none */
+		return io->wfail = IO_ERROR;
+	}
 	while (done < io->out_len) {
 		w = write_some(io, io->outbuf + done, io->out_len - done);
 		if (w > 0) {
@@ -172,6 +179,22 @@ io_put(struct io *io, const char *p, size_t n)
 		n -= room;
 	}
 	return IO_OK;
+}
+
+/*
+ * io_replace - replace the n pending reply bytes at off by the m bytes
+ * at p (group commit turning a held 250 into a 451); -1 if no room.
+ */
+int
+io_replace(struct io *io, size_t off, size_t n, const char *p, size_t m)
+{
+	if (off + n > io->out_len || io->out_len - n + m > sizeof io->outbuf)
+		return -1;
+	memmove(io->outbuf + off + m, io->outbuf + off + n,
+	    io->out_len - off - n);
+	memcpy(io->outbuf + off, p, m);
+	io->out_len = io->out_len - n + m;
+	return 0;
 }
 
 /* io_input_pending - 1 if bytes are buffered, so a read would not block */

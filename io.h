@@ -34,6 +34,8 @@ struct io {
 	int	 out_sock;		/* out is a socket: send(MSG_DONTWAIT) */
 	int	 lf_ok;			/* --lf: LF alone ends a line */
 	int	 wfail;			/* a write failed: IO_TIMEOUT/ERROR */
+	int	 (*before_flush)(void *);	/* runs before replies go out */
+	void	*hook;				/* its argument */
 	unsigned timeout;		/* idle limit per read/write, seconds */
 	struct timespec session_end;	/* hard cap on the whole session */
 	size_t	 in_pos, in_len;
@@ -49,6 +51,7 @@ int	 io_readline(struct io *, char *, size_t, size_t *);
 int	 io_put(struct io *, const char *, size_t);
 int	 io_flush(struct io *);
 int	 io_input_pending(const struct io *);
+int	 io_replace(struct io *, size_t, size_t, const char *, size_t);
 int	 io_session_expired(const struct io *);
 void	 io_grace(struct io *, unsigned);
 

@@ -9,7 +9,7 @@
 #include "reply.h"
 #include "sbuf.h"
 
-#define REPLY_MAX	512	/* RFC 5321 4.5.3.1.5, with the CRLF */
+#define REPLY_MAX	REPLY_LINE_MAX
 
 static const struct reply replies[] = {
 	[R_GREETING] =	{ 220, NULL, "%s ESMTP smtpd", 0 },
@@ -108,17 +108,16 @@ reply_get(enum reply_id id)
 }
 
 /*
- * reply_line - queue one reply line: code, '-' or ' ', enhanced code,
- * text with "%s" replaced by arg.  Cut to 512 octets with the CRLF.
+ * reply_format - one reply line into buf: code, '-' or ' ', enhanced
+ * code, text; cut to 512 octets with the CRLF.  Returns its length.
  */
-int
-reply_line(struct io *io, unsigned code, int more, const char *esc,
+size_t
+reply_format(char *buf, size_t cap, unsigned code, int more, const char *esc,
     const char *text)
 {
-	char buf[REPLY_MAX + 1];
 	struct sbuf sb;
 
-	sb_init(&sb, buf, REPLY_MAX - 1);
+	sb_init(&sb, buf, cap < REPLY_MAX ? cap : REPLY_MAX);
 	sb_num(&sb, code);
 	sb_add(&sb, more ? "-" : " ", 1);
 	if (esc != NULL) {
@@ -126,12 +125,21 @@ reply_line(struct io *io, unsigned code, int more, const char *esc,
 		sb_add(&sb, " ", 1);
 	}
 	sb_str(&sb, text);
-	sb_add(&sb, "\r\n", 2);
-	if (sb.overflow) {
+	if (sb.len + 2 > sb.cap - 1)
 		sb.len = sb.cap - 3;
-		sb_add(&sb, "\r\n", 2);
-	}
-	return io_put(io, buf, sb.len);
+	sb_add(&sb, "\r\n", 2);
+	return sb.len;
+}
+
+/* reply_line - queue one reply line */
+int
+reply_line(struct io *io, unsigned code, int more, const char *esc,
+    const char *text)
+{
+	char buf[REPLY_MAX + 1];
+
+	return io_put(io, buf, reply_format(buf, sizeof buf, code, more, esc,
+	    text));
 }
 
 /* reply_text - the text of reply id with "%s" replaced by arg */

@@ -65,6 +65,8 @@ enum reply_id {
 	R__COUNT
 };
 
+#define REPLY_LINE_MAX	512	/* RFC 5321 4.5.3.1.5, with the CRLF */
+
 /* reply flags */
 #define RF_ERROR	1	/* counts toward the session's error limit */
 #define RF_CLOSE	2	/* the session ends after this reply */
@@ -79,6 +81,8 @@ struct reply {
 const struct reply *reply_get(enum reply_id);
 void	 reply_text(enum reply_id, const char *, char *, size_t);
 int	 reply_send(struct io *, enum reply_id, const char *);
+size_t	 reply_format(char *, size_t, unsigned, int, const char *,
+	    const char *);
 int	 reply_line(struct io *, unsigned, int, const char *, const char *);
 
 #endif

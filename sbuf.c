@@ -41,9 +41,9 @@ sb_str(struct sbuf *sb, const char *s)
 	sb_add(sb, s, strlen(s));
 }
 
-/* sb_num - append an unsigned number in decimal */
+/* sb_num_padded - append a number in decimal, at least width digits */
 void
-sb_num(struct sbuf *sb, unsigned long long v)
+sb_num_padded(struct sbuf *sb, unsigned long long v, size_t width)
 {
 	char tmp[24];
 	size_t i = sizeof tmp;
@@ -51,8 +51,15 @@ sb_num(struct sbuf *sb, unsigned long long v)
 	do {
 		tmp[--i] = (char)('0' + v % 10);
 		v /= 10;
-	} while (v != 0);
+	} while (v != 0 || (sizeof tmp - i < width && i > 0));
 	sb_add(sb, tmp + i, sizeof tmp - i);
+}
+
+/* sb_num - append an unsigned number in decimal */
+void
+sb_num(struct sbuf *sb, unsigned long long v)
+{
+	sb_num_padded(sb, v, 1);
 }
 
 /* sb_hex - append bytes as lower-case hex digits */

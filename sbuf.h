@@ -19,6 +19,7 @@ void	 sb_init(struct sbuf *, char *, size_t);
 void	 sb_add(struct sbuf *, const char *, size_t);
 void	 sb_str(struct sbuf *, const char *);
 void	 sb_num(struct sbuf *, unsigned long long);
+void	 sb_num_padded(struct sbuf *, unsigned long long, size_t);
 void	 sb_hex(struct sbuf *, const unsigned char *, size_t);
 void	 sb_escaped(struct sbuf *, const char *, size_t);
 

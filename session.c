@@ -90,6 +90,9 @@ session_init(struct session *s, const struct config *cfg,
 	s->spool.tmpfd = s->spool.newfd = s->spool.fd = -1;
 	io_init(&s->io, in, out, cfg->timeout, cfg->session_max);
 	s->io.lf_ok = cfg->lf;
+	s->batch.n = 0;
+	s->io.before_flush = settle_batch;	/* group commit */
+	s->io.hook = s;
 }
 
 /* session_free - release what the session holds */

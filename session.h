@@ -23,6 +23,22 @@
 #define S_RCPT	8	/* at least one recipient accepted */
 #define S_ANY	(S_GREET | S_READY | S_MAIL | S_RCPT)
 
+/*
+ * group commit: messages published into new/ whose 250 waits in the
+ * reply buffer for one fsync of new/ covering them all
+ */
+#define BATCH_MAX	64
+
+struct held {
+	char	 id[SPOOL_ID_MAX];
+	size_t	 off, len;		/* its 250 in the reply buffer */
+};
+
+struct batch {
+	unsigned n;
+	struct held e[BATCH_MAX];
+};
+
 /* how the session ended, for the exit status */
 enum session_end {
 	END_QUIT = 0,		/* exit 0 */
@@ -45,6 +61,7 @@ struct session {
 	char	 helo[HELO_MAX + 1];
 	struct envelope env;
 	struct spool spool;
+	struct batch batch;
 	struct io io;
 	char	 line[RCPT_LINE_MAX + 2];
 	size_t	 line_len;
@@ -65,5 +82,6 @@ const char *skip_spaces(const char *, const char *);
 void	 cmd_mail(struct session *, const char *, const char *);
 void	 cmd_rcpt(struct session *, const char *, const char *);
 void	 cmd_data(struct session *, const char *, const char *);
+int	 settle_batch(void *);
 
 #endif

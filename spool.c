@@ -4,7 +4,8 @@
  * A file is created O_EXCL in tmp/, written through one buffer, fsync'ed
  * and closed (checked), then renamed into new/ with RENAME_NOREPLACE (or
  * link+unlink), and new/ is fsync'ed.  Any failure unlinks the tmp file.
- * Queue ids are "SEC.USEC.PID.RANDOM.HOST": letters, digits and dots.
+ * Queue ids are "SEC.USEC.PID.RANDOM.HOST": letters, digits and dots,
+ * USEC and PID zero-padded (6 and 7 digits) so ids sort by time.
  * The file format (envelope block, empty line, message) is in envelope.c.
  */
 #define _GNU_SOURCE		/* renameat2 */
@@ -126,9 +127,9 @@ make_id(struct spool *sp)
 	sb_init(&sb, sp->id, sizeof sp->id);
 	sb_num(&sb, (unsigned long long)tv.tv_sec);
 	sb_add(&sb, ".", 1);
-	sb_num(&sb, (unsigned long long)tv.tv_usec);
+	sb_num_padded(&sb, (unsigned long long)tv.tv_usec, 6);
 	sb_add(&sb, ".", 1);
-	sb_num(&sb, (unsigned long long)getpid());
+	sb_num_padded(&sb, (unsigned long long)getpid(), 7);
 	sb_add(&sb, ".", 1);
 	sb_hex(&sb, rnd, sizeof rnd);
 	sb_add(&sb, ".", 1);
@@ -219,11 +220,13 @@ move_to_new(struct spool *sp)
 }
 
 /*
- * spool_commit - make the message durable in new/; 0 only when it is.
- * On failure errno says why and the tmp file is gone.
+ * spool_publish - the file half of a commit: flush, fsync, checked
+ * close, rename into new/.  The file is durable; its new name is not
+ * until spool_sync_new().  On failure errno says why and the tmp file
+ * is gone.
  */
 int
-spool_commit(struct spool *sp)
+spool_publish(struct spool *sp)
 {
 	int fd = sp->fd;
 
@@ -240,16 +243,46 @@ spool_commit(struct spool *sp)
 		errno = sp->err;
 		return -1;
 	}
-	if (fsync(sp->newfd) < 0 && errno != EINVAL) {
-		/*
-		 * The new name may not survive a crash, so no 250 may be
-		 * given: take the file back out of new/ and let the client
-		 * retry.  (A deliverer that claimed it in this instant may
-		 * deliver it once more: twice, never zero times.)
-		 */
-		sp->err = errno;
-		(void)unlinkat(sp->newfd, sp->id, 0);
-		errno = sp->err;
+	return 0;
+}
+
+/*
+ * spool_sync_new - fsync new/, making every name published so far
+ * durable (one call can cover a batch: group commit).  EINVAL means the
+ * file system has no directory fsync, which is not a failure.
+ */
+int
+spool_sync_new(struct spool *sp)
+{
+	if (fsync(sp->newfd) < 0 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+/*
+ * spool_unpublish - take a message whose name may not survive a crash
+ * back out of new/, so that no 250 is given for it.  (A deliverer that
+ * claimed it in this instant may deliver it and the client send it
+ * again: twice, never zero times.)
+ */
+void
+spool_unpublish(struct spool *sp, const char *id)
+{
+	(void)unlinkat(sp->newfd, id, 0);
+}
+
+/* spool_commit - publish and sync one message; 0 only when durable */
+int
+spool_commit(struct spool *sp)
+{
+	int saved;
+
+	if (spool_publish(sp) < 0)
+		return -1;
+	if (spool_sync_new(sp) < 0) {
+		saved = errno;
+		spool_unpublish(sp, sp->id);
+		errno = saved;
 		return -1;
 	}
 	return 0;

@@ -2,8 +2,9 @@
  * transaction.c - one mail transaction: MAIL, RCPT and DATA (RFC 5321
  * 4.1.1.2-4.1.1.4), from the envelope to a committed queue file.
  * Decides relaying (policy.c), writes the envelope and our Received:
- * line, runs the DATA machine, and never answers 250 to DATA before
- * spool_commit() has made the message durable.
+ * line, runs the DATA machine, and never lets a 250 for DATA leave
+ * before the file and its name in new/ are durable (group commit: one
+ * fsync of new/ for all the messages a pipelining client sent at once).
  */
 #include <errno.h>
 #include <string.h>
@@ -330,7 +331,61 @@ spool_failed(struct session *s, const char *step, int err)
 	    R_SPOOL_FULL : R_SPOOL_FAIL, NULL);
 }
 
-/* finish_message - after CRLF.CRLF: refuse, or commit and say 250 */
+/*
+ * hold_queued - say 250 for a published message, held in the reply
+ * buffer until settle_batch() has made its name durable.  Room for the
+ * whole line is made first, so no flush can cut it in two.
+ */
+static void
+hold_queued(struct session *s)
+{
+	struct held *h;
+
+	if (s->batch.n == BATCH_MAX ||
+	    sizeof s->io.outbuf - s->io.out_len < REPLY_LINE_MAX)
+		(void)io_flush(&s->io);		/* settles the batch */
+	h = &s->batch.e[s->batch.n++];
+	memcpy(h->id, s->spool.id, sizeof h->id);
+	h->off = s->io.out_len;
+	session_reply(s, R_QUEUED, s->spool.id);
+	h->len = s->io.out_len - h->off;
+}
+
+/*
+ * settle_batch - group commit (the io hook run before replies go out):
+ * one fsync of new/ covers every message published since the last one,
+ * so a pipelining client's batch costs one directory sync.  If it
+ * fails, each held 250 becomes a 451 and its file leaves new/.
+ */
+int
+settle_batch(void *arg)
+{
+	struct session *s = arg;
+	char line[REPLY_LINE_MAX];
+	const struct reply *r = reply_get(R_SPOOL_FAIL);
+	size_t n;
+	int err;
+
+	if (s->batch.n == 0 || spool_sync_new(&s->spool) == 0) {
+		s->batch.n = 0;
+		return 0;
+	}
+	err = errno;
+	n = reply_format(line, sizeof line, r->code, 0, r->esc, r->text);
+	while (s->batch.n > 0) {
+		struct held *h = &s->batch.e[--s->batch.n];
+
+		spool_unpublish(&s->spool, h->id);
+		log_spool_error(s, "sync", err);
+		s->queued--;
+		s->refused++;
+		if (io_replace(&s->io, h->off, h->len, line, n) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* finish_message - after CRLF.CRLF: refuse, or publish and say 250 */
 static void
 finish_message(struct session *s, const struct data_result *res)
 {
@@ -345,13 +400,13 @@ finish_message(struct session *s, const struct data_result *res)
 		session_reply(s, refusal_for(res->flags), limit);
 		return;
 	}
-	if (spool_commit(&s->spool) < 0) {
+	if (spool_publish(&s->spool) < 0) {
 		spool_failed(s, "commit", errno);
 		return;
 	}
 	s->queued++;
 	log_queued(s, res);
-	session_reply(s, R_QUEUED, s->spool.id);
+	hold_queued(s);
 }
 
 /* data_ended - the session ends inside DATA: EOF, timeout or error */
