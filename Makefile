@@ -30,7 +30,7 @@ endif
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS)
 
 OBJS	 = smtpd.o session.o transaction.o data.o spool.o envelope.o addr.o policy.o \
-	   reply.o io.o log.o sbuf.o sdglue.o
+	   reply.o io.o log.o sbuf.o sdglue.o checks.o hook.o rcptlist.o cdb.o
 UNIT	 = tests/unit/addr_test
 TOOLS	 = tests/tools/maxrss
 
@@ -49,7 +49,7 @@ tests/unit/addr_test: tests/unit/addr_test.c addr.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/addr_test.c addr.o
 
 $(OBJS): config.h policy.h addr.h io.h log.h sbuf.h reply.h spool.h \
-	 envelope.h data.h session.h sdglue.h
+	 envelope.h data.h session.h sdglue.h hook.h rcptlist.h cdb.h
 
 # demo: build, then run one real session (examples/hello.smtp, a
 # transcript with CRLF line ends added) into ./queue and show the result

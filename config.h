@@ -8,6 +8,7 @@
 
 #include "log.h"
 #include "policy.h"
+#include "rcptlist.h"
 
 #define DEFAULT_QUEUE		"/var/spool/smtpd"
 #define DEFAULT_MAX_SIZE	(25ull << 20)	/* 26214400 bytes */
@@ -15,6 +16,8 @@
 #define DEFAULT_TIMEOUT		300		/* RFC 5321 4.5.3.2.7 */
 #define DEFAULT_SESSION_MAX	3600		/* whole session, seconds */
 #define DEFAULT_MAX_ERRORS	20
+#define DEFAULT_MAX_MESSAGES	10000		/* per session */
+#define DEFAULT_CHECK_TIMEOUT	20		/* policy programs, s */
 #define MAX_RCPT_CAP		100000
 #define MAX_HOPS		100	/* Received: lines a message may have */
 #define HOSTNAME_MAX		255
@@ -29,7 +32,14 @@ struct config {
 	unsigned max_errors;
 	int	 lf;			/* --lf: LF alone ends lines */
 	enum log_mode log_mode;		/* --log */
+	unsigned max_messages;
+	unsigned greet_delay;		/* --greet-delay seconds */
+	unsigned check_timeout;
+	const char *check_client;	/* policy programs, or NULL */
+	const char *check_sender;
+	const char *check_recipient;
 	struct domains domains;
+	struct rcptlist rcpts;		/* --recipients; fd -1 if none */
 };
 
 /* the client, from the super-server's environment or getpeername() */

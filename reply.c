@@ -96,6 +96,22 @@ static const struct reply replies[] = {
 	    RF_CLOSE },
 	[R_FORBIDDEN] =	{ 421, "4.7.0", "%s this is an SMTP server, not "
 	    "HTTP, and headers go after DATA; closing connection", RF_CLOSE },
+	[R_EARLY_TALKER] = { 554, "5.5.0", "%s you talked before the greeting "
+	    "(RFC 5321 4.3.1); closing connection", RF_CLOSE },
+	[R_CLIENT_REJECT] = { 554, "5.7.1", "%s", 0 },
+	[R_CLIENT_TEMP] = { 421, "4.7.1", "%s", RF_CLOSE },
+	[R_NO_SERVICE] = { 503, "5.7.1", "no mail service for you here; "
+	    "please QUIT", RF_ERROR },
+	[R_CHECK_REJECT] = { 550, "5.7.1", "%s", 0 },
+	[R_CHECK_TEMP] = { 451, "4.7.1", "%s", 0 },
+	[R_CHECK_FAILED] = { 451, "4.3.0",
+	    "local policy check failed, try again later", 0 },
+	[R_NO_MAILBOX] = { 550, "5.1.1", "no such mailbox here", RF_ERROR },
+	[R_LIST_FAILED] = { 451, "4.3.0",
+	    "recipient list unavailable, try again later", 0 },
+	[R_TOO_MANY_MSGS] = { 421, "4.7.0",
+	    "%s too many messages in one session, closing connection",
+	    RF_CLOSE },
 };
 _Static_assert(sizeof replies / sizeof replies[0] == R__COUNT,
     "one reply table row per reply id");

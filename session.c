@@ -40,7 +40,7 @@ static const struct command commands[] = {
 	{ "DATA", cmd_data, S_MAIL | S_RCPT, R_SEQ_RCPT },
 	{ "RSET", cmd_rset, S_ANY, R_DONE },
 	{ "NOOP", cmd_noop, S_ANY, R_DONE },
-	{ "QUIT", cmd_quit, S_ANY, R_DONE },
+	{ "QUIT", cmd_quit, S_ANY | S_REFUSED, R_DONE },
 	{ "VRFY", cmd_vrfy, S_ANY, R_DONE },
 	{ "HELP", cmd_help, S_ANY, R_DONE },
 	{ "EXPN", cmd_unimpl, S_ANY, R_DONE },
@@ -392,6 +392,15 @@ has_control(const char *p, size_t n)
 	return 0;
 }
 
+/* out_of_order - the 503 for a command the state does not allow */
+static enum reply_id
+out_of_order(const struct session *s, const struct command *cmd)
+{
+	if (s->state == S_REFUSED)
+		return R_NO_SERVICE;
+	return s->state == S_GREET ? R_SEQ_HELO : cmd->out_of_order;
+}
+
 /* dispatch - run one complete command line */
 static void
 dispatch(struct session *s)
@@ -412,8 +421,7 @@ dispatch(struct session *s)
 	else if (cmd == NULL)
 		session_reply(s, R_UNKNOWN, NULL);
 	else if ((cmd->states & s->state) == 0)
-		session_reply(s, s->state == S_GREET ? R_SEQ_HELO :
-		    cmd->out_of_order, NULL);
+		session_reply(s, out_of_order(s, cmd), NULL);
 	else
 		cmd->run(s, v_end, end);
 }
@@ -495,7 +503,8 @@ session_run(struct session *s)
 	if (spool_open(&s->spool, s->cfg->queue, s->cfg->hostname,
 	    &step) < 0)
 		return session_refuse(s, s->cfg->queue, steps[step], errno);
-	session_reply(s, R_GREETING, NULL);
+	if ((r = check_early_talker(s)) == 0 && (r = check_client(s)) == 0)
+		session_reply(s, R_GREETING, NULL);
 	while (!s->closing) {
 		s->line_len = 0;
 		r = io_readline(&s->io, s->line, sizeof s->line,

@@ -21,6 +21,7 @@
 #define S_READY	2	/* no transaction */
 #define S_MAIL	4	/* sender given */
 #define S_RCPT	8	/* at least one recipient accepted */
+#define S_REFUSED 16	/* a 554 greeting: only QUIT (RFC 5321 3.1) */
 #define S_ANY	(S_GREET | S_READY | S_MAIL | S_RCPT)
 
 /*
@@ -83,5 +84,13 @@ void	 cmd_mail(struct session *, const char *, const char *);
 void	 cmd_rcpt(struct session *, const char *, const char *);
 void	 cmd_data(struct session *, const char *, const char *);
 int	 settle_batch(void *);
+int	 is_our_domain(const struct session *, const char *, size_t);
+
+/* checks.c: early talkers, the recipient list, policy programs */
+int	 check_early_talker(struct session *);
+int	 check_client(struct session *);
+enum reply_id check_program(struct session *, const char *, const char *,
+	    const char *, char *, size_t);
+enum reply_id check_mailbox(struct session *, const struct path *);
 
 #endif

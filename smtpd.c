@@ -49,6 +49,17 @@ DEFAULT_QUEUE ")\n"
 "  --lf                   accept LF alone as line end (hand-written "
 "transcripts;\n"
 "                         refused when stdin is a socket)\n"
+"  --recipients FILE      the valid recipients (text list or cdb); others "
+"in their\n"
+"                         domains get 550 5.1.1\n"
+"  --check-client PROG, --check-sender PROG, --check-recipient PROG\n"
+"                         policy programs: exit 0 accept, 100 reject, "
+"111 defer\n"
+"  --check-timeout SECONDS  limit for each policy program (default 20)\n"
+"  --greet-delay SECONDS  wait before the greeting; a client that talks "
+"first\n"
+"                         is dropped with 554 5.5.0 (default 0)\n"
+"  --max-messages N       messages per session (default 10000)\n"
 "  --log auto|stderr|syslog|journal  where logs go (default auto: the "
 "journal\n"
 "                         when stderr is journald's, syslog when stderr "
@@ -65,7 +76,9 @@ DEFAULT_QUEUE ")\n"
 enum {
 	OPT_QUEUE = 256, OPT_HOSTNAME, OPT_DOMAIN, OPT_DOMAINS, OPT_MAX_SIZE,
 	OPT_MAX_RCPT, OPT_MAX_ERRORS, OPT_TIMEOUT, OPT_SESSION, OPT_LF,
-	OPT_LOG, OPT_HELP, OPT_VERSION
+	OPT_LOG, OPT_RECIPIENTS, OPT_CHECK_CLIENT, OPT_CHECK_SENDER,
+	OPT_CHECK_RCPT, OPT_CHECK_TIMEOUT, OPT_GREET_DELAY, OPT_MAX_MESSAGES,
+	OPT_HELP, OPT_VERSION
 };
 
 static const struct option long_options[] = {
@@ -80,6 +93,13 @@ static const struct option long_options[] = {
 	{ "session-timeout", required_argument, NULL, OPT_SESSION },
 	{ "lf", no_argument, NULL, OPT_LF },
 	{ "log", required_argument, NULL, OPT_LOG },
+	{ "recipients", required_argument, NULL, OPT_RECIPIENTS },
+	{ "check-client", required_argument, NULL, OPT_CHECK_CLIENT },
+	{ "check-sender", required_argument, NULL, OPT_CHECK_SENDER },
+	{ "check-recipient", required_argument, NULL, OPT_CHECK_RCPT },
+	{ "check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT },
+	{ "greet-delay", required_argument, NULL, OPT_GREET_DELAY },
+	{ "max-messages", required_argument, NULL, OPT_MAX_MESSAGES },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -168,14 +188,47 @@ default_hostname(struct config *cfg)
 	cfg->hostname[sizeof cfg->hostname - 1] = '\0';
 }
 
-/* parse_options - fill cfg from argv; returns the --domains path */
+/* program_path - a policy program: an absolute path we can execute */
 static const char *
-parse_options(int argc, char **argv, struct config *cfg)
+program_path(const char *p)
 {
-	const char *domains_file = NULL;
+	if (p[0] != '/' || access(p, X_OK) < 0)
+		die_usage("policy program must be an executable absolute path",
+		    p);
+	return p;
+}
+
+/* parse_more_options - the policy options (issue: options, part two) */
+static int
+parse_more_options(int c, struct config *cfg, const char **files)
+{
+	switch (c) {
+	case OPT_RECIPIENTS: files[1] = optarg; return 1;
+	case OPT_CHECK_CLIENT: cfg->check_client = program_path(optarg);
+		return 1;
+	case OPT_CHECK_SENDER: cfg->check_sender = program_path(optarg);
+		return 1;
+	case OPT_CHECK_RCPT: cfg->check_recipient = program_path(optarg);
+		return 1;
+	case OPT_CHECK_TIMEOUT: cfg->check_timeout = (unsigned)parse_number(
+		    optarg, 1, 3600, "bad --check-timeout"); return 1;
+	case OPT_GREET_DELAY: cfg->greet_delay = (unsigned)parse_number(
+		    optarg, 0, 300, "bad --greet-delay"); return 1;
+	case OPT_MAX_MESSAGES: cfg->max_messages = (unsigned)parse_number(
+		    optarg, 1, 1000000, "bad --max-messages"); return 1;
+	default: return 0;
+	}
+}
+
+/* parse_options - fill cfg from argv; files[0] --domains, [1] --recipients */
+static void
+parse_options(int argc, char **argv, struct config *cfg, const char **files)
+{
 	int c;
 
 	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
+		if (parse_more_options(c, cfg, files))
+			continue;
 		switch (c) {
 		case OPT_QUEUE: cfg->queue = optarg; break;
 		case OPT_HOSTNAME: set_hostname(cfg, optarg); break;
@@ -185,7 +238,7 @@ parse_options(int argc, char **argv, struct config *cfg)
 			    policy_add_domain(&cfg->domains, optarg) < 0)
 				die_usage("bad or too many --domain", optarg);
 			break;
-		case OPT_DOMAINS: domains_file = optarg; break;
+		case OPT_DOMAINS: files[0] = optarg; break;
 		case OPT_MAX_SIZE: cfg->max_size = parse_number(optarg, 0,
 			    1ull << 62, "bad --max-size"); break;
 		case OPT_MAX_RCPT: cfg->max_rcpt = (unsigned)parse_number(
@@ -207,7 +260,6 @@ parse_options(int argc, char **argv, struct config *cfg)
 	}
 	if (optind < argc)
 		die_usage("unexpected argument", argv[optind]);
-	return domains_file;
 }
 
 /* normalize_ip - a checked, canonical text address ("" if invalid) */
@@ -346,6 +398,9 @@ config_defaults(struct config *cfg)
 	cfg->timeout = DEFAULT_TIMEOUT;
 	cfg->session_max = DEFAULT_SESSION_MAX;
 	cfg->max_errors = DEFAULT_MAX_ERRORS;
+	cfg->max_messages = DEFAULT_MAX_MESSAGES;
+	cfg->check_timeout = DEFAULT_CHECK_TIMEOUT;
+	cfg->rcpts.fd = -1;
 }
 
 /*
@@ -371,13 +426,25 @@ client_fds(int *in, int *out)
 	}
 }
 
+/* load_lists - read --domains and open --recipients; 0, or refused */
+static int
+load_lists(struct config *cfg, struct session *s, const char **files)
+{
+	if (files[0] != NULL && policy_load_domains(&cfg->domains,
+	    files[0]) < 0)
+		return session_refuse(s, files[0], "domains", errno);
+	if (files[1] != NULL && rcptlist_open(&cfg->rcpts, files[1]) < 0)
+		return session_refuse(s, files[1], "recipients", errno);
+	return 0;
+}
+
 int
 main(int argc, char **argv)
 {
 	static struct config cfg;
 	static struct client client;
 	static struct session s;
-	const char *domains_file;
+	const char *files[2] = { NULL, NULL };
 	int rc, in, out;
 
 	guard_std_fds();
@@ -385,7 +452,7 @@ main(int argc, char **argv)
 	signal(SIGXFSZ, SIG_IGN);	/* EFBIG too: a 451, not a death */
 	umask(027);
 	config_defaults(&cfg);
-	domains_file = parse_options(argc, argv, &cfg);
+	parse_options(argc, argv, &cfg, files);
 	if (cfg.hostname[0] == '\0')
 		default_hostname(&cfg);
 	client_fds(&in, &out);
@@ -394,12 +461,10 @@ main(int argc, char **argv)
 		    NULL);
 	identify_client(&client, in);
 	session_init(&s, &cfg, &client, in, out);
-	if (domains_file != NULL &&
-	    policy_load_domains(&cfg.domains, domains_file) < 0)
-		rc = session_refuse(&s, domains_file, "domains", errno);
-	else
+	if ((rc = load_lists(&cfg, &s, files)) == 0)
 		rc = session_run(&s);
 	session_free(&s);
 	policy_free_domains(&cfg.domains);
+	rcptlist_close(&cfg.rcpts);
 	return rc;
 }

@@ -13,6 +13,7 @@
 
 #include "addr.h"
 #include "data.h"
+#include "hook.h"
 #include "reply.h"
 #include "session.h"
 
@@ -82,9 +83,16 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 {
 	struct path from;
 	struct mail_params mp;
+	char text[HOOK_TEXT_MAX + 1];
 	const char *p = after_keyword(arg, end, "FROM:");
+	enum reply_id id;
 	int r;
 
+	if (s->queued >= s->cfg->max_messages) {
+		s->end_reason = "too-many-messages";
+		session_reply(s, R_TOO_MANY_MSGS, NULL);
+		return;
+	}
 	if (p == NULL) {
 		session_reply(s, R_SYNTAX, NULL);
 		return;
@@ -103,38 +111,81 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 	}
 	if (!check_sender_params(s, &from, &mp))
 		return;
+	if (s->cfg->check_sender != NULL &&
+	    (id = check_program(s, s->cfg->check_sender, "mail", from.addr,
+	    text, sizeof text)) != R_DONE) {
+		session_reply(s, id, text);
+		return;
+	}
 	s->env.sender = from;
 	s->env.mp = mp;
 	session_enter(s, S_MAIL);
 	session_reply(s, R_SENDER_OK, NULL);
 }
 
+/* is_our_domain - a --domain/--domains domain or our host name */
+int
+is_our_domain(const struct session *s, const char *d, size_t n)
+{
+	size_t hn = strlen(s->cfg->hostname);
+
+	if (n == hn && strncasecmp(d, s->cfg->hostname, n) == 0)
+		return 1;
+	return policy_domain_listed(&s->cfg->domains, d, n);
+}
+
+/* postmaster_ok - RFC 5321 4.5.1: postmaster, bare or at our domain */
+static int
+postmaster_ok(const struct session *s, const struct path *rcpt)
+{
+	return addr_is_postmaster(rcpt) && (rcpt->domain_off == 0 ||
+	    is_our_domain(s, rcpt->addr + rcpt->domain_off,
+	    rcpt->len - rcpt->domain_off));
+}
+
 /*
  * relay_allowed - may this client send to rcpt?  Trusted clients: any.
- * Others: the listed domains, and postmaster (RFC 5321 4.5.1) bare, at
- * our host name or at a listed domain.  Never an open relay, even with
- * no domain set.
+ * Others: the listed domains only.  Never an open relay, even with no
+ * domain set.  (Our host name counts only for postmaster.)
  */
 static int
 relay_allowed(const struct session *s, const struct path *rcpt)
 {
-	const char *d = rcpt->addr + rcpt->domain_off;
-	size_t n = rcpt->len - rcpt->domain_off;
-
 	if (s->client->trusted)
 		return 1;
-	if (rcpt->domain_off == 0)
-		return addr_is_postmaster(rcpt);
-	if (policy_domain_listed(&s->cfg->domains, d, n))
-		return 1;
-	return addr_is_postmaster(rcpt) && n == strlen(s->cfg->hostname) &&
-	    strncasecmp(d, s->cfg->hostname, n) == 0;
+	return rcpt->domain_off != 0 && policy_domain_listed(&s->cfg->domains,
+	    rcpt->addr + rcpt->domain_off, rcpt->len - rcpt->domain_off);
+}
+
+/*
+ * judge_rcpt - may mail go to this syntactically valid recipient?
+ * Postmaster always; else the --recipients list, else relay rules;
+ * then the --check-recipient program.  R_RCPT_OK or the refusal.
+ */
+static enum reply_id
+judge_rcpt(struct session *s, const struct path *to, char *text,
+    size_t cap)
+{
+	enum reply_id id = R_DONE;
+
+	if (!postmaster_ok(s, to)) {
+		id = check_mailbox(s, to);
+		if (id == R_DONE && !relay_allowed(s, to))
+			id = R_RELAY_DENIED;
+		if (id != R_DONE && id != R_RCPT_OK)
+			return id;
+	}
+	if (s->cfg->check_recipient != NULL &&
+	    (id = check_program(s, s->cfg->check_recipient, "rcpt", to->addr,
+	    text, cap)) != R_DONE)
+		return id;
+	return R_RCPT_OK;
 }
 
 /* check_rcpt - parse and judge one RCPT: R_RCPT_OK or the refusal */
 static enum reply_id
 check_rcpt(struct session *s, const char *arg, const char *end,
-    struct path *to, struct rcpt_params *rp)
+    struct path *to, struct rcpt_params *rp, char *text)
 {
 	const char *p = after_keyword(arg, end, "TO:");
 	int r;
@@ -152,9 +203,7 @@ check_rcpt(struct session *s, const char *arg, const char *end,
 		return R_NEED_UTF8;
 	if (s->env.nrcpt >= s->cfg->max_rcpt)
 		return R_TOO_MANY_RCPT;
-	if (!relay_allowed(s, to))
-		return R_RELAY_DENIED;
-	return R_RCPT_OK;
+	return judge_rcpt(s, to, text, HOOK_TEXT_MAX + 1);
 }
 
 /*
@@ -166,7 +215,8 @@ cmd_rcpt(struct session *s, const char *arg, const char *end)
 {
 	struct path to;
 	struct rcpt_params rp;
-	enum reply_id id = check_rcpt(s, arg, end, &to, &rp);
+	char text[HOOK_TEXT_MAX + 1] = "";
+	enum reply_id id = check_rcpt(s, arg, end, &to, &rp, text);
 	int r;
 
 	if (id == R_RCPT_OK && (r = envelope_add_rcpt(&s->env, &to, &rp)) != 0)
@@ -175,7 +225,7 @@ cmd_rcpt(struct session *s, const char *arg, const char *end)
 		session_enter(s, S_RCPT);
 	else
 		s->rcpt_refused++;
-	session_reply(s, id, NULL);
+	session_reply(s, id, text[0] != '\0' ? text : NULL);
 }
 
 /* protocol_name - the "with" of our Received line (RFC 3848, 6531) */

@@ -248,6 +248,8 @@ def test_client_never_reads():
                          stdout=a.fileno(), stderr=subprocess.PIPE,
                          env=lib.base_env())
     a.close()
+    b.settimeout(10)
+    b.recv(4096)                        # the greeting
     b.setblocking(False)
     t0 = time.time()
     try:
@@ -275,10 +277,11 @@ def test_stderr_is_client_socket():
                           lib.HOST], stdin=a, stdout=a, stderr=a,
                          env=lib.base_env())
     a.close()
+    b.settimeout(10)
+    greeting = b.recv(4096)             # a client waits for it (RFC 5321)
     b.sendall(b"EHLO x\r\nFOO\r\nMAIL FROM:<a@example.org>\r\n"
               b"RCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n")
-    got = b""
-    b.settimeout(10)
+    got = greeting
     while True:
         d = b.recv(65536)
         if not d:

@@ -1,0 +1,156 @@
+/*
+ * hook.c - run a policy program and read its verdict.
+ * The program is exec'ed directly (no shell) with one argument, a clean
+ * environment, stdin from /dev/null, stdout to a pipe we read (its first
+ * line, at most 200 octets, printable ASCII only, becomes the reply
+ * text), stderr to our log (or /dev/null when that is the client), and
+ * no other fd.  It runs in its own process group, killed whole when the
+ * timeout passes.  Exit 0 accepts, 100 rejects, 111 defers; anything
+ * else (a crash, a hang, another code) is a failure: 451, never a hang.
+ */
+#include <sys/wait.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hook.h"
+
+#define HOOK_FD_SCAN	1024	/* fds closed in the child, above 2 */
+
+/* ms_left - milliseconds until the monotonic deadline, 0 if past */
+static int
+ms_left(const struct timespec *end)
+{
+	struct timespec now;
+	long long ms;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (long long)(end->tv_sec - now.tv_sec) * 1000 +
+	    (end->tv_nsec - now.tv_nsec) / 1000000;
+	return ms <= 0 ? 0 : ms > 60000000 ? 60000000 : (int)ms;
+}
+
+/* child - set up fds and exec; never returns */
+static void
+child(const char *prog, const char *arg, char *const envp[], int out,
+    int errfd)
+{
+	char *argv[3];
+	int fd, null = open("/dev/null", O_RDWR);
+
+	setpgid(0, 0);
+	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
+	    dup2(errfd >= 0 ? errfd : null, 2) < 0)
+		_exit(127);
+	for (fd = 3; fd < HOOK_FD_SCAN; fd++)
+		close(fd);
+	argv[0] = (char *)prog;
+	argv[1] = (char *)arg;
+	argv[2] = NULL;
+	execve(prog, argv, envp);
+	_exit(127);
+}
+
+/* take_output - keep the first line's printable octets in res->text */
+static void
+take_output(struct hook_result *res, const char *buf, size_t n, int *done)
+{
+	size_t have = strlen(res->text), i;
+
+	for (i = 0; i < n && !*done; i++) {
+		if (buf[i] == '\n' || have == HOOK_TEXT_MAX)
+			*done = 1;
+		else if (buf[i] != '\r')
+			res->text[have++] = buf[i] >= 0x20 && buf[i] < 0x7f ?
+			    buf[i] : '?';
+	}
+	res->text[have] = '\0';
+}
+
+/*
+ * watch - read the child's output and wait for its exit, until the
+ * deadline; then kill its whole process group.  0 if it exited in time.
+ */
+static int
+watch(int fd, pid_t pid, struct hook_result *res, const struct timespec *end)
+{
+	struct pollfd pfd = { fd, POLLIN, 0 };
+	char buf[512];
+	ssize_t n;
+	int done = 0, left;
+
+	while ((left = ms_left(end)) > 0) {
+		if (pfd.fd >= 0 && poll(&pfd, 1, left < 20 ? left : 20) > 0) {
+			n = read(fd, buf, sizeof buf);
+			if (n > 0) {
+				take_output(res, buf, (size_t)n, &done);
+				continue;
+			}
+			if (n == 0 || errno != EINTR)
+				pfd.fd = -1;		/* EOF: stop reading */
+		} else if (pfd.fd < 0)
+			(void)poll(NULL, 0, left < 5 ? left : 5);
+		if (waitpid(pid, &res->status, WNOHANG) == pid)
+			return 0;
+	}
+	kill(-pid, SIGKILL);
+	kill(pid, SIGKILL);
+	while (waitpid(pid, &res->status, 0) < 0 && errno == EINTR)
+		;
+	return -1;
+}
+
+/* verdict_of - the exit status as a verdict */
+static int
+verdict_of(int status)
+{
+	if (!WIFEXITED(status))
+		return HOOK_FAILED;
+	switch (WEXITSTATUS(status)) {
+	case 0: return HOOK_ACCEPT;
+	case 100: return HOOK_REJECT;
+	case 111: return HOOK_TEMPFAIL;
+	default: return HOOK_FAILED;
+	}
+}
+
+/*
+ * hook_run - run prog with arg and envp, at most timeout seconds;
+ * errfd is where its stderr goes (-1: /dev/null).  Fills res; returns
+ * the verdict.
+ */
+int
+hook_run(const char *prog, const char *arg, char *const envp[],
+    unsigned timeout, int errfd, struct hook_result *res)
+{
+	struct timespec end;
+	int p[2], late;
+	pid_t pid;
+
+	memset(res, 0, sizeof *res);
+	res->verdict = HOOK_FAILED;
+	clock_gettime(CLOCK_MONOTONIC, &end);
+	end.tv_sec += timeout;
+	if (pipe(p) < 0)
+		return res->verdict;
+	fcntl(p[0], F_SETFD, FD_CLOEXEC);
+	if ((pid = fork()) < 0) {
+		close(p[0]);
+		close(p[1]);
+		return res->verdict;
+	}
+	if (pid == 0)
+		child(prog, arg, envp, p[1], errfd);
+	close(p[1]);
+	late = watch(p[0], pid, res, &end) < 0;
+	close(p[0]);
+	res->timed_out = late;
+	if (!late)
+		res->verdict = verdict_of(res->status);
+	return res->verdict;
+}
