@@ -10,6 +10,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 
 #include "hook.h"
 #include "session.h"
@@ -104,7 +105,10 @@ log_check(struct session *s, const char *stage, const struct hook_result *r)
 	log_str(&ll, "verdict", names[r->verdict]);
 	if (r->timed_out)
 		log_str(&ll, "timeout", "yes");
-	log_num(&ll, "status", (unsigned)r->status);
+	else if (WIFEXITED(r->status))
+		log_num(&ll, "exit", (unsigned)WEXITSTATUS(r->status));
+	else if (WIFSIGNALED(r->status))
+		log_num(&ll, "signal", (unsigned)WTERMSIG(r->status));
 	log_end(&s->log, &ll);
 }
 

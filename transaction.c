@@ -134,15 +134,6 @@ is_our_domain(const struct session *s, const char *d, size_t n)
 	return policy_domain_listed(&s->cfg->domains, d, n);
 }
 
-/* postmaster_ok - RFC 5321 4.5.1: postmaster, bare or at our domain */
-static int
-postmaster_ok(const struct session *s, const struct path *rcpt)
-{
-	return addr_is_postmaster(rcpt) && (rcpt->domain_off == 0 ||
-	    is_our_domain(s, rcpt->addr + rcpt->domain_off,
-	    rcpt->len - rcpt->domain_off));
-}
-
 /*
  * relay_allowed - may this client send to rcpt?  Trusted clients: any.
  * Others: the listed domains only.  Never an open relay, even with no
@@ -159,22 +150,24 @@ relay_allowed(const struct session *s, const struct path *rcpt)
 
 /*
  * judge_rcpt - may mail go to this syntactically valid recipient?
- * Postmaster always; else the --recipients list, else relay rules;
- * then the --check-recipient program.  R_RCPT_OK or the refusal.
+ * The --recipients list first (listed: yes, unknown in a listed domain:
+ * 550 5.1.1), else relay rules; postmaster (RFC 5321 4.5.1) bare or at
+ * any domain we serve always; then the --check-recipient program.
  */
 static enum reply_id
 judge_rcpt(struct session *s, const struct path *to, char *text,
     size_t cap)
 {
-	enum reply_id id = R_DONE;
+	enum reply_id id = check_mailbox(s, to);
 
-	if (!postmaster_ok(s, to)) {
-		id = check_mailbox(s, to);
-		if (id == R_DONE && !relay_allowed(s, to))
-			id = R_RELAY_DENIED;
-		if (id != R_DONE && id != R_RCPT_OK)
-			return id;
-	}
+	if (id == R_DONE && !relay_allowed(s, to))
+		id = R_RELAY_DENIED;
+	if (addr_is_postmaster(to) && (to->domain_off == 0 ||
+	    id == R_NO_MAILBOX || is_our_domain(s, to->addr + to->domain_off,
+	    to->len - to->domain_off)))
+		id = R_DONE;
+	if (id != R_DONE && id != R_RCPT_OK)
+		return id;
 	if (s->cfg->check_recipient != NULL &&
 	    (id = check_program(s, s->cfg->check_recipient, "rcpt", to->addr,
 	    text, cap)) != R_DONE)
