@@ -3,6 +3,9 @@
 #   make test            install test dependencies if missing, run all tests
 #   make SANITIZE=1 test the same under AddressSanitizer + UBSan
 #   make demo            build and run one session into ./queue
+#   make install         install into DESTDIR under PREFIX (/usr/local):
+#                        sbin, man pages, systemd units, examples
+#   make uninstall       remove what make install put there
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -49,7 +52,8 @@ tests/unit/addr_test: tests/unit/addr_test.c addr.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/addr_test.c addr.o
 
 $(OBJS): config.h policy.h addr.h io.h log.h sbuf.h reply.h spool.h \
-	 envelope.h data.h session.h sdglue.h hook.h rcptlist.h cdb.h
+	 envelope.h data.h session.h sdglue.h hook.h rcptlist.h cdb.h \
+	 checks.h transaction.h
 
 # demo: build, then run one real session (examples/hello.smtp, a
 # transcript with CRLF line ends added) into ./queue and show the result
@@ -66,5 +70,58 @@ test: smtpd $(UNIT) $(TOOLS)
 
 clean:
 	rm -f smtpd $(OBJS) $(UNIT) $(TOOLS)
+
+# install: PREFIX (default /usr/local) and DESTDIR (a staging root) as
+# usual.  systemd files go where systemd's pkg-config file says (Debian:
+# /lib/systemd/system, /usr/lib/sysusers.d, /usr/lib/tmpfiles.d), else
+# under PREFIX/lib.  Units and examples name /usr/sbin/smtpd; they are
+# installed naming $(SBINDIR)/smtpd instead.
+PREFIX	?= /usr/local
+SBINDIR	?= $(PREFIX)/sbin
+MANDIR	?= $(PREFIX)/share/man
+DOCDIR	?= $(PREFIX)/share/doc/smtpd
+SD_VAR	 = $(shell pkg-config --variable=$(1) systemd 2>/dev/null)
+SYSTEMDUNITDIR ?= $(or $(call SD_VAR,systemdsystemunitdir),$(PREFIX)/lib/systemd/system)
+SYSUSERSDIR ?= $(or $(call SD_VAR,sysusersdir),$(PREFIX)/lib/sysusers.d)
+TMPFILESDIR ?= $(or $(call SD_VAR,tmpfilesdir),$(PREFIX)/lib/tmpfiles.d)
+INSTALL	?= install
+SBIN_PROGS = smtpd
+UNITS	 = smtpd.socket smtpd@.service smtpd-submission.socket \
+	   smtpd-submission@.service
+EXAMPLES = xinetd/smtpd tcpserver/run tcpserver/tcp.smtp
+FIXPATH	 = sed 's|/usr/sbin/smtpd|$(SBINDIR)/smtpd|g'
+
+install: $(SBIN_PROGS)
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
+	    $(DESTDIR)$(DOCDIR)/examples/xinetd \
+	    $(DESTDIR)$(DOCDIR)/examples/tcpserver
+	$(INSTALL) -m 0755 $(SBIN_PROGS) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0644 smtpd.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 smtpd-spool.5 $(DESTDIR)$(MANDIR)/man5/
+	for f in $(UNITS); do \
+	    $(FIXPATH) units/$$f > $(DESTDIR)$(SYSTEMDUNITDIR)/$$f && \
+	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$f || exit 1; done
+	$(INSTALL) -m 0644 units/smtpd.sysusers $(DESTDIR)$(SYSUSERSDIR)/smtpd.conf
+	$(INSTALL) -m 0644 units/smtpd.tmpfiles $(DESTDIR)$(TMPFILESDIR)/smtpd.conf
+	for f in $(EXAMPLES); do \
+	    $(FIXPATH) units/$$f > $(DESTDIR)$(DOCDIR)/examples/$$f && \
+	    chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$f || exit 1; done
+	chmod 0755 $(DESTDIR)$(DOCDIR)/examples/tcpserver/run
+
+uninstall:
+	for f in $(SBIN_PROGS); do rm -f $(DESTDIR)$(SBINDIR)/$$f; done
+	rm -f $(DESTDIR)$(MANDIR)/man8/smtpd.8 \
+	    $(DESTDIR)$(MANDIR)/man5/smtpd-spool.5 \
+	    $(DESTDIR)$(SYSUSERSDIR)/smtpd.conf \
+	    $(DESTDIR)$(TMPFILESDIR)/smtpd.conf
+	for f in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f; done
+	for f in $(EXAMPLES); do rm -f $(DESTDIR)$(DOCDIR)/examples/$$f; done
+	rmdir $(DESTDIR)$(DOCDIR)/examples/xinetd \
+	    $(DESTDIR)$(DOCDIR)/examples/tcpserver \
+	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || :
+
+.PHONY: install uninstall
 
 .PHONY: all demo test clean

@@ -13,6 +13,8 @@
 #include <sys/wait.h>
 
 #include "hook.h"
+#include "checks.h"
+#include "transaction.h"
 #include "session.h"
 
 #define ENV_BUF	2048
@@ -124,9 +126,12 @@ check_program(struct session *s, const char *prog, const char *stage,
 	char buf[ENV_BUF], *envp[HOOK_ENV_MAX];
 	struct hook_result r;
 	struct sbuf sb;
+	unsigned left;
 
 	build_env(s, stage, arg, buf, envp);
-	hook_run(prog, arg, envp, s->cfg->check_timeout,
+	left = io_seconds_left(&s->io);		/* never past the cap */
+	hook_run(prog, arg, envp, s->cfg->check_timeout < left ?
+	    s->cfg->check_timeout : left > 0 ? left : 1,
 	    s->log.to == LOGMODE_SYSLOG ? -1 : 2, &r);
 	log_check(s, stage, &r);
 	if (r.verdict == HOOK_ACCEPT)

@@ -15,6 +15,7 @@
  * "Notify: LIST" and "ORCPT: TYPE;XTEXT" when given.  Values never hold
  * CR, LF or NUL: every one was checked by the SMTP grammar first.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -38,6 +39,8 @@ envelope_reset(struct envelope *env)
 	memset(&env->mp, 0, sizeof env->mp);
 	env->nrcpt = 0;
 	env->rcpts_len = 0;
+	if (env->seen != NULL)
+		memset(env->seen, 0, env->seen_cap * sizeof *env->seen);
 }
 
 /* envelope_free - release the recipient storage */
@@ -45,8 +48,10 @@ void
 envelope_free(struct envelope *env)
 {
 	free(env->rcpts);
+	free(env->seen);
 	env->rcpts = NULL;
-	env->rcpts_cap = env->rcpts_len = 0;
+	env->seen = NULL;
+	env->rcpts_cap = env->rcpts_len = env->seen_cap = 0;
 }
 
 /* notify_text - the NOTIFY bits as the RFC 3461 list */
@@ -88,20 +93,56 @@ make_room(struct envelope *env, size_t n)
 	return 0;
 }
 
-/* is_duplicate - was this exact recipient path already accepted? */
-static int
-is_duplicate(const struct envelope *env, const char *line, size_t n)
+/* path_hash - FNV-1a of a "Recipient: <...>\n" line */
+static size_t
+path_hash(const char *p, size_t n)
 {
-	const char *p = env->rcpts, *end = env->rcpts + env->rcpts_len;
-	const char *nl;
+	uint32_t h = 2166136261u;
 
-	for (; p < end; p = nl + 1) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			break;
-		if ((size_t)(nl + 1 - p) == n && memcmp(p, line, n) == 0)
-			return 1;
+	while (n-- > 0)
+		h = (h ^ (unsigned char)*p++) * 16777619u;
+	return h;
+}
+
+/* slot_of - where line (n octets) is in the set, or the empty slot */
+static size_t
+slot_of(const struct envelope *env, const char *line, size_t n)
+{
+	size_t i = path_hash(line, n) & (env->seen_cap - 1), off;
+
+	while ((off = env->seen[i]) != 0) {
+		off--;
+		if (env->rcpts_len - off >= n &&
+		    memcmp(env->rcpts + off, line, n) == 0)
+			return i;
+		i = (i + 1) & (env->seen_cap - 1);
 	}
+	return i;
+}
+
+/* grow_seen - keep the set at most half full (rehash into a new one) */
+static int
+grow_seen(struct envelope *env)
+{
+	size_t cap = env->seen_cap ? env->seen_cap * 2 : 64, i, *old;
+	size_t ocap = env->seen_cap, off, n, j;
+
+	if ((size_t)env->nrcpt * 2 < ocap)
+		return 0;
+	if ((old = env->seen, env->seen = calloc(cap, sizeof *old)) == NULL) {
+		env->seen = old;
+		return -1;
+	}
+	env->seen_cap = cap;
+	for (i = 0; i < ocap; i++) {
+		if ((off = old[i]) == 0)
+			continue;
+		n = (size_t)((char *)memchr(env->rcpts + off - 1, '\n',
+		    env->rcpts_len - off + 1) - (env->rcpts + off - 1)) + 1;
+		j = slot_of(env, env->rcpts + off - 1, n);
+		env->seen[j] = off;
+	}
+	free(old);
 	return 0;
 }
 
@@ -115,14 +156,17 @@ envelope_add_rcpt(struct envelope *env, const struct path *rcpt,
 {
 	char buf[RCPT_ENTRY_MAX];
 	struct sbuf sb;
-	size_t first;
+	size_t first, slot;
 
 	sb_init(&sb, buf, sizeof buf);
 	sb_str(&sb, "Recipient: <");
 	sb_add(&sb, rcpt->addr, rcpt->len);
 	sb_str(&sb, ">\n");
 	first = sb.len;
-	if (is_duplicate(env, buf, first))
+	if (grow_seen(env) < 0)
+		return -1;
+	slot = slot_of(env, buf, first);
+	if (env->seen[slot] != 0)
 		return 1;
 	if (rp->notify != 0) {
 		sb_str(&sb, "Notify: ");
@@ -137,6 +181,7 @@ envelope_add_rcpt(struct envelope *env, const struct path *rcpt,
 	if (make_room(env, sb.len) < 0)
 		return -1;
 	memcpy(env->rcpts + env->rcpts_len, buf, sb.len);
+	env->seen[slot] = env->rcpts_len + 1;
 	env->rcpts_len += sb.len;
 	if (env->nrcpt++ == 0)
 		env->first_rcpt = *rcpt;

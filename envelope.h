@@ -40,6 +40,8 @@ struct envelope {
 	unsigned nrcpt;		/* accepted recipients */
 	char	*rcpts;		/* "Recipient: <...>\n" lines and theirs */
 	size_t	 rcpts_len, rcpts_cap;
+	size_t	*seen;		/* open-addressing set: rcpts offset + 1 */
+	size_t	 seen_cap;	/* a power of two, at least 2 * nrcpt */
 };
 
 /* facts of the session written into each envelope */

@@ -16,6 +16,8 @@
 
 #include "io.h"
 
+static int read_line(struct io *, char *, size_t, size_t *);
+
 /* now - the monotonic clock */
 static struct timespec
 now(void)
@@ -51,6 +53,7 @@ io_init(struct io *io, int in, int out, unsigned timeout, unsigned session)
 	io->out_sock = fstat(out, &st) == 0 && S_ISSOCK(st.st_mode);
 	io->lf_ok = 0;
 	io->wfail = IO_OK;
+	io->line_timed = 0;
 	io->before_flush = NULL;
 	io->hook = NULL;
 	io->timeout = timeout;
@@ -68,6 +71,13 @@ io_grace(struct io *io, unsigned n)
 	io->session_end.tv_sec += n;
 }
 
+/* io_seconds_left - whole seconds until the session's hard end */
+unsigned
+io_seconds_left(const struct io *io)
+{
+	return (unsigned)(ms_until(io->session_end) / 1000);
+}
+
 /* io_session_expired - 1 once the hard cap on the session has passed */
 int
 io_session_expired(const struct io *io)
@@ -75,16 +85,28 @@ io_session_expired(const struct io *io)
 	return ms_until(io->session_end) == 0;
 }
 
-/* wait_for - poll fd for events until the idle or the session deadline */
+/*
+ * wait_for - poll fd for events until the idle limit, the end of the
+ * current command line's time (io_readline) or the session's hard end,
+ * whichever comes first.  Once the session's end has passed it times
+ * out at once, even if input is ready: a client that keeps bytes
+ * flowing cannot outlive the cap.
+ */
 static int
 wait_for(struct io *io, int fd, short events)
 {
 	struct pollfd pfd;
-	int idle, cap, r;
+	int idle, cap, line, r;
 
 	idle = io->timeout > INT_MAX / 1000 ? INT_MAX : (int)io->timeout * 1000;
 	for (;;) {
 		cap = ms_until(io->session_end);
+		if (io->line_timed) {
+			line = ms_until(io->line_end);
+			cap = line < cap ? line : cap;
+		}
+		if (cap == 0)
+			return IO_TIMEOUT;
 		pfd.fd = fd;
 		pfd.events = events;
 		pfd.revents = 0;
@@ -197,13 +219,6 @@ io_replace(struct io *io, size_t off, size_t n, const char *p, size_t m)
 	return 0;
 }
 
-/* io_input_pending - 1 if bytes are buffered, so a read would not block */
-int
-io_input_pending(const struct io *io)
-{
-	return io->in_pos < io->in_len;
-}
-
 /* io_fill - make sure input is buffered: flush replies, then wait, read */
 int
 io_fill(struct io *io)
@@ -244,13 +259,28 @@ line_status(int r)
 }
 
 /*
- * io_readline - read one line into buf (size cap), without its ending.
- * A line holds at most cap - 2 bytes of text; a longer one is read to its
- * LF and thrown away.  buf is NUL-terminated, but the text may hold NULs:
- * *lenp is the true length.
+ * io_readline - read one line into buf (size cap), without its ending,
+ * within one idle timeout for the whole line (a byte now and then does
+ * not stretch it).  A line holds at most cap - 2 bytes of text; a longer
+ * one is read to its LF and thrown away.  buf is NUL-terminated, but
+ * the text may hold NULs: *lenp is the true length.
  */
 int
 io_readline(struct io *io, char *buf, size_t cap, size_t *lenp)
+{
+	int r;
+
+	io->line_end = now();
+	io->line_end.tv_sec += io->timeout;
+	io->line_timed = 1;
+	r = read_line(io, buf, cap, lenp);
+	io->line_timed = 0;
+	return r;
+}
+
+/* read_line - io_readline's work */
+static int
+read_line(struct io *io, char *buf, size_t cap, size_t *lenp)
 {
 	size_t len = 0, n;
 	unsigned char *p, *lf;

@@ -38,6 +38,8 @@ struct io {
 	void	*hook;				/* its argument */
 	unsigned timeout;		/* idle limit per read/write, seconds */
 	struct timespec session_end;	/* hard cap on the whole session */
+	struct timespec line_end;	/* idle limit of the command line */
+	int	 line_timed;		/* line_end is in force */
 	size_t	 in_pos, in_len;
 	size_t	 out_len;
 	unsigned long long bytes_in, bytes_out;
@@ -50,9 +52,9 @@ int	 io_fill(struct io *);
 int	 io_readline(struct io *, char *, size_t, size_t *);
 int	 io_put(struct io *, const char *, size_t);
 int	 io_flush(struct io *);
-int	 io_input_pending(const struct io *);
 int	 io_replace(struct io *, size_t, size_t, const char *, size_t);
 int	 io_session_expired(const struct io *);
+unsigned io_seconds_left(const struct io *);
 void	 io_grace(struct io *, unsigned);
 
 #endif

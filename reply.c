@@ -79,8 +79,6 @@ static const struct reply replies[] = {
 	[R_MSG_NUL] =	{ 554, "5.6.0", "message refused: NUL byte in data", 0 },
 	[R_MSG_LOOP] =	{ 554, "5.4.6",
 	    "message refused: too many Received headers (mail loop?)", 0 },
-	[R_MSG_TOOBIG] = { 552, "5.3.4",
-	    "message size exceeds fixed limit of %s bytes", 0 },
 	[R_SPOOL_FAIL] = { 451, "4.3.0",
 	    "local error: message not queued, try again later", 0 },
 	[R_SPOOL_FULL] = { 452, "4.3.1",

@@ -13,6 +13,8 @@
 
 #include "addr.h"
 #include "reply.h"
+#include "checks.h"
+#include "transaction.h"
 #include "session.h"
 
 struct command {
@@ -104,7 +106,7 @@ session_free(struct session *s)
 }
 
 /* log_refusal - one log line for a 4xx/5xx reply */
-static void
+void
 log_refusal(struct session *s, enum reply_id id, const char *arg)
 {
 	const struct reply *r = reply_get(id);

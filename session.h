@@ -33,6 +33,9 @@
 struct held {
 	char	 id[SPOOL_ID_MAX];
 	size_t	 off, len;		/* its 250 in the reply buffer */
+	unsigned nrcpt;			/* for the "queued" log line */
+	unsigned long long size;
+	struct path sender;
 };
 
 struct batch {
@@ -74,23 +77,13 @@ int	 session_run(struct session *);
 int	 session_refuse(struct session *, const char *, const char *, int);
 void	 session_free(struct session *);
 
-/* for the command handlers (session.c, transaction.c) */
+/* for the command handlers (session.c, transaction.c, checks.c) */
 void	 session_reply(struct session *, enum reply_id, const char *);
+void	 log_refusal(struct session *, enum reply_id, const char *);
 void	 session_enter(struct session *, unsigned);
 void	 reset_transaction(struct session *);
 void	 timed_out(struct session *);
 const char *skip_spaces(const char *, const char *);
-void	 cmd_mail(struct session *, const char *, const char *);
-void	 cmd_rcpt(struct session *, const char *, const char *);
-void	 cmd_data(struct session *, const char *, const char *);
-int	 settle_batch(void *);
-int	 is_our_domain(const struct session *, const char *, size_t);
 
-/* checks.c: early talkers, the recipient list, policy programs */
-int	 check_early_talker(struct session *);
-int	 check_client(struct session *);
-enum reply_id check_program(struct session *, const char *, const char *,
-	    const char *, char *, size_t);
-enum reply_id check_mailbox(struct session *, const struct path *);
 
 #endif

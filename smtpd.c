@@ -13,6 +13,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -60,6 +62,9 @@ DEFAULT_QUEUE ")\n"
 "first\n"
 "                         is dropped with 554 5.5.0 (default 0)\n"
 "  --max-messages N       messages per session (default 10000)\n"
+"  --user NAME            started as root: become NAME (its uid and gid, "
+"no\n"
+"                         other groups) before reading a byte\n"
 "  --log auto|stderr|syslog|journal  where logs go (default auto: the "
 "journal\n"
 "                         when stderr is journald's, syslog when stderr "
@@ -78,6 +83,7 @@ enum {
 	OPT_MAX_RCPT, OPT_MAX_ERRORS, OPT_TIMEOUT, OPT_SESSION, OPT_LF,
 	OPT_LOG, OPT_RECIPIENTS, OPT_CHECK_CLIENT, OPT_CHECK_SENDER,
 	OPT_CHECK_RCPT, OPT_CHECK_TIMEOUT, OPT_GREET_DELAY, OPT_MAX_MESSAGES,
+	OPT_USER,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -100,6 +106,7 @@ static const struct option long_options[] = {
 	{ "check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT },
 	{ "greet-delay", required_argument, NULL, OPT_GREET_DELAY },
 	{ "max-messages", required_argument, NULL, OPT_MAX_MESSAGES },
+	{ "user", required_argument, NULL, OPT_USER },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -216,11 +223,15 @@ parse_more_options(int c, struct config *cfg, const char **files)
 		    optarg, 0, 300, "bad --greet-delay"); return 1;
 	case OPT_MAX_MESSAGES: cfg->max_messages = (unsigned)parse_number(
 		    optarg, 1, 1000000, "bad --max-messages"); return 1;
+	case OPT_USER: files[2] = optarg; return 1;
 	default: return 0;
 	}
 }
 
-/* parse_options - fill cfg from argv; files[0] --domains, [1] --recipients */
+/*
+ * parse_options - fill cfg from argv; files[0] --domains, [1]
+ * --recipients, [2] --user
+ */
 static void
 parse_options(int argc, char **argv, struct config *cfg, const char **files)
 {
@@ -426,6 +437,27 @@ client_fds(int *in, int *out)
 	}
 }
 
+/*
+ * drop_privileges - become user (setgroups, setgid, setuid, each
+ * checked, in that order) before any client byte is read.
+ */
+static void
+drop_privileges(const char *user)
+{
+	struct passwd *pw;
+	gid_t gid;
+
+	if ((pw = getpwnam(user)) == NULL)
+		die_usage("--user: no such user", user);
+	gid = pw->pw_gid;
+	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 ||
+	    setuid(pw->pw_uid) < 0 || (pw->pw_uid != 0 && setuid(0) == 0)) {
+		fprintf(stderr, "smtpd: fatal: unable to become %s: %s\n",
+		    user, strerror(errno));
+		exit(111);
+	}
+}
+
 /* load_lists - read --domains and open --recipients; 0, or refused */
 static int
 load_lists(struct config *cfg, struct session *s, const char **files)
@@ -444,7 +476,7 @@ main(int argc, char **argv)
 	static struct config cfg;
 	static struct client client;
 	static struct session s;
-	const char *files[2] = { NULL, NULL };
+	const char *files[3] = { NULL, NULL, NULL };
 	int rc, in, out;
 
 	guard_std_fds();
@@ -453,6 +485,8 @@ main(int argc, char **argv)
 	umask(027);
 	config_defaults(&cfg);
 	parse_options(argc, argv, &cfg, files);
+	if (files[2] != NULL)
+		drop_privileges(files[2]);
 	if (cfg.hostname[0] == '\0')
 		default_hostname(&cfg);
 	client_fds(&in, &out);

@@ -108,7 +108,7 @@ spool_space_ok(const struct spool *sp, unsigned long long n)
 	if (fstatvfs(sp->tmpfd, &vfs) < 0)
 		return 1;	/* cannot tell: the write will */
 	avail = (unsigned long long)vfs.f_bavail * vfs.f_frsize;
-	return avail >= n + SPOOL_MIN_FREE;
+	return n <= avail && avail - n >= SPOOL_MIN_FREE;
 }
 
 /* make_id - a fresh queue id, unique across processes and hosts */

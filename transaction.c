@@ -15,6 +15,8 @@
 #include "data.h"
 #include "hook.h"
 #include "reply.h"
+#include "checks.h"
+#include "transaction.h"
 #include "session.h"
 
 /* after_keyword - arg must start with kw ("FROM:"/"TO:"); the rest */
@@ -88,7 +90,7 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 	enum reply_id id;
 	int r;
 
-	if (s->queued >= s->cfg->max_messages) {
+	if (s->queued + s->batch.n >= s->cfg->max_messages) {
 		s->end_reason = "too-many-messages";
 		session_reply(s, R_TOO_MANY_MSGS, NULL);
 		return;
@@ -334,21 +336,21 @@ refusal_for(unsigned flags)
 	if (flags & DATA_NUL)
 		return R_MSG_NUL;
 	if (flags & DATA_TOOBIG)
-		return R_MSG_TOOBIG;
+		return R_SIZE_LIMIT;
 	return R_MSG_LOOP;
 }
 
-/* log_queued - one line per message accepted */
+/* log_queued - one line per message accepted, once it is durable */
 static void
-log_queued(struct session *s, const struct data_result *res)
+log_queued(struct session *s, const struct held *h)
 {
 	struct logline ll;
 
 	log_begin(&s->log, &ll, "queued");
-	log_str(&ll, "queue_id", s->spool.id);
-	log_bytes(&ll, "sender", s->env.sender.addr, s->env.sender.len);
-	log_num(&ll, "rcpts", s->env.nrcpt);
-	log_num(&ll, "size", res->size);
+	log_str(&ll, "queue_id", h->id);
+	log_bytes(&ll, "sender", h->sender.addr, h->sender.len);
+	log_num(&ll, "rcpts", h->nrcpt);
+	log_num(&ll, "size", h->size);
 	log_end(&s->log, &ll);
 }
 
@@ -380,7 +382,7 @@ spool_failed(struct session *s, const char *step, int err)
  * whole line is made first, so no flush can cut it in two.
  */
 static void
-hold_queued(struct session *s)
+hold_queued(struct session *s, const struct data_result *res)
 {
 	struct held *h;
 
@@ -389,6 +391,9 @@ hold_queued(struct session *s)
 		(void)io_flush(&s->io);		/* settles the batch */
 	h = &s->batch.e[s->batch.n++];
 	memcpy(h->id, s->spool.id, sizeof h->id);
+	h->nrcpt = s->env.nrcpt;
+	h->size = res->size;
+	h->sender = s->env.sender;
 	h->off = s->io.out_len;
 	session_reply(s, R_QUEUED, s->spool.id);
 	h->len = s->io.out_len - h->off;
@@ -406,10 +411,15 @@ settle_batch(void *arg)
 	struct session *s = arg;
 	char line[REPLY_LINE_MAX];
 	const struct reply *r = reply_get(R_SPOOL_FAIL);
-	size_t n;
+	size_t n, i;
 	int err;
 
-	if (s->batch.n == 0 || spool_sync_new(&s->spool) == 0) {
+	if (s->batch.n == 0)
+		return 0;
+	if (spool_sync_new(&s->spool) == 0) {
+		for (i = 0; i < s->batch.n; i++)
+			log_queued(s, &s->batch.e[i]);
+		s->queued += s->batch.n;
 		s->batch.n = 0;
 		return 0;
 	}
@@ -420,7 +430,7 @@ settle_batch(void *arg)
 
 		spool_unpublish(&s->spool, h->id);
 		log_spool_error(s, "sync", err);
-		s->queued--;
+		log_refusal(s, R_SPOOL_FAIL, NULL);
 		s->refused++;
 		if (io_replace(&s->io, h->off, h->len, line, n) < 0)
 			return -1;
@@ -447,9 +457,7 @@ finish_message(struct session *s, const struct data_result *res)
 		spool_failed(s, "commit", errno);
 		return;
 	}
-	s->queued++;
-	log_queued(s, res);
-	hold_queued(s);
+	hold_queued(s, res);
 }
 
 /* data_ended - the session ends inside DATA: EOF, timeout or error */
