@@ -8,6 +8,7 @@
  * timeout passes.  Exit 0 accepts, 100 rejects, 111 defers; anything
  * else (a crash, a hang, another code) is a failure: 451, never a hang.
  */
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -35,6 +36,23 @@ ms_left(const struct timespec *end)
 	return ms <= 0 ? 0 : ms > 60000000 ? 60000000 : (int)ms;
 }
 
+/*
+ * reset_signals - a program starts with default dispositions and no
+ * blocked signals, whatever smtpd (SIGPIPE, SIGXFSZ) or its own parent
+ * ignored: ignored signals would survive the exec.
+ */
+static void
+reset_signals(void)
+{
+	sigset_t none;
+	int sig;
+
+	for (sig = 1; sig < 65; sig++)
+		(void)signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
 /* child - set up fds and exec; never returns */
 static void
 child(const char *prog, const char *arg, char *const envp[], int out,
@@ -44,11 +62,15 @@ child(const char *prog, const char *arg, char *const envp[], int out,
 	int fd, null = open("/dev/null", O_RDWR);
 
 	setpgid(0, 0);
+	reset_signals();
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
 	    dup2(errfd >= 0 ? errfd : null, 2) < 0)
 		_exit(127);
-	for (fd = 3; fd < HOOK_FD_SCAN; fd++)
-		close(fd);
+#ifdef SYS_close_range
+	if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
+#endif
+		for (fd = 3; fd < HOOK_FD_SCAN; fd++)
+			close(fd);
 	argv[0] = (char *)prog;
 	argv[1] = (char *)arg;
 	argv[2] = NULL;
@@ -56,18 +78,25 @@ child(const char *prog, const char *arg, char *const envp[], int out,
 	_exit(127);
 }
 
-/* take_output - keep the first line's printable octets in res->text */
+/*
+ * take_output - keep the first line's printable octets in res->text: a
+ * CR just before the LF is dropped, any other control octet becomes '?'
+ */
 static void
 take_output(struct hook_result *res, const char *buf, size_t n, int *done)
 {
 	size_t have = strlen(res->text), i;
+	char c;
 
 	for (i = 0; i < n && !*done; i++) {
-		if (buf[i] == '\n' || have == HOOK_TEXT_MAX)
+		c = buf[i];
+		if (c == '\n' || have == HOOK_TEXT_MAX) {
 			*done = 1;
-		else if (buf[i] != '\r')
-			res->text[have++] = buf[i] >= 0x20 && buf[i] < 0x7f ?
-			    buf[i] : '?';
+			break;
+		}
+		if (c == '\r' && (i + 1 == n || buf[i + 1] == '\n'))
+			continue;
+		res->text[have++] = c >= 0x20 && c < 0x7f ? c : '?';
 	}
 	res->text[have] = '\0';
 }

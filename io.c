@@ -247,6 +247,33 @@ io_fill(struct io *io)
 	return IO_OK;
 }
 
+/*
+ * io_linger - close gracefully when we hang up first: send FIN, then
+ * read and drop what the client still sends, for at most a second and
+ * 256 KiB, so the kernel does not answer it with a reset that could
+ * destroy our last reply before the client has read it.
+ */
+void
+io_linger(struct io *io)
+{
+	struct pollfd pfd = { io->in, POLLIN, 0 };
+	struct timespec end = now();
+	size_t total = 0;
+	ssize_t n;
+	int ms;
+
+	if (!io->out_sock || shutdown(io->out, SHUT_WR) < 0)
+		return;
+	end.tv_sec += 1;
+	while (total < (256u << 10) && (ms = ms_until(end)) > 0 &&
+	    poll(&pfd, 1, ms) > 0) {
+		n = read(io->in, io->inbuf, sizeof io->inbuf);
+		if (n <= 0)
+			break;
+		total += (size_t)n;
+	}
+}
+
 /* line_status - map an io_fill failure to a line result */
 static int
 line_status(int r)

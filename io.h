@@ -56,5 +56,6 @@ int	 io_replace(struct io *, size_t, size_t, const char *, size_t);
 int	 io_session_expired(const struct io *);
 unsigned io_seconds_left(const struct io *);
 void	 io_grace(struct io *, unsigned);
+void	 io_linger(struct io *);
 
 #endif

@@ -2,7 +2,9 @@
  * rcptlist.c - the valid recipients, from a text list or a cdb.
  * Entries: "user@example.com" (that mailbox), "@example.com" (any user
  * there), "example.com" (the domain is listed: only its entries are
- * valid).  A text list's addresses list their domains by themselves; a
+ * valid).  A text line is one entry, blanks around it ignored (so an
+ * unquoted local part may hold a space); "cdb -c -m" keys stop at the
+ * first blank instead.  A text list's addresses list their domains by themselves; a
  * cdb needs the bare domain keys.  Folding (RFC 5321 2.4 lets a host
  * choose): domains and local parts are compared in ASCII lower case, and
  * a quoted local part as its unquoted text ("John"@x is john@x).  A cdb
@@ -45,10 +47,13 @@ load_text(struct rcptlist *rl)
 	char *p;
 
 	for (;;) {
-		if (rl->len == cap && (cap *= 2) > RCPTLIST_TEXT_MAX) {
+		if (rl->len == RCPTLIST_TEXT_MAX + 1) {	/* one octet over */
 			errno = EFBIG;
 			return -1;
 		}
+		if (rl->len == cap)
+			cap = cap * 2 > RCPTLIST_TEXT_MAX ? RCPTLIST_TEXT_MAX + 1 :
+			    cap * 2;
 		if ((p = realloc(rl->text, cap)) == NULL)
 			return -1;
 		rl->text = p;
@@ -125,27 +130,55 @@ same(const char *l, size_t n, const char *s, size_t m)
 	return n == m && memcmp(l, s, n) == 0;
 }
 
+/* is_blank - space, tab or CR */
+static int
+is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\r';
+}
+
+/* trimmed - a text line without its leading and trailing blanks */
+static const char *
+trimmed(const char *p, const char *e, size_t *n)
+{
+	while (p < e && is_blank(*p))
+		p++;
+	while (e > p && is_blank(e[-1]))
+		e--;
+	*n = (size_t)(e - p);
+	return p;
+}
+
+/* domain_of - the domain part of an entry: after its last '@' */
+static const char *
+domain_of(const char *w, size_t n, size_t *dn)
+{
+	size_t i = n;
+
+	while (i > 0 && w[i - 1] != '@')
+		i--;
+	*dn = n - i;
+	return w + i;
+}
+
 /* text_check - one pass over a text list for key and its domain */
 static int
 text_check(const struct rcptlist *rl, const char *key, size_t n,
     const char *dom, size_t dn, int listed)
 {
-	const char *p = rl->text, *end = rl->text + rl->len, *e, *at;
-	size_t ln;
+	const char *p = rl->text, *end = rl->text + rl->len, *e, *w, *d;
+	size_t wn, wdn;
 
 	for (; p < end; p = e + 1) {
 		if ((e = memchr(p, '\n', (size_t)(end - p))) == NULL)
 			e = end;
-		for (ln = (size_t)(e - p); ln > 0 && (p[ln - 1] == '\r' ||
-		    p[ln - 1] == ' ' || p[ln - 1] == '\t'); ln--)
-			;
-		if (ln == 0 || p[0] == '#')
+		w = trimmed(p, e, &wn);
+		if (wn == 0 || w[0] == '#')
 			continue;
-		if (same(p, ln, key, n) || same(p, ln, dom - 1, dn + 1))
+		if (same(w, wn, key, n) || same(w, wn, dom - 1, dn + 1))
 			return RL_VALID;
-		at = memchr(p, '@', ln);
-		if (same(p, ln, dom, dn) || (at != NULL &&
-		    same(at + 1, ln - (size_t)(at + 1 - p), dom, dn)))
+		d = domain_of(w, wn, &wdn);
+		if (same(d, wdn, dom, dn))
 			listed = 1;
 	}
 	return listed ? RL_UNKNOWN : RL_UNLISTED;

@@ -100,7 +100,7 @@ static const struct reply replies[] = {
 	[R_CLIENT_TEMP] = { 421, "4.7.1", "%s", RF_CLOSE },
 	[R_NO_SERVICE] = { 503, "5.7.1", "no mail service for you here; "
 	    "please QUIT", RF_ERROR },
-	[R_CHECK_REJECT] = { 550, "5.7.1", "%s", 0 },
+	[R_CHECK_REJECT] = { 550, "5.7.1", "%s", RF_ERROR },
 	[R_CHECK_TEMP] = { 451, "4.7.1", "%s", 0 },
 	[R_CHECK_FAILED] = { 451, "4.3.0",
 	    "local policy check failed, try again later", 0 },

@@ -413,7 +413,9 @@ dispatch(struct session *s)
 	while (v_end < end && *v_end != ' ')
 		v_end++;
 	cmd = find_command(p, (size_t)(v_end - p));
-	if (s->line_len > (cmd != NULL && cmd->run == cmd_rcpt ?
+	if (s->state == S_REFUSED && (cmd == NULL || cmd->run != cmd_quit))
+		session_reply(s, R_NO_SERVICE, NULL);	/* RFC 5321 3.1 */
+	else if (s->line_len > (cmd != NULL && cmd->run == cmd_rcpt ?
 	    RCPT_LINE_MAX : CMD_LINE_MAX))
 		session_reply(s, R_TOOLONG, NULL);
 	else if (has_control(p, s->line_len))
@@ -505,7 +507,7 @@ session_run(struct session *s)
 	if (spool_open(&s->spool, s->cfg->queue, s->cfg->hostname,
 	    &step) < 0)
 		return session_refuse(s, s->cfg->queue, steps[step], errno);
-	if ((r = check_early_talker(s)) == 0 && (r = check_client(s)) == 0)
+	if ((r = check_client(s)) == 0 && (r = check_early_talker(s)) == 0)
 		session_reply(s, R_GREETING, NULL);
 	while (!s->closing) {
 		s->line_len = 0;
@@ -520,7 +522,8 @@ session_run(struct session *s)
 		else
 			read_failed(s, r);
 	}
-	(void)io_flush(&s->io);
+	if (io_flush(&s->io) == IO_OK && s->end != END_QUIT)
+		io_linger(&s->io);
 	log_disconnect(s);
 	return s->end;
 }

@@ -3,7 +3,8 @@
  * Runs one SMTP session on fd 0 (input) and fd 1 (replies), logging to
  * stderr, as started by systemd (Accept=yes), xinetd or tcpserver.
  * Exit: 0 after QUIT, 1 client error or timeout, 100 usage, 111 our
- * side failed.  Does no DNS, reads no locale, execs nothing.
+ * side failed.  Does no DNS and reads no locale; execs only the
+ * operator's policy programs (hook.c).
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -199,7 +200,10 @@ default_hostname(struct config *cfg)
 static const char *
 program_path(const char *p)
 {
-	if (p[0] != '/' || access(p, X_OK) < 0)
+	struct stat st;
+
+	if (p[0] != '/' || stat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    access(p, X_OK) < 0)
 		die_usage("policy program must be an executable absolute path",
 		    p);
 	return p;
