@@ -1,0 +1,94 @@
+/*
+ * qclean.c - tidy the queue: stale tmp/ files, dead claims, stray
+ * delivery records.  A tmp/ file untouched for 36 hours was left by a
+ * killed smtpd (the Maildir rule); a claim no live deliverer holds goes
+ * back to new/; a state record with no message, 36 hours old, goes.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qclean.h"
+#include "qlog.h"
+#include "qloop.h"
+
+/* has_message - is there a message NAME in any of the queue's places? */
+static int
+has_message(const struct queue *q, const char *name)
+{
+	static const enum qwhere places[] = {
+		Q_NEW, Q_CLAIM, Q_FAILED, Q_CORRUPT
+	};
+	struct stat sb;
+	size_t i, round;
+
+	for (round = 0; round < 2; round++)	/* it may be moving */
+		for (i = 0; i < sizeof places / sizeof places[0]; i++)
+			if (q->fd[places[i]] >= 0 &&
+			    fstatat(q->fd[places[i]], name, &sb,
+			    AT_SYMLINK_NOFOLLOW) == 0)
+				return 1;
+	return 0;
+}
+
+/* log_removed - one line per file removed */
+static void
+log_removed(enum qwhere w, const char *name, long long age, int e)
+{
+	struct qlog ql;
+
+	qlog_begin(&ql, e ? "error" : "removed");
+	qlog_str(&ql, "dir", qdir_sub[w]);
+	qlog_str(&ql, "id", name);
+	qlog_num(&ql, "age", (unsigned long long)age);
+	if (e)
+		qlog_str(&ql, "error", strerror(e));
+	qlog_end(&ql);
+}
+
+/* clean_dir - remove the stale regular files of tmp/ or state/ */
+static int
+clean_dir(const struct queue *q, enum qwhere w, long long now)
+{
+	struct qnames nm;
+	struct stat sb;
+	long long age;
+	size_t i;
+
+	if (qdir_list(q, w, 1, &nm) < 0)
+		return -1;
+	for (i = 0; i < nm.n; i++) {
+		if (fstatat(q->fd[w], nm.v[i], &sb, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISREG(sb.st_mode))
+			continue;
+		age = now - (long long)sb.st_mtime;
+		if (age <= QCLEAN_AGE)
+			continue;
+		if (w == Q_STATE && nm.v[i][0] != '.' &&
+		    has_message(q, nm.v[i]))
+			continue;
+		if (unlinkat(q->fd[w], nm.v[i], 0) < 0)
+			log_removed(w, nm.v[i], age, errno);
+		else
+			log_removed(w, nm.v[i], age, 0);
+	}
+	qdir_names_free(&nm);
+	return 0;
+}
+
+/* qclean_run - all three chores: 0, or -1 (errno) */
+int
+qclean_run(const struct queue *q)
+{
+	long long now = (long long)time(NULL);
+
+	if (qloop_recover(q) < 0)
+		return -1;
+	if (clean_dir(q, Q_TMP, now) < 0 || clean_dir(q, Q_STATE, now) < 0)
+		return -1;
+	return 0;
+}

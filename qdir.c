@@ -1,0 +1,301 @@
+/*
+ * qdir.c - the queue's directories and the moves between them.
+ * A deliverer claims new/ID by locking the file (flock) and renaming it
+ * into claim/ID; the lock lives as long as the deliverer, so a claim
+ * whose file is not locked was left by a dead one and goes back to new/.
+ * Moves never replace a file (RENAME_NOREPLACE, or link + unlink).
+ */
+#define _GNU_SOURCE		/* renameat2 */
+#include <sys/file.h>
+#include <sys/stat.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "qdir.h"
+
+#define OPEN_MSG	(O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
+
+const char *const qdir_sub[Q__DIRS] = {
+	[Q_NEW] = "new", [Q_CLAIM] = "claim", [Q_FAILED] = "failed",
+	[Q_CORRUPT] = "corrupt", [Q_STATE] = "state", [Q_TMP] = "tmp",
+};
+
+/*
+ * qdir_open - open the queue's directories; with create, make the ones
+ * smtpd-queue owns (claim, failed, corrupt, state).  new/ must exist.
+ */
+int
+qdir_open(struct queue *q, const char *path, int create)
+{
+	int root, w, saved;
+
+	q->path = path;
+	for (w = 0; w < Q__DIRS; w++)
+		q->fd[w] = -1;
+	if ((root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
+		return -1;
+	for (w = 0; w < Q__DIRS; w++) {
+		if (create && w != Q_NEW && w != Q_TMP &&
+		    mkdirat(root, qdir_sub[w], 0750) < 0 && errno != EEXIST)
+			break;
+		q->fd[w] = openat(root, qdir_sub[w],
+		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (q->fd[w] < 0 && (errno != ENOENT || w == Q_NEW ||
+		    (create && w != Q_TMP)))
+			break;
+	}
+	saved = errno;
+	close(root);
+	if (w < Q__DIRS) {
+		qdir_close(q);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* qdir_close - close every directory */
+void
+qdir_close(struct queue *q)
+{
+	int w;
+
+	for (w = 0; w < Q__DIRS; w++) {
+		if (q->fd[w] >= 0)
+			close(q->fd[w]);
+		q->fd[w] = -1;
+	}
+}
+
+/* qdir_name_ok - a plain file name: no '/', no leading dot, not too long */
+int
+qdir_name_ok(const char *name)
+{
+	size_t n = strlen(name);
+
+	return n > 0 && n <= NAME_MAX && name[0] != '.' &&
+	    strchr(name, '/') == NULL;
+}
+
+/* names_add - keep a copy of name */
+static int
+names_add(struct qnames *nm, const char *name)
+{
+	char **v;
+	size_t cap;
+
+	if (nm->n == nm->cap) {
+		cap = nm->cap ? nm->cap * 2 : 64;
+		if ((v = realloc(nm->v, cap * sizeof *v)) == NULL)
+			return -1;
+		nm->v = v;
+		nm->cap = cap;
+	}
+	if ((nm->v[nm->n] = strdup(name)) == NULL)
+		return -1;
+	nm->n++;
+	return 0;
+}
+
+/*
+ * qdir_list - the names in one directory (none if it is missing),
+ * without those starting with a dot unless dots is set
+ */
+int
+qdir_list(const struct queue *q, enum qwhere w, int dots, struct qnames *nm)
+{
+	struct dirent *de;
+	DIR *d;
+	int fd, saved = 0;
+
+	nm->v = NULL;
+	nm->n = nm->cap = 0;
+	if (q->fd[w] < 0)
+		return 0;
+	fd = openat(q->fd[w], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0 || (d = fdopendir(fd)) == NULL) {
+		saved = errno;
+		if (fd >= 0)
+			close(fd);
+		errno = saved;
+		return -1;
+	}
+	for (errno = 0; (de = readdir(d)) != NULL; errno = 0)
+		if ((dots ? strcmp(de->d_name, ".") != 0 &&
+		    strcmp(de->d_name, "..") != 0 : de->d_name[0] != '.') &&
+		    names_add(nm, de->d_name) < 0)
+			break;
+	saved = errno;
+	closedir(d);
+	errno = saved;
+	return saved != 0 ? -1 : 0;
+}
+
+/* qdir_names_free - release a list of names */
+void
+qdir_names_free(struct qnames *nm)
+{
+	size_t i;
+
+	for (i = 0; i < nm->n; i++)
+		free(nm->v[i]);
+	free(nm->v);
+	nm->v = NULL;
+	nm->n = nm->cap = 0;
+}
+
+/* move - rename from/name to to/name, never replacing a file there */
+static int
+move(int from, int to, const char *name)
+{
+	int saved;
+
+	if (renameat2(from, name, to, name, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	if (linkat(from, name, to, name, 0) < 0)
+		return -1;
+	if (unlinkat(from, name, 0) < 0) {
+		saved = errno;
+		(void)unlinkat(to, name, 0);
+		errno = saved;
+		return -1;
+	}
+	return 0;
+}
+
+/* same_file - is fd the file at dir/name? */
+static int
+same_file(int fd, int dir, const char *name)
+{
+	struct stat a, b;
+
+	return fstat(fd, &a) == 0 &&
+	    fstatat(dir, name, &b, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    a.st_dev == b.st_dev && a.st_ino == b.st_ino;
+}
+
+/*
+ * qdir_claim - take new/NAME for this process: lock it, then move it
+ * into claim/.  QCLAIM_OK with *fdp open and locked until closed,
+ * QCLAIM_BUSY, QCLAIM_LINK, or -1 (errno).  Because the lock is taken
+ * first, a claim is never without its lock while its owner lives.
+ */
+int
+qdir_claim(const struct queue *q, const char *name, int *fdp)
+{
+	int fd, saved;
+
+	if ((fd = openat(q->fd[Q_NEW], name, OPEN_MSG)) < 0) {
+		if (errno == ELOOP)
+			return QCLAIM_LINK;
+		return errno == ENOENT ? QCLAIM_BUSY : -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0 ||
+	    move(q->fd[Q_NEW], q->fd[Q_CLAIM], name) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return errno == EWOULDBLOCK || errno == ENOENT ?
+		    QCLAIM_BUSY : -1;
+	}
+	if (!same_file(fd, q->fd[Q_CLAIM], name)) {
+		(void)move(q->fd[Q_CLAIM], q->fd[Q_NEW], name);
+		close(fd);
+		return QCLAIM_BUSY;	/* cannot happen with unique ids */
+	}
+	*fdp = fd;
+	return QCLAIM_OK;
+}
+
+/*
+ * qdir_recover - give claim/NAME back to new/ if no live deliverer
+ * holds its lock: 1 given back, 0 held (or gone), -1 error (errno).
+ */
+int
+qdir_recover(const struct queue *q, const char *name)
+{
+	int fd, r, saved;
+
+	if ((fd = openat(q->fd[Q_CLAIM], name, OPEN_MSG)) < 0) {
+		if (errno == ELOOP)
+			return move(q->fd[Q_CLAIM], q->fd[Q_NEW], name) < 0 ?
+			    -1 : 1;
+		return errno == ENOENT ? 0 : -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return errno == EWOULDBLOCK ? 0 : -1;
+	}
+	r = move(q->fd[Q_CLAIM], q->fd[Q_NEW], name);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	if (r < 0)
+		return errno == ENOENT ? 0 : -1;
+	return 1;
+}
+
+/* qdir_move - move NAME from one directory to another (durably) */
+int
+qdir_move(const struct queue *q, const char *name, enum qwhere from,
+    enum qwhere to, int durable)
+{
+	if (move(q->fd[from], q->fd[to], name) < 0)
+		return -1;
+	if (durable && fsync(q->fd[to]) < 0 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+/*
+ * qdir_remove - unlink dir/NAME and make that durable, so a delivered
+ * message cannot come back after a crash
+ */
+int
+qdir_remove(const struct queue *q, enum qwhere w, const char *name)
+{
+	if (unlinkat(q->fd[w], name, 0) < 0)
+		return -1;
+	if (fsync(q->fd[w]) < 0 && errno != EINVAL)
+		return -1;
+	return 0;
+}
+
+/*
+ * qdir_find - open NAME wherever it is (new, claim, failed, corrupt):
+ * an fd and *where, or -1 (ENOENT when it is nowhere).  Looks twice, as
+ * a deliverer may move it between two places while we look.
+ */
+int
+qdir_find(const struct queue *q, const char *name, enum qwhere *where)
+{
+	static const enum qwhere order[] = {
+		Q_NEW, Q_CLAIM, Q_FAILED, Q_CORRUPT
+	};
+	size_t i, round;
+	int fd;
+
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < sizeof order / sizeof order[0]; i++) {
+			if (q->fd[order[i]] < 0)
+				continue;
+			fd = openat(q->fd[order[i]], name, OPEN_MSG);
+			if (fd >= 0 || errno != ENOENT) {
+				*where = order[i];
+				return fd;
+			}
+		}
+	errno = ENOENT;
+	return -1;
+}

@@ -1,0 +1,43 @@
+/*
+ * qdir.h - the queue's directories and the moves between them.
+ * new/ (smtpd), claim/ (being delivered, locked by its deliverer),
+ * failed/, corrupt/, state/ (delivery records), tmp/ (smtpd).
+ */
+#ifndef QDIR_H
+#define QDIR_H
+
+#include <stddef.h>
+
+enum qwhere { Q_NEW, Q_CLAIM, Q_FAILED, Q_CORRUPT, Q_STATE, Q_TMP, Q__DIRS };
+
+enum qclaim {			/* qdir_claim results, besides -1 */
+	QCLAIM_OK = 0,		/* claimed: in claim/, fd locked */
+	QCLAIM_BUSY,		/* gone, or another deliverer has it */
+	QCLAIM_LINK		/* a symbolic link, not a queue file */
+};
+
+struct queue {
+	const char *path;
+	int	 fd[Q__DIRS];	/* -1 when the directory does not exist */
+};
+
+struct qnames {
+	char	**v;
+	size_t	 n, cap;
+};
+
+extern const char *const qdir_sub[Q__DIRS];
+
+int	 qdir_open(struct queue *, const char *, int);
+void	 qdir_close(struct queue *);
+int	 qdir_name_ok(const char *);
+int	 qdir_list(const struct queue *, enum qwhere, int, struct qnames *);
+void	 qdir_names_free(struct qnames *);
+int	 qdir_claim(const struct queue *, const char *, int *);
+int	 qdir_recover(const struct queue *, const char *);
+int	 qdir_move(const struct queue *, const char *, enum qwhere,
+	    enum qwhere, int);
+int	 qdir_remove(const struct queue *, enum qwhere, const char *);
+int	 qdir_find(const struct queue *, const char *, enum qwhere *);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * qexec.h - run one delivery command with the message on its stdin.
+ * No shell, no inherited descriptors, its own process group, a hard
+ * timeout; the exit status says delivered, retry later, or failed.
+ */
+#ifndef QEXEC_H
+#define QEXEC_H
+
+#include <sys/types.h>
+
+#define QEXEC_WHY_MAX	240
+
+struct qrun {			/* how to run it */
+	int	 msgfd;			/* the queue file */
+	off_t	 body;			/* where the message starts */
+	int	 crlf;			/* pass CRLF line ends as stored */
+	unsigned timeout;		/* seconds */
+	const char *sender_env;		/* SENDER= */
+	const char *rcpt_env;		/* RECIPIENT=, NULL: not set */
+};
+
+enum qexec_kind {
+	QX_OK,			/* exit 0 */
+	QX_TEMP,		/* exit 75, a signal, the timeout: retry */
+	QX_PERM,		/* any other exit status: failed */
+	QX_NOEXEC		/* the command could not be started */
+};
+
+struct qresult {
+	enum qexec_kind kind;
+	char	 why[QEXEC_WHY_MAX];	/* "exit 67: what it printed" */
+};
+
+void	 qexec_run(char *const [], const struct qrun *, struct qresult *);
+
+#endif

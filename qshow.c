@@ -1,0 +1,408 @@
+/*
+ * qshow.c - look into the queue: list, show, cat, stats.
+ * Read-only: nothing here claims, moves or changes a file; values from
+ * queue files are printed through qentry.c, escaped where need be.
+ */
+#include <sys/stat.h>
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "qclean.h"
+#include "qentry.h"
+#include "qshow.h"
+#include "sbuf.h"
+
+/* list_text - one line of list */
+static void
+list_text(FILE *f, const struct qentry *e, long long now)
+{
+	char age[32], word[32];
+	const struct spoolfmt_env *env = &e->m.env;
+	int ok = e->status == SPOOLFMT_OK;
+	struct sbuf sb;
+
+	qentry_fmt_age(age, sizeof age, qentry_age(e, now));
+	sb_init(&sb, word, sizeof word);
+	sb_str(&sb, qentry_state(e));
+	if (e->st.attempts > 0) {
+		sb_str(&sb, "/");
+		sb_num(&sb, e->st.attempts);
+	}
+	qentry_put(f, e->name);
+	fprintf(f, "  %6s %9lld %5zu  %-12s ", age, qentry_size(e),
+	    ok ? env->nrcpt : 0, word);
+	if (ok) {
+		putc('<', f);
+		qentry_put(f, env->sender);
+		putc('>', f);
+	}
+	putc('\n', f);
+	if (!ok || e->st.reason[0] != '\0') {
+		fputs("    reason: ", f);
+		qentry_put(f, ok ? e->st.reason : e->why);
+		putc('\n', f);
+	}
+}
+
+/* list_json - one object of list --json */
+static void
+list_json(FILE *f, const struct qentry *e, long long now)
+{
+	const struct spoolfmt_env *env = &e->m.env;
+	int ok = e->status == SPOOLFMT_OK;
+
+	fputs("{\"id\":", f);
+	qentry_json(f, e->name);
+	fprintf(f, ",\"state\":\"%s\",\"age\":%lld,\"size\":%lld",
+	    qentry_state(e), qentry_age(e, now), qentry_size(e));
+	if (ok) {
+		fprintf(f, ",\"arrival\":%lld,\"sender\":", env->arrival);
+		qentry_json(f, env->sender);
+		fprintf(f, ",\"recipients\":%zu,\"delivered\":%zu",
+		    env->nrcpt, qstate_count(&e->st, RS_DELIVERED));
+	}
+	fprintf(f, ",\"attempts\":%lu,\"next_try\":%lld,\"last_error\":",
+	    e->st.attempts, e->st.next_try);
+	qentry_json(f, e->st.last_error);
+	fputs(",\"reason\":", f);
+	qentry_json(f, ok ? e->st.reason : e->why);
+	putc('}', f);
+}
+
+/* by_name - qsort order of names */
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* list_dir - list the messages of one directory */
+static int
+list_dir(const struct queue *q, enum qwhere w, int json, int *first)
+{
+	struct qnames nm;
+	struct qentry e;
+	long long now = (long long)time(NULL);
+	size_t i;
+	int r = 0;
+
+	if (qdir_list(q, w, 0, &nm) < 0)
+		return -1;
+	if (nm.n > 1)
+		qsort(nm.v, nm.n, sizeof *nm.v, by_name);
+	for (i = 0; i < nm.n && r >= 0; i++) {
+		if ((r = qentry_open(q, w, nm.v[i], &e)) != 0)
+			continue;	/* gone meanwhile: not an error */
+		if (json && !*first)
+			putchar(',');
+		*first = 0;
+		if (json)
+			list_json(stdout, &e, now);
+		else
+			list_text(stdout, &e, now);
+		qentry_free(&e);
+	}
+	qdir_names_free(&nm);
+	return r < 0 ? -1 : 0;
+}
+
+/*
+ * qshow_list - one line per message in new/ and claim/ (with failed,
+ * in failed/ and corrupt/), or a JSON array: QSHOW_OK or -1 (errno)
+ */
+int
+qshow_list(const struct queue *q, int failed, int json)
+{
+	enum qwhere a = failed ? Q_FAILED : Q_NEW;
+	enum qwhere b = failed ? Q_CORRUPT : Q_CLAIM;
+	int first = 1;
+
+	if (json)
+		putchar('[');
+	if (list_dir(q, a, json, &first) < 0 ||
+	    list_dir(q, b, json, &first) < 0)
+		return -1;
+	if (json)
+		puts("]");
+	return QSHOW_OK;
+}
+
+/* show_line - "label       value" */
+static void
+show_line(const char *label, const char *val)
+{
+	printf("%-12s", label);
+	qentry_put(stdout, val);
+	putchar('\n');
+}
+
+/* show_client - where the message came from */
+static void
+show_client(const struct spoolfmt_env *env)
+{
+	printf("%-12s", "client");
+	if (env->client_addr[0] == '\0')
+		fputs("local", stdout);
+	else {
+		qentry_put(stdout, env->client_addr);
+		if (env->client_port[0] != '\0')
+			printf(" port %s", env->client_port);
+		if (env->client_name[0] != '\0') {
+			fputs(" (", stdout);
+			qentry_put(stdout, env->client_name);
+			putchar(')');
+		}
+	}
+	printf(" trusted %s\n", env->trusted == 1 ? "yes" :
+	    env->trusted == 0 ? "no" : "-");
+	show_line("helo", env->helo);
+	show_line("protocol", env->protocol);
+}
+
+/* show_params - the sender and the MAIL parameters */
+static void
+show_params(const struct qentry *e)
+{
+	const struct spoolfmt_env *env = &e->m.env;
+
+	printf("%-12s<", "sender");
+	qentry_put(stdout, env->sender);
+	puts(">");
+	printf("%-12s%lld bytes", "size", qentry_size(e));
+	if (env->has_size)
+		printf(" (declared %llu)", env->size);
+	putchar('\n');
+	if (env->body != BODY_NONE)
+		show_line("body", env->body == BODY_7BIT ? "7BIT" : "8BITMIME");
+	if (env->smtputf8)
+		show_line("smtputf8", "yes");
+	if (env->ret != RET_NONE)
+		show_line("ret", env->ret == RET_FULL ? "FULL" : "HDRS");
+	if (env->envid[0] != '\0')
+		show_line("envid", env->envid);
+}
+
+/* show_rcpts - each recipient, its DSN parameters and how it stands */
+static void
+show_rcpts(const struct qentry *e)
+{
+	static const char *const word[] = { "pending", "delivered", "failed" };
+	static const char *const notify[] = {
+		"NEVER", "SUCCESS", "FAILURE", "DELAY"
+	};
+	const struct spoolfmt_env *env = &e->m.env;
+	size_t i, b;
+	int sep;
+
+	printf("%-12s%zu\n", "recipients", env->nrcpt);
+	for (i = 0; i < env->nrcpt; i++) {
+		fputs("  <", stdout);
+		qentry_put(stdout, env->rcpt[i].addr);
+		printf(">  %s", word[e->st.rs[i]]);
+		for (b = 0, sep = '='; b < 4; b++)
+			if (env->rcpt[i].notify & (1u << b)) {
+				printf("%s%c%s", sep == '=' ? "  notify" : "",
+				    sep, notify[b]);
+				sep = ',';
+			}
+		if (env->rcpt[i].orcpt[0] != '\0') {
+			fputs("  orcpt=", stdout);
+			qentry_put(stdout, env->rcpt[i].orcpt);
+		}
+		putchar('\n');
+	}
+}
+
+/* show_state - the delivery record */
+static void
+show_state(const struct qentry *e)
+{
+	const char *p, *nl, *end = e->st.failed + e->st.failed_len;
+	char t[64];
+
+	printf("%-12s%lu\n", "attempts", e->st.attempts);
+	qentry_fmt_time(t, sizeof t, e->st.first_try);
+	show_line("first try", t);
+	qentry_fmt_time(t, sizeof t, e->st.last_try);
+	show_line("last try", t);
+	qentry_fmt_time(t, sizeof t, e->st.next_try);
+	show_line("next try", t);
+	if (e->st.last_error[0] != '\0')
+		show_line("last error", e->st.last_error);
+	if (e->st.reason[0] != '\0')
+		show_line("reason", e->st.reason);
+	if (e->st.failed_len > 0) {
+		puts("failures");
+		for (p = e->st.failed; p < end; p = nl + 1) {
+			nl = memchr(p, '\n', (size_t)(end - p));
+			fputs("  ", stdout);
+			fwrite(p, 1, (size_t)(nl - p) + 1, stdout);
+		}
+	}
+}
+
+/* show_entry - everything about one message */
+static void
+show_entry(const struct queue *q, const struct qentry *e)
+{
+	const struct spoolfmt_env *env = &e->m.env;
+	char t[64], age[32];
+
+	show_line("id", e->name);
+	printf("%-12s%s (%s/%s/", "state", qentry_state(e), q->path,
+	    qdir_sub[e->where]);
+	qentry_put(stdout, e->name);
+	puts(")");
+	if (e->status != SPOOLFMT_OK)
+		show_line("error", e->why);
+	else {
+		qentry_fmt_time(t, sizeof t, env->arrival);
+		qentry_fmt_age(age, sizeof age,
+		    qentry_age(e, (long long)time(NULL)));
+		printf("%-12s%s (%s ago)\n", "arrival", t, age);
+		show_client(env);
+		show_params(e);
+		show_rcpts(e);
+	}
+	if (e->has_state)
+		show_state(e);
+}
+
+/* find - open and load NAME wherever it is */
+static int
+find(const struct queue *q, const char *name, struct qentry *e)
+{
+	enum qwhere w;
+	int fd;
+
+	if (!qdir_name_ok(name))
+		return QSHOW_NOTFOUND;
+	if ((fd = qdir_find(q, name, &w)) < 0 && errno == ELOOP)
+		return qentry_open(q, w, name, e) != 0 ? -1 : QSHOW_OK;
+	if (fd < 0)
+		return errno == ENOENT ? QSHOW_NOTFOUND : -1;
+	return qentry_load(q, w, fd, name, e) < 0 ? -1 : QSHOW_OK;
+}
+
+/* qshow_show - the envelope and the delivery record, readable */
+int
+qshow_show(const struct queue *q, const char *name)
+{
+	struct qentry e;
+	int r;
+
+	if ((r = find(q, name, &e)) != QSHOW_OK)
+		return r;
+	show_entry(q, &e);
+	qentry_free(&e);
+	return QSHOW_OK;
+}
+
+/* qshow_cat - the message alone (LF line ends with lf) to stdout */
+int
+qshow_cat(const struct queue *q, const char *name, int lf, char *why,
+    size_t cap)
+{
+	struct qentry e;
+	enum qwhere w;
+	int fd, r;
+
+	if (!qdir_name_ok(name))
+		return QSHOW_NOTFOUND;
+	if ((fd = qdir_find(q, name, &w)) < 0 && errno == ELOOP) {
+		qstate_text(why, cap, "a symbolic link", 15);
+		return QSHOW_BAD;
+	}
+	if (fd < 0)
+		return errno == ENOENT ? QSHOW_NOTFOUND : -1;
+	memset(&e, 0, sizeof e);
+	if ((r = qmsg_load(&e.m, fd)) == SPOOLFMT_OK)
+		r = qmsg_copy(fd, (off_t)e.m.env.head_len, 1, lf);
+	else if (r > 0) {
+		qmsg_why(&e.m, r, why, cap);
+		r = QSHOW_BAD;
+	}
+	qmsg_free(&e.m);
+	close(fd);
+	return r;
+}
+
+/* the counts of stats */
+struct counts {
+	size_t	 n[Q__DIRS];
+	size_t	 deferred, stale_tmp;
+	unsigned long long bytes;
+	long long oldest;		/* mtime of the oldest in new/claim */
+};
+
+/* count_dir - how many files in w, their bytes and the oldest */
+static int
+count_dir(const struct queue *q, enum qwhere w, struct counts *c,
+    long long now)
+{
+	struct qnames nm;
+	struct stat sb;
+	long long t;
+	size_t i;
+
+	if (qdir_list(q, w, 0, &nm) < 0)
+		return -1;
+	for (i = 0; i < nm.n; i++) {
+		if (fstatat(q->fd[w], nm.v[i], &sb, AT_SYMLINK_NOFOLLOW) < 0)
+			continue;
+		c->n[w]++;
+		if (w == Q_TMP && now - (long long)sb.st_mtime > QCLEAN_AGE)
+			c->stale_tmp++;
+		if (w != Q_NEW && w != Q_CLAIM)
+			continue;
+		c->bytes += (unsigned long long)sb.st_size;
+		if (c->oldest == 0 || (long long)sb.st_mtime < c->oldest)
+			c->oldest = (long long)sb.st_mtime;
+		if (w == Q_NEW &&
+		    qstate_peek(q->fd[Q_STATE], nm.v[i], &t) == 0)
+			c->deferred++;
+	}
+	qdir_names_free(&nm);
+	return 0;
+}
+
+/* qshow_stats - how many messages where, bytes, the oldest */
+int
+qshow_stats(const struct queue *q, int json)
+{
+	static const enum qwhere dirs[] = {
+		Q_NEW, Q_CLAIM, Q_FAILED, Q_CORRUPT, Q_TMP
+	};
+	struct counts c;
+	long long now = (long long)time(NULL);
+	long long age;
+	char a[32];
+	size_t i;
+
+	memset(&c, 0, sizeof c);
+	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
+		if (count_dir(q, dirs[i], &c, now) < 0)
+			return -1;
+	age = c.oldest ? now - c.oldest : 0;
+	if (json) {
+		printf("{\"queued\":%zu,\"deferred\":%zu,\"claimed\":%zu,"
+		    "\"failed\":%zu,\"corrupt\":%zu,\"tmp\":%zu,"
+		    "\"tmp_stale\":%zu,\"bytes\":%llu,\"oldest_age\":%lld}\n",
+		    c.n[Q_NEW], c.deferred, c.n[Q_CLAIM], c.n[Q_FAILED],
+		    c.n[Q_CORRUPT], c.n[Q_TMP], c.stale_tmp, c.bytes, age);
+		return QSHOW_OK;
+	}
+	qentry_fmt_age(a, sizeof a, age);
+	printf("queued    %zu (deferred %zu)\nclaimed   %zu\n"
+	    "failed    %zu\ncorrupt   %zu\ntmp       %zu (older than 36 h: "
+	    "%zu)\nbytes     %llu\noldest    %s\n", c.n[Q_NEW], c.deferred,
+	    c.n[Q_CLAIM], c.n[Q_FAILED], c.n[Q_CORRUPT], c.n[Q_TMP],
+	    c.stale_tmp, c.bytes, c.oldest ? a : "-");
+	return QSHOW_OK;
+}

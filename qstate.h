@@ -1,0 +1,42 @@
+/*
+ * qstate.h - the delivery record of a queued message (QUEUE/state/ID).
+ * Attempts, times, the last error, why it failed, and which recipients
+ * are done; written atomically so that a retry never re-sends to them.
+ */
+#ifndef QSTATE_H
+#define QSTATE_H
+
+#include <stddef.h>
+
+#include "spoolfmt.h"
+
+#define QSTATE_TEXT_MAX	256
+
+enum rcpt_state { RS_PENDING = 0, RS_DELIVERED, RS_FAILED };
+
+struct qstate {
+	unsigned long attempts;
+	long long first_try;		/* seconds since the epoch, 0: none */
+	long long last_try;
+	long long next_try;
+	long long done;			/* when it went to failed/corrupt */
+	char	 last_error[QSTATE_TEXT_MAX];
+	char	 reason[QSTATE_TEXT_MAX];	/* why it failed */
+	size_t	 nrcpt;
+	unsigned char *rs;		/* enum rcpt_state per recipient */
+	char	*failed;		/* "Failed: N <addr> why\n" lines */
+	size_t	 failed_len, failed_cap;
+};
+
+int	 qstate_init(struct qstate *, size_t);
+int	 qstate_load(int, const char *, struct qstate *);
+int	 qstate_peek(int, const char *, long long *);
+int	 qstate_save(int, const char *, const struct qstate *,
+	    const struct spoolfmt_env *);
+int	 qstate_remove(int, const char *);
+int	 qstate_fail(struct qstate *, size_t, const char *, const char *);
+size_t	 qstate_count(const struct qstate *, enum rcpt_state);
+void	 qstate_text(char *, size_t, const char *, size_t);
+void	 qstate_free(struct qstate *);
+
+#endif

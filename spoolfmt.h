@@ -1,0 +1,74 @@
+/*
+ * spoolfmt.h - the spool file format: parse an envelope block.
+ * The reader of what envelope.c writes (version 1), for any program
+ * that opens a queue file.  Values point into the caller's buffer.
+ */
+#ifndef SPOOLFMT_H
+#define SPOOLFMT_H
+
+#include <stddef.h>
+
+#include "addr.h"
+
+#define SPOOLFMT_HEAD_MAX	(128u << 20)	/* longest block we read */
+#define SPOOLFMT_ID_MAX		255		/* longest Id: value */
+
+enum spoolfmt_status {
+	SPOOLFMT_OK = 0,
+	SPOOLFMT_TRUNCATED,	/* no empty line ends the envelope */
+	SPOOLFMT_NOTSPOOL,	/* does not start with "Version: " */
+	SPOOLFMT_VERSION,	/* a version this reader does not know */
+	SPOOLFMT_SYNTAX,	/* a line or a value breaks the format */
+	SPOOLFMT_NOMEM
+};
+
+/* one "Key: value" line; val is NUL-terminated in place */
+struct spoolfmt_field {
+	const char *key;
+	size_t	 key_len;
+	char	*val;
+	size_t	 val_len;
+};
+
+struct spoolfmt_rcpt {
+	const char *addr;	/* the path without <>, NUL-terminated */
+	unsigned notify;	/* NOTIFY_* bits, 0 when not given */
+	const char *orcpt;	/* "type;xtext", "" when not given */
+};
+
+/* a parsed envelope; every string is NUL-terminated, "" when absent */
+struct spoolfmt_env {
+	unsigned long version;
+	const char *id;
+	long long arrival;		/* seconds since the epoch */
+	const char *client_addr;
+	const char *client_port;
+	const char *client_name;
+	const char *helo;
+	const char *protocol;
+	int	 trusted;		/* -1 when not given */
+	const char *sender;		/* "" is the null sender <> */
+	unsigned long long size;	/* MAIL SIZE=, when has_size */
+	int	 has_size;
+	enum body_type body;
+	int	 smtputf8;
+	enum ret_type ret;
+	const char *envid;		/* xtext as sent */
+	size_t	 nrcpt;
+	struct spoolfmt_rcpt *rcpt;	/* nrcpt entries, spoolfmt_free */
+	size_t	 head_len;		/* the block with its empty line */
+};
+
+struct spoolfmt_error {
+	unsigned long line;	/* 1-based, 0 when not about one line */
+	const char *what;	/* a constant string */
+	const char *key;	/* the key it is about, or NULL */
+};
+
+int	 spoolfmt_head(const char *, size_t, size_t, size_t *);
+int	 spoolfmt_field(char **, char *, struct spoolfmt_field *);
+int	 spoolfmt_parse(char *, size_t, struct spoolfmt_env *,
+	    struct spoolfmt_error *);
+void	 spoolfmt_free(struct spoolfmt_env *);
+
+#endif
