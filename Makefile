@@ -36,11 +36,16 @@ OBJS	 = smtpd.o session.o transaction.o data.o spool.o envelope.o addr.o policy.
 	   reply.o io.o log.o sbuf.o sdglue.o checks.o hook.o rcptlist.o cdb.o
 UNIT	 = tests/unit/addr_test
 TOOLS	 = tests/tools/maxrss
+QOBJS	 = smtpd-queue.o spoolfmt.o qdir.o qmsg.o qstate.o qcmd.o qexec.o \
+	   qdeliver.o qloop.o qentry.o qshow.o qclean.o qlog.o sbuf.o addr.o
 
-all: smtpd
+all: smtpd smtpd-queue
 
 smtpd: $(OBJS)
 	$(CC) $(LDFLAGS) -o $@ $(OBJS) $(LDLIBS)
+
+smtpd-queue: $(QOBJS)
+	$(CC) $(LDFLAGS) -o $@ $(QOBJS) $(LDLIBS)
 
 %.o: %.c
 	$(CC) $(ALL_CFLAGS) -c -o $@ $<
@@ -55,6 +60,9 @@ $(OBJS): config.h policy.h addr.h io.h log.h sbuf.h reply.h spool.h \
 	 envelope.h data.h session.h sdglue.h hook.h rcptlist.h cdb.h \
 	 checks.h transaction.h
 
+$(QOBJS): addr.h sbuf.h envelope.h spoolfmt.h qdir.h qmsg.h qstate.h qcmd.h \
+	 qexec.h qdeliver.h qloop.h qentry.h qshow.h qclean.h qlog.h
+
 # demo: build, then run one real session (examples/hello.smtp, a
 # transcript with CRLF line ends added) into ./queue and show the result
 demo: smtpd
@@ -64,12 +72,12 @@ demo: smtpd
 	@f=$$(ls -t queue/new | head -1); echo "queue/new/$$f"; \
 	    cat "queue/new/$$f" | tr -d '\r'
 
-test: smtpd $(UNIT) $(TOOLS)
+test: smtpd smtpd-queue $(UNIT) $(TOOLS)
 	sh tests/deps.sh
 	sh tests/run.sh
 
 clean:
-	rm -f smtpd $(OBJS) $(UNIT) $(TOOLS)
+	rm -f smtpd smtpd-queue $(OBJS) $(QOBJS) $(UNIT) $(TOOLS)
 
 # install: PREFIX (default /usr/local) and DESTDIR (a staging root) as
 # usual.  systemd files go where systemd's pkg-config file says (Debian:

@@ -9,6 +9,23 @@ have tcpserver || need="$need ucspi-tcp-ipv6"
 have swaks || need="$need swaks"
 have strace || need="$need strace"
 have setpriv || need="$need util-linux"
+# tests/t_queue.py: the delivery agents smtpd-queue hands mail to
+have procmail || need="$need procmail"
+have msmtp || need="$need msmtp"
+# tests/t_policy.py: recipient lists as cdb (cdb -c -m), examples/greylist
+have cdb || need="$need tinycdb"
+have flock || need="$need util-linux"
+# tests/t_launch.py: the real launchers, unit checks, man pages
+have xinetd || need="$need xinetd"
+have systemd-socket-activate || need="$need systemd"
+have systemd-analyze || need="$need systemd"
+have unshare || need="$need util-linux"
+have ip || need="$need iproute2"
+have mandoc || need="$need mandoc"
+have man || need="$need man-db"
+have shellcheck || need="$need shellcheck"
+have pkg-config || need="$need pkg-config"
+pkg-config --exists libsystemd 2>/dev/null || need="$need libsystemd-dev"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "tests/deps.sh: missing:$need (run as root to install)" >&2
