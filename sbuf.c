@@ -96,3 +96,43 @@ sb_escaped(struct sbuf *sb, const char *s, size_t n)
 		sb_hex(sb, &c, 1);
 	}
 }
+
+/*
+ * sb_date - append an RFC 5322 date-time in UTC, computed here:
+ * gmtime_r() would read /etc/localtime (tzset) and strftime() consult
+ * the locale, in every session, for a date that needs neither.
+ */
+void
+sb_date(struct sbuf *sb, time_t t)
+{
+	static const char days[] = "ThuFriSatSunMonTueWed";
+	static const char months[] = "JanFebMarAprMayJunJulAugSepOctNovDec";
+	long long z = (long long)(t >= 0 ? t / 86400 : (t - 86399) / 86400);
+	long long secs = (long long)t - z * 86400, era, doe, yoe, doy, mp;
+	long long y, m, d;
+
+	/* days since 1970-01-01 to a civil date (proleptic Gregorian) */
+	sb_add(sb, days + ((z % 7 + 7) % 7) * 3, 3);
+	z += 719468;
+	era = (z >= 0 ? z : z - 146096) / 146097;
+	doe = z - era * 146097;
+	yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+	doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+	mp = (5 * doy + 2) / 153;
+	d = doy - (153 * mp + 2) / 5 + 1;
+	m = mp < 10 ? mp + 3 : mp - 9;
+	y = yoe + era * 400 + (m <= 2);
+	sb_str(sb, ", ");
+	sb_num_padded(sb, (unsigned long long)d, 2);
+	sb_add(sb, " ", 1);
+	sb_add(sb, months + (m - 1) * 3, 3);
+	sb_add(sb, " ", 1);
+	sb_num(sb, (unsigned long long)y);
+	sb_add(sb, " ", 1);
+	sb_num_padded(sb, (unsigned long long)(secs / 3600), 2);
+	sb_add(sb, ":", 1);
+	sb_num_padded(sb, (unsigned long long)(secs / 60 % 60), 2);
+	sb_add(sb, ":", 1);
+	sb_num_padded(sb, (unsigned long long)(secs % 60), 2);
+	sb_str(sb, " +0000");
+}

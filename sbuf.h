@@ -7,6 +7,7 @@
 #define SBUF_H
 
 #include <stddef.h>
+#include <time.h>
 
 struct sbuf {
 	char	*p;
@@ -22,5 +23,6 @@ void	 sb_num(struct sbuf *, unsigned long long);
 void	 sb_num_padded(struct sbuf *, unsigned long long, size_t);
 void	 sb_hex(struct sbuf *, const unsigned char *, size_t);
 void	 sb_escaped(struct sbuf *, const char *, size_t);
+void	 sb_date(struct sbuf *, time_t);
 
 #endif

@@ -232,19 +232,6 @@ protocol_name(const struct session *s)
 	return s->env.mp.smtputf8 ? "UTF8SMTP" : "ESMTP";
 }
 
-/* add_date - RFC 5322 date-time, in UTC */
-static void
-add_date(struct sbuf *sb, time_t t)
-{
-	char buf[64];
-	struct tm tm;
-	size_t n;
-
-	gmtime_r(&t, &tm);
-	n = strftime(buf, sizeof buf, "%a, %d %b %Y %H:%M:%S +0000", &tm);
-	sb_add(sb, buf, n);
-}
-
 /* add_literal - an address literal: [192.0.2.1] or [IPv6:2001:db8::1] */
 static void
 add_literal(struct sbuf *sb, const char *ip)
@@ -296,7 +283,7 @@ add_received(const struct session *s, struct sbuf *sb, time_t t)
 		sb_str(sb, ">");
 	}
 	sb_str(sb, "; ");
-	add_date(sb, t);
+	sb_date(sb, t);
 	sb_str(sb, "\r\n");
 }
 
