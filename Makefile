@@ -96,21 +96,26 @@ SYSTEMDUNITDIR ?= $(or $(call SD_VAR,systemdsystemunitdir),$(PREFIX)/lib/systemd
 SYSUSERSDIR ?= $(or $(call SD_VAR,sysusersdir),$(PREFIX)/lib/sysusers.d)
 TMPFILESDIR ?= $(or $(call SD_VAR,tmpfilesdir),$(PREFIX)/lib/tmpfiles.d)
 INSTALL	?= install
-SBIN_PROGS = smtpd
+SBIN_PROGS = smtpd smtpd-queue
 UNITS	 = smtpd.socket smtpd@.service smtpd-submission.socket \
-	   smtpd-submission@.service
+	   smtpd-submission@.service smtpd-deliver.path \
+	   smtpd-deliver.service smtpd-queue-clean.service \
+	   smtpd-queue-clean.timer
 EXAMPLES = xinetd/smtpd tcpserver/run tcpserver/tcp.smtp
+POLICY_EXAMPLES = check-mailbox greylist
 FIXPATH	 = sed 's|/usr/sbin/smtpd|$(SBINDIR)/smtpd|g'
 
 install: $(SBIN_PROGS)
 	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
-	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(SYSTEMDUNITDIR) \
+	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 \
+	    $(DESTDIR)$(SYSTEMDUNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(DOCDIR)/examples/xinetd \
 	    $(DESTDIR)$(DOCDIR)/examples/tcpserver
 	$(INSTALL) -m 0755 $(SBIN_PROGS) $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0644 smtpd.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0644 smtpd-spool.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 smtpd-queue.1 $(DESTDIR)$(MANDIR)/man1/
 	for f in $(UNITS); do \
 	    $(FIXPATH) units/$$f > $(DESTDIR)$(SYSTEMDUNITDIR)/$$f && \
 	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$f || exit 1; done
@@ -120,15 +125,20 @@ install: $(SBIN_PROGS)
 	    $(FIXPATH) units/$$f > $(DESTDIR)$(DOCDIR)/examples/$$f && \
 	    chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$f || exit 1; done
 	chmod 0755 $(DESTDIR)$(DOCDIR)/examples/tcpserver/run
+	for f in $(POLICY_EXAMPLES); do \
+	    $(INSTALL) -m 0755 examples/$$f $(DESTDIR)$(DOCDIR)/examples/ \
+	    || exit 1; done
 
 uninstall:
 	for f in $(SBIN_PROGS); do rm -f $(DESTDIR)$(SBINDIR)/$$f; done
 	rm -f $(DESTDIR)$(MANDIR)/man8/smtpd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/smtpd-spool.5 \
+	    $(DESTDIR)$(MANDIR)/man1/smtpd-queue.1 \
 	    $(DESTDIR)$(SYSUSERSDIR)/smtpd.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/smtpd.conf
 	for f in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f; done
-	for f in $(EXAMPLES); do rm -f $(DESTDIR)$(DOCDIR)/examples/$$f; done
+	for f in $(EXAMPLES) $(POLICY_EXAMPLES); do \
+	    rm -f $(DESTDIR)$(DOCDIR)/examples/$$f; done
 	rmdir $(DESTDIR)$(DOCDIR)/examples/xinetd \
 	    $(DESTDIR)$(DOCDIR)/examples/tcpserver \
 	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || :

@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include "addr.h"
@@ -113,13 +114,27 @@ static const struct option long_options[] = {
 	{ NULL, 0, NULL, 0 }
 };
 
+/*
+ * fatal - say why we stop, on stderr and to syslog (mail.err): under
+ * xinetd stderr was the client's socket and now is /dev/null
+ * (quiet_stderr), so syslog is the only place the reason can go.
+ */
+static void
+fatal(int code, const char *what, const char *arg, const char *more)
+{
+	fprintf(stderr, "smtpd: fatal: %s%s%s\n%s", what,
+	    arg != NULL ? ": " : "", arg != NULL ? arg : "", more);
+	openlog("smtpd", LOG_PID, LOG_MAIL);
+	syslog(LOG_ERR, "fatal: %s%s%s", what, arg != NULL ? ": " : "",
+	    arg != NULL ? arg : "");
+	exit(code);
+}
+
 /* die_usage - a bad command line: say why, exit 100 */
 static void
 die_usage(const char *what, const char *arg)
 {
-	fprintf(stderr, "smtpd: fatal: %s%s%s\n%s", what,
-	    arg != NULL ? ": " : "", arg != NULL ? arg : "", usage_text);
-	exit(EXIT_USAGE);
+	fatal(EXIT_USAGE, what, arg, usage_text);
 }
 
 /* parse_number - a decimal number in [min, max], or die */
@@ -454,12 +469,35 @@ drop_privileges(const char *user)
 	if ((pw = getpwnam(user)) == NULL)
 		die_usage("--user: no such user", user);
 	gid = pw->pw_gid;
+	if (getuid() == pw->pw_uid && geteuid() == pw->pw_uid &&
+	    getgid() == gid && getegid() == gid)
+		return;				/* already that user */
 	if (setgroups(1, &gid) < 0 || setgid(gid) < 0 ||
-	    setuid(pw->pw_uid) < 0 || (pw->pw_uid != 0 && setuid(0) == 0)) {
-		fprintf(stderr, "smtpd: fatal: unable to become %s: %s\n",
-		    user, strerror(errno));
-		exit(111);
+	    setuid(pw->pw_uid) < 0 || (pw->pw_uid != 0 && setuid(0) == 0))
+		fatal(111, "unable to become user", user, "");
+}
+
+/*
+ * quiet_stderr - xinetd gives the client's socket as fd 2 too: anything
+ * written there (getopt's complaints, a usage text) would reach the
+ * client.  Put /dev/null there; logs then go to syslog.  1 if it did.
+ */
+static int
+quiet_stderr(void)
+{
+	struct stat e, o;
+	int fd;
+
+	if (fstat(2, &e) < 0 || !S_ISSOCK(e.st_mode) ||
+	    ((fstat(1, &o) < 0 || o.st_ino != e.st_ino || o.st_dev != e.st_dev) &&
+	    (fstat(0, &o) < 0 || o.st_ino != e.st_ino || o.st_dev != e.st_dev)))
+		return 0;
+	if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
+		dup2(fd, 2);
+		close(fd);
 	}
+	opterr = 0;
+	return 1;
 }
 
 /* load_lists - read --domains and open --recipients; 0, or refused */
@@ -481,14 +519,17 @@ main(int argc, char **argv)
 	static struct client client;
 	static struct session s;
 	const char *files[3] = { NULL, NULL, NULL };
-	int rc, in, out;
+	int rc, in, out, quiet;
 
 	guard_std_fds();
+	quiet = quiet_stderr();
 	signal(SIGPIPE, SIG_IGN);	/* EPIPE comes back from write */
 	signal(SIGXFSZ, SIG_IGN);	/* EFBIG too: a 451, not a death */
 	umask(027);
 	config_defaults(&cfg);
 	parse_options(argc, argv, &cfg, files);
+	if (quiet)
+		cfg.log_mode = LOGMODE_SYSLOG;
 	if (files[2] != NULL)
 		drop_privileges(files[2]);
 	if (cfg.hostname[0] == '\0')

@@ -1,0 +1,1221 @@
+"""t_launch.py - smtpd under the real launchers, and how it is installed.
+
+Real mail, end to end, with Python smtplib through: systemd-socket-activate
+(--inetd -a, and -a where the connection is fd 3), xinetd -dontfork with
+units/xinetd/smtpd, and the tcpserver chains of units/tcpserver (tcprules,
+rblsmtpd, recordio).  The tcpserver chains see real client addresses:
+they run in a private network namespace whose loopback device also
+carries 10.1.2.3, 192.0.2.9, 192.0.2.66 and 198.51.100.7, so the rules
+match real peers.  (systemd-socket-activate sets no REMOTE_ADDR, unlike
+systemd itself; -E sets it as systemd would, to an address that is not
+the peer's, to show that smtpd takes it over the socket.)  Also: journal
+records (a datagram socket bound at /run/systemd/journal/socket), the
+units (systemd-analyze verify and security, sysusers, tmpfiles, the
+syscalls smtpd makes against SystemCallFilter=), make install/uninstall,
+and the man pages (mandoc -T lint, man).
+"""
+import fcntl
+import grp
+import os
+import re
+import shutil
+import signal
+import smtplib
+import socket
+import struct
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import lib  # noqa: E402
+from lib import check  # noqa: E402
+
+UNITS = os.path.join(lib.ROOT, "units")
+HELO = "client.test.example"
+QUEUED_RE = re.compile(r"^2\.0\.0 OK queued as ([A-Za-z0-9.]+)$")
+REPLY_LINE = re.compile(rb"^[2-5][0-9][0-9][ -][^\r\n]*\r\n$")
+JOURNAL_SOCKET = "/run/systemd/journal/socket"
+LOCK = os.path.join(tempfile.gettempdir(), "smtpd-t_launch.lock")
+NOBODY = 65534
+# addresses on the loopback device of the private network namespace, and
+# the units/tcpserver/tcp.smtp rule each one meets
+NETNS_ADDRS = ("10.1.2.3", "192.0.2.9", "192.0.2.66", "198.51.100.7")
+
+
+def free_port():
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def sanitized():
+    """Is the binary under test an ASan/UBSan build?"""
+    with open(lib.SMTPD, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def asan_env(opts):
+    """ASAN_OPTIONS with opts added to what the caller had."""
+    cur = os.environ.get("ASAN_OPTIONS", "")
+    return {"ASAN_OPTIONS": (cur + ":" if cur else "") + opts}
+
+
+def has_libsystemd():
+    out = subprocess.run([lib.SMTPD, "--version"], capture_output=True,
+                         env=lib.base_env()).stdout
+    return b"libsystemd: loaded when used" in out
+
+
+def run(cmd, **kw):
+    kw.setdefault("capture_output", True)
+    kw.setdefault("timeout", 60)
+    kw.setdefault("env", lib.base_env())
+    return subprocess.run(cmd, **kw)
+
+
+def text(b):
+    return b.decode("utf-8", "replace") if isinstance(b, bytes) else b
+
+
+# --- a super-server, and a client that keeps every byte it reads ----------
+
+class Launcher:
+    """A super-server in its own process group, output to a log file.
+
+    cmd_for(port) gives the command line; a port taken in between is
+    retried.  ready: 'greet' waits for a 220 on 127.0.0.1:port.
+    """
+
+    def __init__(self, name, cmd_for, workdir, env=None, ready="greet"):
+        self.name = name
+        self.log = os.path.join(workdir, name + ".log")
+        self.p = None
+        self.port = None
+        for _ in range(5):
+            port = free_port()
+            with open(self.log, "ab") as logf:
+                self.p = subprocess.Popen(
+                    cmd_for(port), stdin=subprocess.DEVNULL, stdout=logf,
+                    stderr=logf, env=env or lib.base_env(),
+                    start_new_session=True)
+            if ready != "greet" or self._wait_ready(port):
+                self.port = port
+                return
+            self.stop()
+        raise RuntimeError("%s did not start: %s" % (name, self.output()))
+
+    def _wait_ready(self, port):
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            if self.p.poll() is not None:
+                return False
+            try:
+                with socket.create_connection(("127.0.0.1", port), 1) as s:
+                    s.settimeout(5)
+                    if s.recv(100).startswith(b"220 "):
+                        s.sendall(b"QUIT\r\n")
+                        s.recv(100)
+                        return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+    def stop(self):
+        if self.p is None or self.p.poll() is not None:
+            return
+        try:
+            os.killpg(self.p.pid, signal.SIGTERM)
+        except ProcessLookupError:
+            return
+        try:
+            self.p.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.p.pid, signal.SIGKILL)
+            self.p.wait()
+
+    def output(self):
+        try:
+            with open(self.log, "rb") as f:
+                return f.read().decode("utf-8", "replace")
+        except OSError:
+            return ""
+
+
+class _Tap:
+    """A reply stream that keeps a copy of every byte read from it."""
+
+    def __init__(self, f, buf):
+        self.f, self.buf = f, buf
+
+    def readline(self, n=-1):
+        line = self.f.readline(n)
+        self.buf += line
+        return line
+
+    def read(self, n=-1):
+        data = self.f.read(n)
+        self.buf += data
+        return data
+
+    def close(self):
+        self.f.close()
+
+
+class TapSMTP(smtplib.SMTP):
+    """smtplib.SMTP keeping everything the server sent (received)."""
+
+    def __init__(self, *a, **kw):
+        self.received = bytearray()
+        super().__init__(*a, **kw)
+
+    def getreply(self):
+        if self.file is None:
+            self.file = _Tap(self.sock.makefile("rb"), self.received)
+        return super().getreply()
+
+
+def session(port, rcpts, sender="s@example.org", source=None, subject="t"):
+    """One mail transaction with smtplib, then QUIT and read to EOF.
+
+    Returns a dict: greeting, rcpt {addr: (code, text)}, data (code,
+    text), qid, port (ours), received (every byte), trailing (bytes after
+    the 221), error (repr of an exception).
+    """
+    msg = ("From: <%s>\r\nSubject: %s\r\n\r\nlaunch test\r\n" % (
+        sender, subject)).encode()
+    r = {"rcpt": {}, "data": None, "qid": None, "error": None,
+         "trailing": b"", "received": b"", "greeting": None, "port": None}
+    c = TapSMTP(local_hostname=HELO, timeout=20,
+                source_address=(source, 0) if source else None)
+    try:
+        r["greeting"] = c.connect("127.0.0.1", port)
+        r["port"] = c.sock.getsockname()[1]
+        c.ehlo()
+        c.mail(sender)
+        for rc in rcpts:
+            r["rcpt"][rc] = c.rcpt(rc)
+        if any(v[0] == 250 for v in r["rcpt"].values()):
+            code, txt = c.data(msg)
+            r["data"] = (code, text(txt))
+            m = QUEUED_RE.match(text(txt))
+            r["qid"] = m.group(1) if code == 250 and m else None
+        c.putcmd("quit")
+        r["quit"] = c.getreply()
+        r["trailing"] = c.file.read()
+    except (smtplib.SMTPException, OSError) as e:
+        r["error"] = repr(e)
+    finally:
+        r["received"] = bytes(c.received)
+        c.close()
+    return r
+
+
+def rcpt_code(r, addr):
+    v = r["rcpt"].get(addr)
+    return (v[0], text(v[1])[:5]) if v else None
+
+
+def envelope(q, qid):
+    """The envelope of new/QID as a dict, or None."""
+    if qid is None or qid not in q.files("new"):
+        return None
+    fields, _ = lib.split_spool(q.read(qid))
+    return dict(fields)
+
+
+def want(name, env, expect, extra=""):
+    """Check envelope fields: expect maps key to value (None: absent)."""
+    bad = {k: (v, (env or {}).get(k)) for k, v in expect.items()
+           if (env or {}).get(k) != v}
+    return check(name, env is not None and not bad,
+                 "want/got %r %s" % (bad, extra) if env is not None else
+                 "not spooled %s" % extra)
+
+
+def locked():
+    """An exclusive lock on LOCK: our runs share system socket paths."""
+    f = open(LOCK, "w")
+    fcntl.flock(f, fcntl.LOCK_EX)
+    return f
+
+
+# --- systemd-socket-activate ----------------------------------------------
+
+def activate(name, workdir, q, inetd, setenv=(), wrap=()):
+    """systemd-socket-activate -a [--inetd] [-E ...] [wrap...] smtpd."""
+    def cmd(port):
+        c = ["systemd-socket-activate", "-l", "127.0.0.1:%d" % port, "-a"]
+        c += ["--inetd"] if inetd else []
+        for kv in setenv:
+            c += ["-E", kv]
+        return c + list(wrap) + [lib.SMTPD, "--queue", q.dir, "--hostname",
+                                 lib.HOST, "--domain", "ok.example"]
+    return Launcher(name, cmd, workdir)
+
+
+def check_activated_peer(name, srv, q):
+    """No REMOTE_ADDR: the address comes from the passed socket itself."""
+    r = session(srv.port, ["far@foreign.example"], subject=name)
+    env = envelope(q, r["qid"])
+    want(name + "-mail", env, {
+        "Client-Address": "127.0.0.1", "Client-Port": str(r["port"]),
+        "Trusted": "yes", "Helo": HELO, "Sender": "<s@example.org>",
+        "Recipient": "<far@foreign.example>"},
+        "reply %r error %s log %s" % (r["data"], r["error"], srv.output()))
+    check(name + "-log", "ip=127.0.0.1 event=connect port=%s trusted=yes"
+          % r["port"] in srv.output() and "event=queued queue_id=%s" %
+          r["qid"] in srv.output(), srv.output()[-1500:])
+
+
+def check_remote_addr(name, srv, q):
+    """REMOTE_ADDR/REMOTE_PORT, as systemd sets them, win over the socket."""
+    r = session(srv.port, ["far@foreign.example", "user@ok.example"],
+                subject=name)
+    check(name + "-relay-550", rcpt_code(r, "far@foreign.example") ==
+          (550, "5.7.1") and rcpt_code(r, "user@ok.example") == (250,
+          "2.1.5"), "rcpt %r error %s" % (r["rcpt"], r["error"]))
+    env = envelope(q, r["qid"])
+    want(name + "-mail", env, {
+        "Client-Address": "192.0.2.7", "Client-Port": "4242",
+        "Trusted": "no", "Recipient": "<user@ok.example>"},
+        "reply %r log %s" % (r["data"], srv.output()))
+    check(name + "-log", "ip=192.0.2.7 event=connect port=4242 trusted=no"
+          in srv.output(), srv.output()[-1500:])
+
+
+def test_socket_activate(workdir):
+    if shutil.which("systemd-socket-activate") is None:
+        print("SKIP activate: systemd-socket-activate is not installed")
+        return
+    remote = ("REMOTE_ADDR=192.0.2.7", "REMOTE_PORT=4242")
+    cases = [("activate-inetd", True, (), (), check_activated_peer),
+             ("activate-inetd-remote-addr", True, remote, (),
+              check_remote_addr),
+             ("activate-fd3", False, (), (), check_activated_peer),
+             ("activate-fd3-remote-addr", False, remote, (),
+              check_remote_addr)]
+    if os.geteuid() == 0:
+        # what PrivateNetwork=, PrivateIPC=, ProtectHostname= and
+        # PrivateMounts= of smtpd@.service do: the passed socket still works
+        cases.append(("activate-fd3-namespaces", False, (),
+                      ("unshare", "--net", "--ipc", "--uts", "--mount",
+                       "--"), check_activated_peer))
+    for name, inetd, setenv, wrap, fn in cases:
+        q = lib.Queue()
+        srv = None
+        try:
+            srv = activate(name, workdir, q, inetd, setenv, wrap)
+            fn(name, srv, q)
+            if not inetd:
+                # fd 3 carried the session: nothing went to stdout (the log)
+                check(name + "-not-stdout", "220 " + lib.HOST not in
+                      srv.output(), srv.output()[-800:])
+        except Exception as e:
+            check(name, False, "exception %r" % e)
+        finally:
+            if srv is not None:
+                srv.stop()
+            q.cleanup()
+
+
+# --- the systemd units -----------------------------------------------------
+
+SERVICES = ("smtpd@.service", "smtpd-submission@.service")
+SOCKETS = ("smtpd.socket", "smtpd-submission.socket")
+QUEUE_UNITS = ("smtpd-deliver.path", "smtpd-deliver.service",
+               "smtpd-queue-clean.service", "smtpd-queue-clean.timer")
+
+
+def fd3_variant(src):
+    """smtpd@.service with its commented fd-3 alternative switched on."""
+    out = src.replace("StandardInput=socket\n", "").replace(
+        "StandardOutput=socket\n", "")
+    out = out.replace("#StandardInput=null\n", "StandardInput=null\n")
+    out = out.replace("#StandardOutput=journal\n", "StandardOutput=journal\n")
+    return out
+
+
+def unit_copies(workdir):
+    """The units with ExecStart= naming the built binary, plus the fd-3
+    variant (smtpd-fd3.socket, smtpd-fd3@.service), and a man directory
+    holding our pages so Documentation=man:smtpd(8) resolves."""
+    d = os.path.join(workdir, "units")
+    os.makedirs(d)
+    for f in SERVICES + SOCKETS:
+        with open(os.path.join(UNITS, f)) as src:
+            body = src.read().replace("/usr/sbin/smtpd", lib.SMTPD)
+        with open(os.path.join(d, f), "w") as dst:
+            dst.write(body)
+    with open(os.path.join(d, "smtpd@.service")) as f:
+        svc = fd3_variant(f.read())
+    with open(os.path.join(d, "smtpd-fd3@.service"), "w") as f:
+        f.write(svc)
+    shutil.copy(os.path.join(d, "smtpd.socket"),
+                os.path.join(d, "smtpd-fd3.socket"))
+    man = os.path.join(workdir, "man")
+    for page, sec in (("smtpd.8", "8"), ("smtpd-spool.5", "5")):
+        os.makedirs(os.path.join(man, "man" + sec), exist_ok=True)
+        shutil.copy(os.path.join(lib.ROOT, page), os.path.join(man,
+                                                             "man" + sec))
+    return d, man
+
+
+def test_units_verify(d, man):
+    env = lib.base_env({"MANPATH": man + ":", "SYSTEMD_PAGER": "",
+                        "SYSTEMD_LOG_COLOR": "0"})
+    names = list(SOCKETS + SERVICES) + ["smtpd-fd3.socket",
+                                        "smtpd-fd3@.service"]
+    p = run(["systemd-analyze", "verify"] + [os.path.join(d, n)
+                                             for n in names], env=env)
+    out = (p.stdout + p.stderr).decode("utf-8", "replace")
+    if p.returncode != 0 and re.search(r"(?i)not booted|no such file or "
+                                       r"directory.*/run/systemd", out):
+        print("SKIP units-verify: systemd-analyze verify cannot run here: "
+              "%s" % out.strip()[:300])
+        return
+    check("units-verify", p.returncode == 0 and out.strip() == "",
+          "rc %d: %s" % (p.returncode, out))
+
+
+def security_score(path):
+    p = run(["systemd-analyze", "security", "--offline=true", "--no-pager",
+             path], env=lib.base_env({"SYSTEMD_COLORS": "0"}))
+    out = p.stdout.decode("utf-8", "replace")
+    m = re.search(r"Overall exposure level for \S+: (\d+\.\d+) (\w+)", out)
+    return (float(m.group(1)), m.group(2)) if m else None, out
+
+
+def test_units_security(d):
+    for name in SERVICES + ("smtpd-fd3@.service",):
+        score, out = security_score(os.path.join(d, name))
+        print("score %s: %s" % (name, score))
+        check("security-" + name, score is not None and score[0] <= 1.0 and
+              score[1] == "SAFE", "score %r\n%s" % (score, "\n".join(
+                  ln for ln in out.splitlines() if "\u2717" in ln)))
+
+
+def test_units_content():
+    """The settings the issue asks for, in the files as shipped."""
+    def load(name):
+        with open(os.path.join(UNITS, name)) as f:
+            return [ln.strip() for ln in f if ln.strip() and
+                    not ln.lstrip().startswith("#")]
+    sock = load("smtpd.socket")
+    check("unit-socket-settings", all(x in sock for x in (
+        "ListenStream=25", "Accept=yes")) and any(
+        x.startswith("MaxConnections=") for x in sock) and any(
+        x.startswith("MaxConnectionsPerSource=") for x in sock), "%r" % sock)
+    check("unit-submission-port", "ListenStream=587" in
+          load("smtpd-submission.socket"), "")
+    for name in SERVICES:
+        svc = load(name)
+        check("unit-settings-" + name, all(x in svc for x in (
+            "User=smtpd", "StandardInput=socket", "StandardOutput=socket",
+            "StandardError=journal", "ReadWritePaths=/var/spool/smtpd")) and
+            any(x.startswith("ExecStart=/usr/sbin/smtpd --queue "
+                             "/var/spool/smtpd") for x in svc), "%r" % svc)
+
+
+def test_sysusers_tmpfiles(workdir):
+    """The user and the queue directories, made in a scratch root."""
+    if os.geteuid() != 0:
+        print("SKIP sysusers-tmpfiles: needs root to chown in a scratch "
+              "root")
+        return
+    root = os.path.join(workdir, "root")
+    os.makedirs(os.path.join(root, "etc"))
+    p1 = run(["systemd-sysusers", "--root=" + root,
+              os.path.join(UNITS, "smtpd.sysusers")])
+    p2 = run(["systemd-tmpfiles", "--root=" + root, "--create",
+              os.path.join(UNITS, "smtpd.tmpfiles")])
+    uid = None
+    try:
+        with open(os.path.join(root, "etc", "passwd")) as f:
+            for ln in f:
+                if ln.startswith("smtpd:"):
+                    uid = int(ln.split(":")[2])
+    except OSError:
+        pass
+    got = {}
+    for sub in ("", "/tmp", "/new"):
+        try:
+            st = os.stat(root + "/var/spool/smtpd" + sub)
+            got[sub] = (oct(st.st_mode & 0o7777), st.st_uid, st.st_gid)
+        except OSError as e:
+            got[sub] = str(e)
+    check("sysusers-tmpfiles", p1.returncode == 0 and p2.returncode == 0 and
+          uid is not None and 0 < uid < 1000 and all(
+              v == ("0o750", uid, uid) for v in got.values()),
+          "uid %r dirs %r\n%s%s" % (uid, got, text(p1.stderr),
+                                    text(p2.stderr)))
+
+
+# --- journal records, and the syscalls smtpd makes ------------------------
+
+def transcript(subject):
+    return ("EHLO %s\r\nMAIL FROM:<j@example.org>\r\nRCPT TO:<r@example.com>"
+            "\r\nDATA\r\nSubject: %s\r\n\r\nhi\r\n.\r\nQUIT\r\n" % (
+                HELO, subject)).encode()
+
+
+def journal_stream_env(path):
+    st = os.stat(path)
+    return {"JOURNAL_STREAM": "%d:%d" % (st.st_dev, st.st_ino)}
+
+
+def parse_native(data):
+    """journald's native protocol: KEY=value lines, or KEY LF le64 data."""
+    fields, i = {}, 0
+    while i < len(data):
+        nl = data.index(b"\n", i)
+        line = data[i:nl]
+        if b"=" in line:
+            k, v = line.split(b"=", 1)
+            i = nl + 1
+        else:
+            k = line
+            n = struct.unpack("<Q", data[nl + 1:nl + 9])[0]
+            v = data[nl + 9:nl + 9 + n]
+            i = nl + 9 + n + 1
+        fields.setdefault(k.decode(), []).append(v.decode("utf-8",
+                                                          "replace"))
+    return fields
+
+
+def receive_records(sock):
+    """Every datagram waiting on sock (memfd-passed ones too)."""
+    recs = []
+    sock.setblocking(False)
+    while True:
+        try:
+            data, anc, _, _ = sock.recvmsg(1 << 20, socket.CMSG_SPACE(64))
+        except BlockingIOError:
+            return recs
+        for level, kind, payload in anc:
+            if level == socket.SOL_SOCKET and kind == socket.SCM_RIGHTS:
+                fd = struct.unpack("i", payload[:4])[0]
+                data = os.pread(fd, 1 << 24, 0)
+                os.close(fd)
+        recs.append(parse_native(data))
+
+
+class JournalSocket:
+    """A datagram socket at /run/systemd/journal/socket, removed after."""
+
+    def __init__(self):
+        d = os.path.dirname(JOURNAL_SOCKET)
+        self.made_dir = not os.path.isdir(d)
+        os.makedirs(d, exist_ok=True)
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1 << 22)
+        self.sock.bind(JOURNAL_SOCKET)
+
+    def close(self):
+        self.sock.close()
+        os.unlink(JOURNAL_SOCKET)
+        if self.made_dir:
+            os.rmdir(os.path.dirname(JOURNAL_SOCKET))
+
+
+def run_logged(q, workdir, subject, env_for, args=()):
+    """smtpd on a transcript; stderr to a file; env_for(stderr path)."""
+    err = os.path.join(workdir, subject + ".stderr")
+    open(err, "wb").close()
+    with open(err, "ab") as ef:
+        p = subprocess.run([lib.SMTPD, "--queue", q.dir, "--hostname",
+                            lib.HOST] + list(args), input=transcript(subject),
+                           stdout=subprocess.PIPE, stderr=ef, timeout=30,
+                           env=lib.base_env(env_for(err)))
+    with open(err, "rb") as f:
+        stderr = f.read().decode("utf-8", "replace")
+    m = re.search(rb"250 2\.0\.0 OK queued as ([A-Za-z0-9.]+)", p.stdout)
+    return p.returncode, m.group(1).decode() if m else None, stderr
+
+
+def check_records(name, recs, qid):
+    """connect, queued, disconnect records with their SMTPD_* fields."""
+    mine = [r for r in recs if r.get("SYSLOG_IDENTIFIER") == ["smtpd"]]
+    ev = {r.get("SMTPD_EVENT", ["?"])[0]: r for r in mine}
+    q = ev.get("queued", {})
+    check(name + "-fields", q.get("SMTPD_QUEUE_ID") == [qid] and
+          q.get("SMTPD_SENDER") == ["j@example.org"] and
+          q.get("SMTPD_CLIENT_ADDRESS") == ["local"] and
+          q.get("SMTPD_RCPTS") == ["1"] and
+          q.get("MESSAGE", [""])[0].startswith("ip=local event=queued "
+                                                "queue_id=" + qid) and
+          q.get("PRIORITY") == ["6"],
+          "queued record %r (all events %r)" % (q, sorted(ev)))
+    check(name + "-events", {"connect", "queued", "disconnect"} <= set(ev)
+          and ev["disconnect"].get("SMTPD_REASON") == ["quit"] and all(
+              "MESSAGE" in r and "SMTPD_EVENT" in r for r in mine),
+          "events %r" % sorted(ev))
+
+
+def test_journal(workdir):
+    """With libsystemd: records to the journal socket when (and only when)
+    stderr is JOURNAL_STREAM; without: the same events as stderr lines."""
+    q = lib.Queue()
+    try:
+        if not has_libsystemd():
+            rc, qid, err = run_logged(q, workdir, "nolib", journal_stream_env)
+            check("journal-nolib-stderr", rc == 0 and qid is not None and
+                  "event=queued queue_id=%s sender=j@example.org" % qid in
+                  err, "rc %d qid %r stderr %r" % (rc, qid, err))
+            rc, qid, err = run_logged(q, workdir, "nolib-forced",
+                                      lambda e: {}, ("--log", "journal"))
+            check("journal-nolib-forced-stderr", rc == 0 and "event=queued "
+                  "queue_id=%s" % qid in err, "rc %d stderr %r" % (rc, err))
+            return
+        if os.path.exists(JOURNAL_SOCKET):
+            print("SKIP journal-records: %s exists (a real journald owns it)"
+                  % JOURNAL_SOCKET)
+            return
+        if os.geteuid() != 0:
+            print("SKIP journal-records: needs root to bind %s"
+                  % JOURNAL_SOCKET)
+            return
+        with locked():
+            js = JournalSocket()
+            try:
+                journal_cases(js, q, workdir)
+            finally:
+                js.close()
+    finally:
+        q.cleanup()
+
+
+def journal_cases(js, q, workdir):
+    rc, qid, err = run_logged(q, workdir, "journal", journal_stream_env)
+    recs = receive_records(js.sock)
+    check("journal-session", rc == 0 and qid is not None and err == "",
+          "rc %d qid %r stderr %r" % (rc, qid, err))
+    check_records("journal", recs, qid)
+    # JOURNAL_STREAM naming another file: stderr is not journald's
+    rc, qid, err = run_logged(
+        q, workdir, "journal-other",
+        lambda e: journal_stream_env(os.path.join(workdir, "journal.stderr")))
+    recs = receive_records(js.sock)
+    check("journal-other-stream", rc == 0 and recs == [] and
+          "event=queued queue_id=%s" % qid in err,
+          "records %r stderr %r" % (recs[:2], err))
+    # --log journal without JOURNAL_STREAM
+    rc, qid, err = run_logged(q, workdir, "journal-forced", lambda e: {},
+                              ("--log", "journal"))
+    check_records("journal-forced", receive_records(js.sock), qid)
+    # --log stderr wins over JOURNAL_STREAM
+    rc, qid, err = run_logged(q, workdir, "journal-stderr",
+                              journal_stream_env, ("--log", "stderr"))
+    recs = receive_records(js.sock)
+    check("journal-log-stderr", recs == [] and "event=queued queue_id=%s"
+          % qid in err, "records %r stderr %r" % (recs[:2], err))
+
+
+def syscall_set(group, seen=None):
+    """The system calls in a SystemCallFilter= group, nested groups too."""
+    seen = set() if seen is None else seen
+    seen.add(group)
+    out = run(["systemd-analyze", "syscall-filter", "--no-pager",
+               group]).stdout.decode()
+    calls = set()
+    for ln in out.splitlines()[1:]:
+        ln = ln.strip()
+        if not ln or ln.startswith("#"):
+            continue
+        if ln.startswith("@"):
+            if ln not in seen:
+                calls |= syscall_set(ln, seen)
+        else:
+            calls.add(ln)
+    return calls
+
+
+def test_syscalls(workdir):
+    """Every system call a whole session makes (journal logging included,
+    so libsystemd is loaded) passes smtpd@.service's SystemCallFilter=,
+    and it creates no socket but AF_UNIX (RestrictAddressFamilies=)."""
+    if shutil.which("strace") is None or run(
+            ["strace", "-qq", "-o", "/dev/null", "true"]).returncode != 0:
+        print("SKIP syscalls: strace cannot trace here")
+        return
+    allowed = syscall_set("@system-service") - syscall_set(
+        "@privileged") - syscall_set("@resources")
+    trace = os.path.join(workdir, "strace.out")
+    q = lib.Queue()
+    lock = locked()	# its journal records must not reach test_journal's
+    try:
+        err = os.path.join(workdir, "strace.stderr")
+        open(err, "wb").close()
+        with open(err, "ab") as ef:
+            p = subprocess.run(
+                ["strace", "-f", "-qq", "-o", trace, lib.SMTPD, "--queue",
+                 q.dir, "--hostname", lib.HOST],
+                input=transcript("strace"), stdout=subprocess.PIPE,
+                stderr=ef, timeout=60,
+                env=lib.base_env(dict(journal_stream_env(err), **asan_env(
+                    "detect_leaks=0"))))	# LeakSanitizer cannot run traced
+        with open(trace) as f:
+            lines = f.read().splitlines()
+    finally:
+        lock.close()
+        q.cleanup()
+    calls = {m.group(1) for m in (re.match(r"\d+\s+([a-z0-9_]+)\(", ln)
+                                  for ln in lines) if m}
+    extra = sorted(calls - allowed)
+    families = {m for ln in lines for m in re.findall(r"socket\((AF_\w+)",
+                                                       ln)}
+    check("syscalls-session", p.returncode == 0 and b"queued as" in
+          p.stdout and len(calls) > 10, "rc %d calls %r" % (
+              p.returncode, sorted(calls)))
+    check("syscalls-filter", not extra, "outside @system-service or in "
+          "~@privileged @resources: %r" % extra)
+    check("syscalls-families", families <= {"AF_UNIX"}, "%r" % families)
+
+
+# --- xinetd ------------------------------------------------------------------
+
+def xinetd_service(name, values):
+    """units/xinetd/smtpd as service NAME: attributes in values replace
+    the shipped ones or are added."""
+    with open(os.path.join(UNITS, "xinetd", "smtpd")) as f:
+        src = f.read()
+    body = src[src.index("service smtp\n"):]
+    out = []
+    for ln in body.splitlines():
+        m = re.match(r"\s*(\w+)\s*=", ln)
+        if ln.startswith("service "):
+            ln = "service " + name
+        elif m and m.group(1) in values:
+            ln = "\t%s = %s" % (m.group(1), values.pop(m.group(1)))
+        elif ln.strip() == "}":
+            out += ["\t%s = %s" % kv for kv in values.items()]
+        out.append(ln)
+    return "\n".join(out) + "\n"
+
+
+class SyslogSocket:
+    """A datagram socket at /dev/log, so smtpd's syslog records can be
+    read; None when /dev/log is taken (a syslog daemon runs)."""
+
+    PATH = "/dev/log"
+
+    def __init__(self):
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.sock.bind(self.PATH)
+        os.chmod(self.PATH, 0o666)	# as syslog daemons make it
+
+    def records(self):
+        out = []
+        self.sock.setblocking(False)
+        while True:
+            try:
+                out.append(self.sock.recv(65536).decode("utf-8", "replace"))
+            except BlockingIOError:
+                return out
+
+    def close(self):
+        self.sock.close()
+        os.unlink(self.PATH)
+
+
+def xinetd_config(workdir, q, ports, forced_port):
+    """One config: units/xinetd/smtpd as shipped (but port, address, user,
+    paths), and a second service with --log stderr forced."""
+    group = grp.getgrgid(NOBODY).gr_name
+    args = "--queue %s --hostname %s --domain ok.example" % (q.dir, lib.HOST)
+    conf = "defaults\n{\n}\n"
+    for name, port, extra in (("smtpd_test", ports, ""),
+                              ("smtpd_forced", forced_port,
+                               " --log stderr")):
+        # flags = IPv6 (as shipped) makes an IPv6 socket: bound to the
+        # v4-mapped 127.0.0.1, it takes IPv4 clients of 127.0.0.1 only,
+        # and xinetd sets REMOTE_HOST=::ffff:127.0.0.1
+        values = {"type": "UNLISTED", "port": str(port),
+                  "bind": "::ffff:127.0.0.1", "user": "nobody",
+                  "group": group,
+                  "server": lib.SMTPD, "server_args": args + extra,
+                  "log_type": "FILE " + os.path.join(workdir, "xinetd.log")}
+        if sanitized():		# ASan reserves terabytes of address space
+            values["rlimit_as"] = "UNLIMITED"
+        conf += xinetd_service(name, values)
+    path = os.path.join(workdir, "xinetd.conf")
+    with open(path, "w") as f:
+        f.write(conf)
+    return path
+
+
+def check_xinetd_session(name, srv_port, q, syslog):
+    r = session(srv_port, ["far@foreign.example"], subject=name)
+    env = envelope(q, r["qid"])
+    # REMOTE_HOST (no port in it, and v4-mapped: smtpd writes it as
+    # 127.0.0.1); getpeername() would have given a port
+    want(name + "-mail", env, {"Client-Address": "127.0.0.1",
+                               "Client-Port": None, "Trusted": "yes",
+                               "Recipient": "<far@foreign.example>"},
+         "reply %r error %s" % (r["data"], r["error"]))
+    lines = r["received"].splitlines(keepends=True)
+    check(name + "-stream-clean", r["error"] is None and lines and all(
+        REPLY_LINE.match(ln) for ln in lines) and r["trailing"] == b"" and
+        b"event=" not in r["received"] and b"smtpd[" not in r["received"],
+        "received %r" % r["received"][-600:])
+    if syslog is not None:
+        recs = syslog.records()
+        check(name + "-syslog", any(re.match(
+            r"<22>.*smtpd\[\d+\]: ip=127\.0\.0\.1 event=queued queue_id=%s "
+            % re.escape(r["qid"] or "-"), x) for x in recs) and any(
+            "ip=127.0.0.1 event=connect trusted=yes" in x for x in recs),
+            "records %r" % recs[-5:])
+
+
+def test_xinetd(workdir):
+    if shutil.which("xinetd") is None:
+        print("SKIP xinetd: xinetd is not installed")
+        return
+    if os.geteuid() != 0:
+        print("SKIP xinetd: xinetd needs root to run a service as a user")
+        return
+    q = lib.Queue()
+    os.chown(q.dir, NOBODY, NOBODY)
+    srv = syslog = lock = None
+    try:
+        lock = locked()
+        if os.path.exists(SyslogSocket.PATH):
+            print("SKIP xinetd-syslog: %s exists (a syslog daemon owns it);"
+                  " records are not checked" % SyslogSocket.PATH)
+        else:
+            syslog = SyslogSocket()
+        forced = free_port()
+        conf = {}
+
+        def cmd(port):
+            conf["path"] = xinetd_config(workdir, q, port, forced)
+            return ["xinetd", "-dontfork", "-f", conf["path"], "-pidfile",
+                    os.path.join(workdir, "xinetd.pid")]
+        srv = Launcher("xinetd", cmd, workdir)
+        check_xinetd_session("xinetd", srv.port, q, syslog)
+        check_xinetd_session("xinetd-forced-stderr", forced, q, syslog)
+    except Exception as e:
+        check("xinetd", False, "exception %r\nlog %s" % (
+            e, srv.output() if srv else ""))
+    finally:
+        if srv is not None:
+            srv.stop()
+        if syslog is not None:
+            syslog.close()
+        if lock is not None:
+            lock.close()
+        q.cleanup()
+
+
+# --- tcpserver chains --------------------------------------------------------
+
+def tcprules_cdb(workdir, rules_text=None):
+    """units/tcpserver/tcp.smtp (or rules_text) compiled by tcprules."""
+    if rules_text is None:
+        with open(os.path.join(UNITS, "tcpserver", "tcp.smtp")) as f:
+            rules_text = f.read()
+    cdb = os.path.join(workdir, "tcp.smtp.cdb")
+    p = subprocess.run(["tcprules", cdb, cdb + ".tmp"],
+                       input=rules_text.encode(), capture_output=True,
+                       timeout=30)
+    if p.returncode != 0:
+        raise RuntimeError("tcprules: %s" % text(p.stderr))
+    return cdb
+
+
+def run_script(workdir, q, cdb):
+    """units/tcpserver/run as a supervisor would run it, its settings
+    pointed at this test (no block list: RBL is empty)."""
+    env = lib.base_env({
+        "SMTPD": lib.SMTPD, "QUEUE": q.dir, "RULES": cdb,
+        "SMTPD_USER": "nobody", "LISTEN": "127.0.0.1", "MAXCONN": "10",
+        "RBL": "", "SMTPD_ARGS": "--hostname %s --domain ok.example" %
+        lib.HOST})
+
+    def cmd(port):
+        env["PORT"] = str(port)
+        return [os.path.join(UNITS, "tcpserver", "run")]
+    return Launcher("run-script", cmd, workdir, env=env)
+
+
+def check_chain_relay(name, srv, q, source, expect_addr, trusted):
+    """A client at source: relaying as the rules say, mail spooled."""
+    r = session(srv.port, ["far@foreign.example", "user@ok.example"],
+                source=source, subject=name)
+    far = rcpt_code(r, "far@foreign.example")
+    check(name + "-relay", far == ((250, "2.1.5") if trusted else
+                                   (550, "5.7.1")) and
+          rcpt_code(r, "user@ok.example") == (250, "2.1.5"),
+          "rcpt %r error %s log %s" % (r["rcpt"], r["error"],
+                                       srv.output()[-1000:]))
+    want(name + "-mail", envelope(q, r["qid"]), {
+        "Client-Address": expect_addr, "Client-Port": str(r["port"]),
+        "Trusted": "yes" if trusted else "no"},
+        "reply %r log %s" % (r["data"], srv.output()[-1000:]))
+
+
+def check_chain_blocked(name, srv, q):
+    """RBLSMTPD set by a rule: rblsmtpd answers, smtpd never runs."""
+    before = q.files("new")
+    r = session(srv.port, ["user@ok.example"], source="192.0.2.66",
+                subject=name)
+    v = r["rcpt"].get("user@ok.example")
+    check(name, r["greeting"] is not None and b"rblsmtpd" in
+          r["greeting"][1] and v is not None and v[0] == 553 and
+          b"refused here" in v[1] and r["data"] is None and
+          q.files("new") == before and "rblsmtpd: 192.0.2.66 pid" in
+          srv.output() and "ip=192.0.2.66" not in srv.output(),
+          "greeting %r rcpt %r new %r log %s" % (
+              r["greeting"], r["rcpt"], q.files("new"), srv.output()[-800:]))
+
+
+def check_chain_denied(name, srv, q):
+    r = session(srv.port, ["user@ok.example"], source="198.51.100.7",
+                subject=name)
+    check(name, r["greeting"] is None and r["error"] is not None and
+          "tcpserver: deny" in srv.output(),
+          "greeting %r error %r log %s" % (r["greeting"], r["error"],
+                                           srv.output()[-500:]))
+
+
+def netns_tcpserver(workdir):
+    """In the private network namespace: the shipped run script and rules
+    (tcpserver -x, rblsmtpd, smtpd), then a bare tcpserver -x chain."""
+    q = lib.Queue()
+    os.chown(q.dir, NOBODY, NOBODY)
+    srv = None
+    try:
+        cdb = tcprules_cdb(workdir)
+        srv = run_script(workdir, q, cdb)
+        check_chain_relay("run-relayclient", srv, q, "10.1.2.3", "10.1.2.3",
+                          True)
+        check_chain_relay("run-untrusted", srv, q, "192.0.2.9", "192.0.2.9",
+                          False)
+        check_chain_relay("run-loopback", srv, q, None, "127.0.0.1", True)
+        check_chain_blocked("run-rblsmtpd-blocked", srv, q)
+        check_chain_denied("run-deny", srv, q)
+        srv.stop()
+        uid = str(NOBODY)
+        srv = Launcher("tcpserver-x", lambda port: [
+            "tcpserver", "-v", "-H", "-R", "-l", lib.HOST, "-x", cdb,
+            "-u", uid, "-g", uid, "127.0.0.1", str(port), lib.SMTPD,
+            "--queue", q.dir, "--hostname", lib.HOST, "--domain",
+            "ok.example"], workdir)
+        check_chain_relay("tcpserver-x-relayclient", srv, q, "10.1.2.3",
+                          "10.1.2.3", True)
+        check_chain_relay("tcpserver-x-untrusted", srv, q, "192.0.2.9",
+                          "192.0.2.9", False)
+    except Exception as e:
+        check("netns-tcpserver", False, "exception %r log %s" % (
+            e, srv.output()[-1500:] if srv else ""))
+    finally:
+        if srv is not None:
+            srv.stop()
+        q.cleanup()
+
+
+def netns_child():
+    """Entry point inside unshare --net: set up lo, run the chains."""
+    for cmd in (["ip", "link", "set", "lo", "up"],) + tuple(
+            ["ip", "addr", "add", a + "/32", "dev", "lo"]
+            for a in NETNS_ADDRS):
+        p = run(cmd)
+        if p.returncode != 0:
+            check("netns-setup", False, "%s: %s" % (cmd, text(p.stderr)))
+            lib.finish()
+    workdir = tempfile.mkdtemp(prefix="smtpd-launch-ns-")
+    os.chmod(workdir, 0o755)
+    try:
+        netns_tcpserver(workdir)
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    lib.finish()
+
+
+def test_tcpserver_netns():
+    for tool in ("tcpserver", "tcprules", "rblsmtpd", "ip", "unshare"):
+        if shutil.which(tool) is None:
+            print("SKIP tcpserver-chains: %s is not installed" % tool)
+            return
+    if os.geteuid() != 0:
+        print("SKIP tcpserver-chains: a network namespace with real client "
+              "addresses needs root")
+        return
+    sys.stdout.flush()
+    # --pid --fork --kill-child: whatever happens, every process started in
+    # there dies with the namespace's first process
+    p = subprocess.run(["unshare", "--net", "--pid", "--fork",
+                        "--kill-child", "--", sys.executable,
+                        os.path.abspath(__file__), "--netns-child"],
+                       env=os.environ.copy(), timeout=120)
+    if p.returncode not in (0, 1):
+        check("tcpserver-chains", False, "netns child exited %d" %
+              p.returncode)
+
+
+def test_recordio(workdir):
+    """tcpserver ... recordio smtpd: the transcript on recordio's stderr."""
+    if shutil.which("recordio") is None or shutil.which("tcpserver") is None:
+        print("SKIP recordio: ucspi-tcp is not installed")
+        return
+    q = lib.Queue()
+    srv = None
+    try:
+        srv = Launcher("recordio", lambda port: [
+            "tcpserver", "-q", "-H", "-R", "-l", lib.HOST, "127.0.0.1",
+            str(port), "recordio", lib.SMTPD, "--queue", q.dir, "--hostname",
+            lib.HOST], workdir)
+        r = session(srv.port, ["far@foreign.example"], subject="recordio")
+        log = srv.output()
+        env = envelope(q, r["qid"])
+        want("recordio-mail", env, {"Client-Address": "127.0.0.1",
+                                    "Client-Port": str(r["port"])},
+             "reply %r log %s" % (r["data"], log[-800:]))
+        m = re.search(r"(?m)^(\d+) > 250 2\.0\.0 OK queued as %s" %
+                      re.escape(r["qid"] or "-"), log)
+        pid = m.group(1) if m else "-"
+        pats = [r"(?m)^%s > 220 %s ESMTP" % (pid, re.escape(lib.HOST)),
+                r"(?mi)^%s < MAIL FROM:<s@example\.org>" % pid,
+                r"(?m)^%s < Subject: recordio" % pid,
+                r"(?m)^%s > 221 " % pid,
+                r"(?m)^smtpd\[%s\]: ip=127\.0\.0\.1 event=queued" % pid]
+        missing = [x for x in pats if not re.search(x, log)]
+        check("recordio-transcript", m is not None and not missing,
+              "missing %r in %s" % (missing, log[-1500:]))
+    except Exception as e:
+        check("recordio", False, "exception %r" % e)
+    finally:
+        if srv is not None:
+            srv.stop()
+        q.cleanup()
+
+
+def test_run_script_lint():
+    if shutil.which("shellcheck") is None:
+        print("SKIP run-script-shellcheck: shellcheck is not installed")
+        return
+    p = run(["shellcheck", "-s", "sh", os.path.join(UNITS, "tcpserver",
+                                                    "run")])
+    check("run-script-shellcheck", p.returncode == 0, text(p.stdout))
+
+
+# --- make install, man pages ------------------------------------------------
+
+def sd_dir(var, fallback, env):
+    p = run(["pkg-config", "--variable=" + var, "systemd"], env=env)
+    out = p.stdout.decode().strip()
+    return out if p.returncode == 0 and out else fallback
+
+
+def tree(root):
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            path = os.path.join(d, f)
+            out[os.path.relpath(path, root)] = os.stat(path).st_mode & 0o7777
+    return out
+
+
+def expected_install(prefix, env):
+    """{path: (mode, source file, substitute /usr/sbin/smtpd)}."""
+    unitdir = sd_dir("systemdsystemunitdir", prefix + "/lib/systemd/system",
+                     env)
+    exp = {prefix + "/sbin/smtpd": (0o755, "smtpd", False),
+           prefix + "/sbin/smtpd-queue": (0o755, "smtpd-queue", False),
+           prefix + "/share/man/man1/smtpd-queue.1": (0o644, "smtpd-queue.1",
+                                                      False),
+           prefix + "/share/man/man8/smtpd.8": (0o644, "smtpd.8", False),
+           prefix + "/share/man/man5/smtpd-spool.5": (0o644, "smtpd-spool.5",
+                                                      False),
+           sd_dir("sysusersdir", prefix + "/lib/sysusers.d", env) +
+           "/smtpd.conf": (0o644, "units/smtpd.sysusers", False),
+           sd_dir("tmpfilesdir", prefix + "/lib/tmpfiles.d", env) +
+           "/smtpd.conf": (0o644, "units/smtpd.tmpfiles", False)}
+    for u in SERVICES + SOCKETS + QUEUE_UNITS:
+        exp[unitdir + "/" + u] = (0o644, "units/" + u, True)
+    for e in ("check-mailbox", "greylist"):
+        exp[prefix + "/share/doc/smtpd/examples/" + e] = (0o755,
+                                                          "examples/" + e,
+                                                          False)
+    for e, mode in (("xinetd/smtpd", 0o644), ("tcpserver/run", 0o755),
+                    ("tcpserver/tcp.smtp", 0o644)):
+        exp[prefix + "/share/doc/smtpd/examples/" + e] = (mode, "units/" + e,
+                                                          True)
+    return {k.lstrip("/"): v for k, v in exp.items()}
+
+
+def check_installed(name, dest, prefix, env):
+    exp = expected_install(prefix, env)
+    got = tree(dest)
+    bad = []
+    for path, (mode, src, subst) in exp.items():
+        with open(os.path.join(lib.ROOT, src), "rb") as f:
+            want_bytes = f.read()
+        if subst:
+            want_bytes = want_bytes.replace(b"/usr/sbin/smtpd",
+                                            prefix.encode() + b"/sbin/smtpd")
+        try:
+            with open(os.path.join(dest, path), "rb") as f:
+                same = f.read() == want_bytes
+        except OSError:
+            same = False
+        if got.get(path) != mode or not same:
+            bad.append((path, oct(got.get(path, 0)), same))
+    extra = sorted(set(got) - set(exp))
+    check(name, not bad and not extra, "wrong %r extra %r" % (bad, extra))
+
+
+def test_install(workdir):
+    """make install into a DESTDIR (PREFIX=/usr, then the default
+    /usr/local with no systemd.pc), check the tree; make uninstall."""
+    if shutil.which("make") is None:
+        print("SKIP install: make is not installed")
+        return
+    for name, prefix, extra_env in (
+            ("install-usr", "/usr", {}),
+            ("install-default-nopkgconfig", "/usr/local",
+             {"PKG_CONFIG_LIBDIR": "/nonexistent", "PKG_CONFIG_PATH": ""})):
+        env = lib.base_env(extra_env)
+        dest = os.path.join(workdir, name)
+        args = ["DESTDIR=" + dest] + (["PREFIX=" + prefix]
+                                      if prefix != "/usr/local" else [])
+        p = run(["make", "-s", "-o", "smtpd", "install"] + args,
+                cwd=lib.ROOT, env=env)
+        if not check(name + "-make", p.returncode == 0, text(p.stderr)):
+            continue
+        check_installed(name + "-tree", dest, prefix, env)
+        p = run(["make", "-s", "uninstall"] + args, cwd=lib.ROOT, env=env)
+        left = tree(dest)
+        check(name + "-uninstall", p.returncode == 0 and not left and
+              not os.path.exists(os.path.join(dest, prefix.lstrip("/"),
+                                              "share/doc/smtpd")),
+              "rc %d left %r %s" % (p.returncode, sorted(left),
+                                    text(p.stderr)))
+
+
+def help_options():
+    """[(option, default or None)] from smtpd --help."""
+    out = run([lib.SMTPD, "--help"]).stdout.decode()
+    entries = []
+    for ln in out.splitlines():
+        if ln.startswith("  --"):
+            entries.append(ln.strip())
+        elif ln.startswith("    ") and entries:
+            entries[-1] += " " + ln.strip()
+    opts = []
+    for e in entries:
+        m = re.search(r"default ([^\s);:,]+)", e)
+        for o in re.findall(r"(?:^|, )(--[a-z-]+)", e):
+            opts.append((o, m.group(1) if m else None))
+    return opts
+
+
+def man_item(src, opt):
+    """The .It block of smtpd.8 that describes opt, as plain text."""
+    token = "Fl \\-" + opt[2:].replace("-", "\\-")
+    for chunk in src.split("\n.It ")[1:]:
+        first = chunk.split("\n", 1)[0]
+        if re.search(re.escape(token) + r"(\s|$)", first):
+            return chunk.replace("\\-", "-")
+    return None
+
+
+def test_man():
+    pages = [os.path.join(lib.ROOT, "smtpd.8"),
+             os.path.join(lib.ROOT, "smtpd-spool.5")]
+    if shutil.which("mandoc") is None:
+        check("man-lint", False, "mandoc is not installed (tests/deps.sh)")
+        return
+    # Both pages in one run, so each one's reference to the other resolves.
+    # mandoc also notes, for each reference it found by file name, that
+    # the system has no apropos database (Debian indexes with man-db, not
+    # makewhatis): not a lint message.  Those pages must exist.
+    p = run(["mandoc", "-T", "lint"] + pages)
+    noise = re.compile(r"^mandoc: outdated mandoc\.db lacks ([\w.-]+)"
+                       r"\((\w+)\) entry, run makewhatis \S+$")
+    real = []
+    for ln in text(p.stdout + p.stderr).splitlines():
+        m = noise.match(ln)
+        if m is None or run(["man", "-w", m.group(2),
+                             m.group(1)]).returncode != 0:
+            real.append(ln)
+    check("man-lint", p.returncode == 0 and not real, "\n".join(real))
+    env = lib.base_env({"MANPAGER": "cat", "PAGER": "cat", "MANWIDTH": "80",
+                        "LANG": "C.UTF-8"})
+    rendered = {}
+    for page in pages:
+        r = run(["man", "./" + os.path.basename(page)], cwd=lib.ROOT,
+                env=env)
+        out = text(r.stdout).replace("\u2212", "-").replace("\u2010", "-")
+        rendered[page] = out
+        check("man-render-" + os.path.basename(page), r.returncode == 0 and
+              r.stderr == b"" and "NAME" in out and "DESCRIPTION" in out,
+              "rc %d stderr %r" % (r.returncode, r.stderr[:500]))
+    with open(pages[0]) as f:
+        src = f.read()
+    bad = []
+    for opt, default in help_options():
+        item = man_item(src, opt)
+        if item is None or opt not in rendered[pages[0]]:
+            bad.append((opt, "not described"))
+        elif default is not None and default not in item:
+            bad.append((opt, "default %s not given" % default))
+    check("man-agrees-with-help", not bad and len(help_options()) > 10,
+          "%r" % bad)
+    missing = [x for x in ("SYNOPSIS", "OPTIONS", "ENVIRONMENT", "LIMITS",
+                           "EXIT STATUS", "LAUNCHERS", "EXAMPLES",
+                           "STANDARDS") if x not in rendered[pages[0]]]
+    check("man-sections", not missing, "missing %r" % missing)
+
+
+def test_units(workdir):
+    if shutil.which("systemd-analyze") is None:
+        print("SKIP units: systemd-analyze is not installed")
+        return
+    # systemd-analyze leaves this timestamp file behind; not ours to keep
+    stamp = "/run/systemd/systemd-units-load"
+    had_stamp = os.path.exists(stamp)
+    try:
+        d, man = unit_copies(workdir)
+        test_units_content()
+        test_units_verify(d, man)
+        test_units_security(d)
+        test_sysusers_tmpfiles(workdir)
+        test_syscalls(workdir)
+    finally:
+        if not had_stamp and os.path.exists(stamp):
+            os.unlink(stamp)
+
+
+def main():
+    import traceback
+    workdir = tempfile.mkdtemp(prefix="smtpd-launch-")
+    os.chmod(workdir, 0o755)
+    tests = (("activate", lambda: test_socket_activate(workdir)),
+             ("units", lambda: test_units(workdir)),
+             ("journal", lambda: test_journal(workdir)),
+             ("xinetd", lambda: test_xinetd(workdir)),
+             ("tcpserver-chains", test_tcpserver_netns),
+             ("recordio", lambda: test_recordio(workdir)),
+             ("run-script", test_run_script_lint),
+             ("install", lambda: test_install(workdir)),
+             ("man", test_man))
+    try:
+        for name, fn in tests:
+            try:
+                fn()
+            except Exception:
+                check(name, False, "exception: " +
+                      traceback.format_exc().replace("\n", "\n    "))
+    finally:
+        shutil.rmtree(workdir, ignore_errors=True)
+    lib.finish()
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] == ["--netns-child"]:
+        netns_child()
+    main()
