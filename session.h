@@ -25,13 +25,16 @@
 #define S_ANY	(S_GREET | S_READY | S_MAIL | S_RCPT)
 
 /*
- * group commit: messages published into new/ whose 250 waits in the
- * reply buffer for one fsync of new/ covering them all
+ * group commit: complete messages whose 250 waits in the reply buffer
+ * until, just before replies are written, each file is fsync'ed and
+ * renamed into new/, and one fsync of new/ covers them all
  */
 #define BATCH_MAX	64
 
 struct held {
 	char	 id[SPOOL_ID_MAX];
+	int	 fd;			/* the complete file, not yet fsync'ed */
+	int	 err;			/* why settling it failed, 0 if not */
 	size_t	 off, len;		/* its 250 in the reply buffer */
 	unsigned nrcpt;			/* for the "queued" log line */
 	unsigned long long size;

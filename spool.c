@@ -4,6 +4,8 @@
  * A file is created O_EXCL in tmp/, written through one buffer, fsync'ed
  * and closed (checked), then renamed into new/ with RENAME_NOREPLACE (or
  * link+unlink), and new/ is fsync'ed.  Any failure unlinks the tmp file.
+ * For group commit the steps are split: spool_hold() at the final dot,
+ * spool_settle() per file and one spool_sync_new() per batch.
  * Queue ids are "SEC.USEC.PID.RANDOM.HOST": letters, digits and dots,
  * USEC and PID zero-padded (6 and 7 digits) so ids sort by time.
  * The file format (envelope block, empty line, message) is in envelope.c.
@@ -204,43 +206,65 @@ spool_write(struct spool *sp, const void *p, size_t n)
 	}
 }
 
-/* move_to_new - rename tmp/ID to new/ID, never replacing a file there */
+/* move_to_new - rename tmp/id to new/id, never replacing a file there */
 static int
-move_to_new(struct spool *sp)
+move_to_new(struct spool *sp, const char *id)
 {
-	if (renameat2(sp->tmpfd, sp->id, sp->newfd, sp->id,
-	    RENAME_NOREPLACE) == 0)
+	if (renameat2(sp->tmpfd, id, sp->newfd, id, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
-	if (linkat(sp->tmpfd, sp->id, sp->newfd, sp->id, 0) < 0)
+	if (linkat(sp->tmpfd, id, sp->newfd, id, 0) < 0)
 		return -1;
-	(void)unlinkat(sp->tmpfd, sp->id, 0);
+	(void)unlinkat(sp->tmpfd, id, 0);
 	return 0;
 }
 
 /*
- * spool_publish - the file half of a commit: flush, fsync, checked
- * close, rename into new/.  The file is durable; its new name is not
- * until spool_sync_new().  On failure errno says why and the tmp file
- * is gone.
+ * spool_hold - the message is complete: flush it and start writing it
+ * out (sync_file_range, so that the fsyncs of a whole batch later cost
+ * about one journal commit), then hand its open file to the caller for
+ * spool_settle().  On failure errno says why and the tmp file is gone.
  */
 int
-spool_publish(struct spool *sp)
+spool_hold(struct spool *sp, int *fdp)
 {
-	int fd = sp->fd;
+	int err;
 
 	flush_wbuf(sp);
-	if (sp->err == 0 && fsync(fd) < 0)
-		sp->err = errno;
-	sp->fd = -1;
-	if (close(fd) < 0 && sp->err == 0)
-		sp->err = errno;
-	if (sp->err == 0 && move_to_new(sp) < 0)
-		sp->err = errno;
 	if (sp->err != 0) {
-		(void)unlinkat(sp->tmpfd, sp->id, 0);
-		errno = sp->err;
+		err = sp->err;
+		spool_abort(sp);
+		errno = err;
+		return -1;
+	}
+#ifdef SYNC_FILE_RANGE_WRITE
+	(void)sync_file_range(sp->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+#endif
+	*fdp = sp->fd;
+	sp->fd = -1;
+	return 0;
+}
+
+/*
+ * spool_settle - make a held file durable and publish it: fsync,
+ * checked close, rename tmp/id into new/.  Its new name is durable only
+ * after spool_sync_new().  On failure errno says why and tmp/id is gone.
+ */
+int
+spool_settle(struct spool *sp, int fd, const char *id)
+{
+	int err = 0;
+
+	if (fsync(fd) < 0)
+		err = errno;
+	if (close(fd) < 0 && err == 0)
+		err = errno;
+	if (err == 0 && move_to_new(sp, id) < 0)
+		err = errno;
+	if (err != 0) {
+		(void)unlinkat(sp->tmpfd, id, 0);
+		errno = err;
 		return -1;
 	}
 	return 0;
@@ -269,23 +293,6 @@ void
 spool_unpublish(struct spool *sp, const char *id)
 {
 	(void)unlinkat(sp->newfd, id, 0);
-}
-
-/* spool_commit - publish and sync one message; 0 only when durable */
-int
-spool_commit(struct spool *sp)
-{
-	int saved;
-
-	if (spool_publish(sp) < 0)
-		return -1;
-	if (spool_sync_new(sp) < 0) {
-		saved = errno;
-		spool_unpublish(sp, sp->id);
-		errno = saved;
-		return -1;
-	}
-	return 0;
 }
 
 /* spool_abort - drop the message being written */

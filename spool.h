@@ -34,10 +34,10 @@ int	 spool_open(struct spool *, const char *, const char *, int *);
 int	 spool_space_ok(const struct spool *, unsigned long long);
 int	 spool_begin(struct spool *);
 void	 spool_write(struct spool *, const void *, size_t);
-int	 spool_publish(struct spool *);
+int	 spool_hold(struct spool *, int *);
+int	 spool_settle(struct spool *, int, const char *);
 int	 spool_sync_new(struct spool *);
 void	 spool_unpublish(struct spool *, const char *);
-int	 spool_commit(struct spool *);
 void	 spool_abort(struct spool *);
 void	 spool_close(struct spool *);
 

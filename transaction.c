@@ -364,12 +364,12 @@ spool_failed(struct session *s, const char *step, int err)
 }
 
 /*
- * hold_queued - say 250 for a published message, held in the reply
- * buffer until settle_batch() has made its name durable.  Room for the
- * whole line is made first, so no flush can cut it in two.
+ * hold_queued - say 250 for a complete message, held in the reply
+ * buffer until settle_batch() has made it durable in new/.  Room for
+ * the whole line is made first, so no flush can cut it in two.
  */
 static void
-hold_queued(struct session *s, const struct data_result *res)
+hold_queued(struct session *s, const struct data_result *res, int fd)
 {
 	struct held *h;
 
@@ -378,6 +378,8 @@ hold_queued(struct session *s, const struct data_result *res)
 		(void)io_flush(&s->io);		/* settles the batch */
 	h = &s->batch.e[s->batch.n++];
 	memcpy(h->id, s->spool.id, sizeof h->id);
+	h->fd = fd;
+	h->err = 0;
 	h->nrcpt = s->env.nrcpt;
 	h->size = res->size;
 	h->sender = s->env.sender;
@@ -386,43 +388,64 @@ hold_queued(struct session *s, const struct data_result *res)
 	h->len = s->io.out_len - h->off;
 }
 
+/* unhold - a held message could not be made durable: its 250 -> 451/452 */
+static int
+unhold(struct session *s, struct held *h, const char *step)
+{
+	enum reply_id id = h->err == ENOSPC || h->err == EDQUOT ?
+	    R_SPOOL_FULL : R_SPOOL_FAIL;
+	const struct reply *r = reply_get(id);
+	char line[REPLY_LINE_MAX];
+	size_t n = reply_format(line, sizeof line, r->code, 0, r->esc, r->text);
+
+	log_spool_error(s, step, h->err);
+	log_refusal(s, id, NULL);
+	s->refused++;
+	return io_replace(&s->io, h->off, h->len, line, n);
+}
+
 /*
  * settle_batch - group commit (the io hook run before replies go out):
- * one fsync of new/ covers every message published since the last one,
- * so a pipelining client's batch costs one directory sync.  If it
- * fails, each held 250 becomes a 451 and its file leaves new/.
+ * every held file is fsync'ed (their writeback was started at their
+ * final dot, so this costs about one journal commit for all) and
+ * renamed into new/, then one fsync of new/ covers every name.  A
+ * message that fails any step has its 250 rewritten into a 451 and is
+ * not in new/.  Returns -1 only if a reply could not be rewritten.
  */
 int
 settle_batch(void *arg)
 {
 	struct session *s = arg;
-	char line[REPLY_LINE_MAX];
-	const struct reply *r = reply_get(R_SPOOL_FAIL);
-	size_t n, i;
-	int err;
+	struct held *h;
+	unsigned i, good = 0;
+	int r = 0, err;
 
-	if (s->batch.n == 0)
-		return 0;
-	if (spool_sync_new(&s->spool) == 0) {
+	for (i = 0; i < s->batch.n; i++) {
+		h = &s->batch.e[i];
+		if (spool_settle(&s->spool, h->fd, h->id) < 0)
+			h->err = errno;
+		else
+			good++;
+	}
+	if (good > 0 && spool_sync_new(&s->spool) < 0) {
+		err = errno;
 		for (i = 0; i < s->batch.n; i++)
+			if ((h = &s->batch.e[i])->err == 0) {
+				spool_unpublish(&s->spool, h->id);
+				h->err = err;
+			}
+	}
+	for (i = 0; i < s->batch.n; i++)
+		if (s->batch.e[i].err == 0) {
 			log_queued(s, &s->batch.e[i]);
-		s->queued += s->batch.n;
-		s->batch.n = 0;
-		return 0;
-	}
-	err = errno;
-	n = reply_format(line, sizeof line, r->code, 0, r->esc, r->text);
-	while (s->batch.n > 0) {
-		struct held *h = &s->batch.e[--s->batch.n];
-
-		spool_unpublish(&s->spool, h->id);
-		log_spool_error(s, "sync", err);
-		log_refusal(s, R_SPOOL_FAIL, NULL);
-		s->refused++;
-		if (io_replace(&s->io, h->off, h->len, line, n) < 0)
-			return -1;
-	}
-	return 0;
+			s->queued++;
+		}
+	for (i = s->batch.n; i-- > 0;)	/* last first: offsets stay true */
+		if (s->batch.e[i].err != 0 &&
+		    unhold(s, &s->batch.e[i], "commit") < 0)
+			r = -1;
+	s->batch.n = 0;
+	return r;
 }
 
 /* finish_message - after CRLF.CRLF: refuse, or publish and say 250 */
@@ -431,6 +454,7 @@ finish_message(struct session *s, const struct data_result *res)
 {
 	char limit[24];
 	struct sbuf sb;
+	int fd;
 
 	if (res->flags != 0) {
 		spool_abort(&s->spool);
@@ -440,11 +464,11 @@ finish_message(struct session *s, const struct data_result *res)
 		session_reply(s, refusal_for(res->flags), limit);
 		return;
 	}
-	if (spool_publish(&s->spool) < 0) {
-		spool_failed(s, "commit", errno);
+	if (spool_hold(&s->spool, &fd) < 0) {
+		spool_failed(s, "write", errno);
 		return;
 	}
-	hold_queued(s, res);
+	hold_queued(s, res, fd);
 }
 
 /* data_ended - the session ends inside DATA: EOF, timeout or error */
