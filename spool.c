@@ -161,15 +161,15 @@ spool_begin(struct spool *sp)
 	return 0;
 }
 
-/* flush_wbuf - write the buffer to the file, remembering the first error */
+/* write_all - write n octets to the file, remembering the first error */
 static void
-flush_wbuf(struct spool *sp)
+write_all(struct spool *sp, const char *p, size_t n)
 {
 	size_t done = 0;
 	ssize_t w;
 
-	while (sp->err == 0 && done < sp->wlen) {
-		w = write(sp->fd, sp->wbuf + done, sp->wlen - done);
+	while (sp->err == 0 && done < n) {
+		w = write(sp->fd, p + done, n - done);
 		if (w > 0)
 			done += (size_t)w;
 		else if (w == 0)
@@ -177,6 +177,13 @@ flush_wbuf(struct spool *sp)
 		else if (errno != EINTR)
 			sp->err = errno;
 	}
+}
+
+/* flush_wbuf - write out the buffer */
+static void
+flush_wbuf(struct spool *sp)
+{
+	write_all(sp, sp->wbuf, sp->wlen);
 	sp->wlen = 0;
 }
 
@@ -189,6 +196,11 @@ spool_write(struct spool *sp, const void *p, size_t n)
 
 	if (sp->fd < 0 || sp->err != 0)
 		return;
+	if (n >= sizeof sp->wbuf / 2) {		/* big: no copy */
+		flush_wbuf(sp);
+		write_all(sp, s, n);
+		return;
+	}
 	while (n > 0) {
 		room = sizeof sp->wbuf - sp->wlen;
 		if (room == 0) {
