@@ -122,38 +122,51 @@ reply_get(enum reply_id id)
 }
 
 /*
- * reply_format - one reply line into buf: code, '-' or ' ', enhanced
- * code, text; cut to 512 octets with the CRLF.  Returns its length.
+ * format_line - one reply line into buf (at least REPLY_MAX + 1 octets):
+ * code, '-' or ' ', enhanced code, text with its "%s" (if any) replaced
+ * by arg; cut to 512 octets with the CRLF.  Returns its length.
  */
-size_t
-reply_format(char *buf, size_t cap, unsigned code, int more, const char *esc,
-    const char *text)
+static size_t
+format_line(char *buf, unsigned code, int more, const char *esc,
+    const char *text, const char *arg)
 {
+	const char *pct = arg != NULL ? strchr(text, '%') : NULL;
 	struct sbuf sb;
 
-	sb_init(&sb, buf, cap < REPLY_MAX ? cap : REPLY_MAX);
+	sb_init(&sb, buf, REPLY_MAX - 1);
 	sb_num(&sb, code);
 	sb_add(&sb, more ? "-" : " ", 1);
 	if (esc != NULL) {
 		sb_str(&sb, esc);
 		sb_add(&sb, " ", 1);
 	}
+	if (pct != NULL) {
+		sb_add(&sb, text, (size_t)(pct - text));
+		sb_str(&sb, arg);
+		text = pct + 2;
+	}
 	sb_str(&sb, text);
-	if (sb.len + 2 > sb.cap - 1)
-		sb.len = sb.cap - 3;
-	sb_add(&sb, "\r\n", 2);
-	return sb.len;
+	memcpy(buf + sb.len, "\r\n", 2);
+	return sb.len + 2;
 }
 
-/* reply_line - queue one reply line */
+/* reply_format - the line for reply id (arg for its "%s") into buf */
+size_t
+reply_format(char *buf, enum reply_id id, const char *arg)
+{
+	const struct reply *r = &replies[id];
+
+	return format_line(buf, r->code, 0, r->esc, r->text, arg);
+}
+
+/* reply_line - queue one reply line of our own text */
 int
 reply_line(struct io *io, unsigned code, int more, const char *esc,
     const char *text)
 {
 	char buf[REPLY_MAX + 1];
 
-	return io_put(io, buf, reply_format(buf, sizeof buf, code, more, esc,
-	    text));
+	return io_put(io, buf, format_line(buf, code, more, esc, text, NULL));
 }
 
 /* reply_text - the text of reply id with "%s" replaced by arg */
@@ -177,8 +190,7 @@ reply_text(enum reply_id id, const char *arg, char *buf, size_t cap)
 int
 reply_send(struct io *io, enum reply_id id, const char *arg)
 {
-	char text[REPLY_MAX];
+	char buf[REPLY_MAX + 1];
 
-	reply_text(id, arg, text, sizeof text);
-	return reply_line(io, replies[id].code, 0, replies[id].esc, text);
+	return io_put(io, buf, reply_format(buf, id, arg));
 }

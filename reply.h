@@ -75,6 +75,7 @@ enum reply_id {
 };
 
 #define REPLY_LINE_MAX	512	/* RFC 5321 4.5.3.1.5, with the CRLF */
+#define REPLY_BUF	(REPLY_LINE_MAX + 1)	/* room for reply_format */
 
 /* reply flags */
 #define RF_ERROR	1	/* counts toward the session's error limit */
@@ -90,8 +91,7 @@ struct reply {
 const struct reply *reply_get(enum reply_id);
 void	 reply_text(enum reply_id, const char *, char *, size_t);
 int	 reply_send(struct io *, enum reply_id, const char *);
-size_t	 reply_format(char *, size_t, unsigned, int, const char *,
-	    const char *);
+size_t	 reply_format(char *, enum reply_id, const char *);
 int	 reply_line(struct io *, unsigned, int, const char *, const char *);
 
 #endif

@@ -19,9 +19,9 @@ sb_init(struct sbuf *sb, char *buf, size_t cap)
 	buf[0] = '\0';
 }
 
-/* sb_add - append n bytes, or as many as fit and flag the overflow */
+/* sb_add_cut - sb_add's slow case: as many as fit, flag the overflow */
 void
-sb_add(struct sbuf *sb, const char *s, size_t n)
+sb_add_cut(struct sbuf *sb, const char *s, size_t n)
 {
 	size_t room = sb->cap - 1 - sb->len;
 
@@ -32,13 +32,6 @@ sb_add(struct sbuf *sb, const char *s, size_t n)
 	memcpy(sb->p + sb->len, s, n);
 	sb->len += n;
 	sb->p[sb->len] = '\0';
-}
-
-/* sb_str - append a C string */
-void
-sb_str(struct sbuf *sb, const char *s)
-{
-	sb_add(sb, s, strlen(s));
 }
 
 /* sb_num_padded - append a number in decimal, at least width digits */
@@ -76,24 +69,34 @@ sb_hex(struct sbuf *sb, const unsigned char *p, size_t n)
 	}
 }
 
+/* is_plain - printable ASCII that needs no escape in a log line */
+static int
+is_plain(unsigned char c)
+{
+	return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+}
+
 /*
- * sb_escaped - append client bytes: printable ASCII as is, anything else
- * (and the backslash and double quote) as \xHH.
+ * sb_escaped - append client bytes: printable ASCII as is (copied a run
+ * at a time), anything else (and the backslash and double quote) as
+ * \xHH.
  */
 void
 sb_escaped(struct sbuf *sb, const char *s, size_t n)
 {
-	unsigned char c;
-	char esc[2] = { '\\', 'x' };
+	static const char esc[2] = { '\\', 'x' };
+	size_t run;
 
-	for (; n > 0; s++, n--) {
-		c = (unsigned char)*s;
-		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-			sb_add(sb, s, 1);
-			continue;
-		}
+	while (n > 0) {
+		for (run = 0; run < n && is_plain((unsigned char)s[run]); run++)
+			;
+		sb_add(sb, s, run);
+		if (run == n)
+			break;
 		sb_add(sb, esc, 2);
-		sb_hex(sb, &c, 1);
+		sb_hex(sb, (const unsigned char *)s + run, 1);
+		s += run + 1;
+		n -= run + 1;
 	}
 }
 

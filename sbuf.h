@@ -7,6 +7,7 @@
 #define SBUF_H
 
 #include <stddef.h>
+#include <string.h>
 #include <time.h>
 
 struct sbuf {
@@ -17,8 +18,27 @@ struct sbuf {
 };
 
 void	 sb_init(struct sbuf *, char *, size_t);
-void	 sb_add(struct sbuf *, const char *, size_t);
-void	 sb_str(struct sbuf *, const char *);
+void	 sb_add_cut(struct sbuf *, const char *, size_t);
+
+/* sb_add - append n bytes, or as many as fit and flag the overflow */
+static inline void
+sb_add(struct sbuf *sb, const char *s, size_t n)
+{
+	if (n > sb->cap - 1 - sb->len) {
+		sb_add_cut(sb, s, n);
+		return;
+	}
+	memcpy(sb->p + sb->len, s, n);
+	sb->len += n;
+	sb->p[sb->len] = '\0';
+}
+
+/* sb_str - append a C string */
+static inline void
+sb_str(struct sbuf *sb, const char *s)
+{
+	sb_add(sb, s, strlen(s));
+}
 void	 sb_num(struct sbuf *, unsigned long long);
 void	 sb_num_padded(struct sbuf *, unsigned long long, size_t);
 void	 sb_hex(struct sbuf *, const unsigned char *, size_t);

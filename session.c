@@ -351,10 +351,12 @@ static const struct command *
 find_command(const char *verb, size_t n)
 {
 	size_t i;
+	char c = (char)(*verb & ~0x20);		/* first letter, upper case */
 
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (strlen(commands[i].verb) == n &&
-		    strncasecmp(commands[i].verb, verb, n) == 0)
+		if (commands[i].verb[0] == c &&
+		    strncasecmp(commands[i].verb, verb, n) == 0 &&
+		    commands[i].verb[n] == '\0')
 			return &commands[i];
 	return NULL;
 }

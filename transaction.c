@@ -394,9 +394,8 @@ unhold(struct session *s, struct held *h, const char *step)
 {
 	enum reply_id id = h->err == ENOSPC || h->err == EDQUOT ?
 	    R_SPOOL_FULL : R_SPOOL_FAIL;
-	const struct reply *r = reply_get(id);
-	char line[REPLY_LINE_MAX];
-	size_t n = reply_format(line, sizeof line, r->code, 0, r->esc, r->text);
+	char line[REPLY_BUF];
+	size_t n = reply_format(line, id, NULL);
 
 	log_spool_error(s, step, h->err);
 	log_refusal(s, id, NULL);
