@@ -54,29 +54,44 @@ param_reply(int status)
 }
 
 /* check_sender_params - SIZE and SMTPUTF8 rules for a parsed MAIL */
-static int
+static enum reply_id
 check_sender_params(struct session *s, const struct path *from,
     const struct mail_params *mp)
 {
-	char limit[24];
-	struct sbuf sb;
-
-	if (from->utf8 && !mp->smtputf8) {
-		session_reply(s, R_NEED_UTF8, NULL);
-		return 0;
-	}
+	if (from->utf8 && !mp->smtputf8)
+		return R_NEED_UTF8;
 	if (mp->has_size && s->cfg->max_size != 0 &&
-	    mp->size > s->cfg->max_size) {
-		sb_init(&sb, limit, sizeof limit);
-		sb_num(&sb, s->cfg->max_size);
-		session_reply(s, R_SIZE_LIMIT, limit);
-		return 0;
-	}
-	if (mp->has_size && !spool_space_ok(&s->spool, mp->size)) {
-		session_reply(s, R_NO_SPACE, NULL);
-		return 0;
-	}
-	return 1;
+	    mp->size > s->cfg->max_size)
+		return R_SIZE_LIMIT;
+	if (mp->has_size && !spool_space_ok(&s->spool, mp->size))
+		return R_NO_SPACE;
+	return R_SENDER_OK;
+}
+
+/* check_mail - parse and judge one MAIL: R_SENDER_OK or the refusal */
+static enum reply_id
+check_mail(struct session *s, const char *arg, const char *end,
+    struct path *from, struct mail_params *mp, char *text)
+{
+	const char *p = after_keyword(arg, end, "FROM:");
+	enum reply_id id;
+	int r;
+
+	if (p == NULL)
+		return R_SYNTAX;
+	if ((r = addr_parse_path(&p, end, ADDR_ALLOW_NULL, from)) != ADDR_OK)
+		return path_reply(r, 1);
+	if (!s->esmtp && skip_spaces(p, end) != end)
+		return R_PARAM_NO_EHLO;
+	if ((r = addr_parse_mail_params(p, end, mp)) != PARAM_OK)
+		return param_reply(r);
+	if ((id = check_sender_params(s, from, mp)) != R_SENDER_OK)
+		return id;
+	if (s->cfg->check_sender != NULL &&
+	    (id = check_program(s, s->cfg->check_sender, "mail", from->addr,
+	    text, HOOK_TEXT_MAX + 1)) != R_DONE)
+		return id;
+	return R_SENDER_OK;
 }
 
 /* cmd_mail - RFC 5321 4.1.1.2 with SIZE, BODY, SMTPUTF8, RET, ENVID */
@@ -85,38 +100,22 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 {
 	struct path from;
 	struct mail_params mp;
-	char text[HOOK_TEXT_MAX + 1];
-	const char *p = after_keyword(arg, end, "FROM:");
+	char text[HOOK_TEXT_MAX + 1] = "";
+	struct sbuf sb;
 	enum reply_id id;
-	int r;
 
 	if (s->queued + s->batch.n >= s->cfg->max_messages) {
 		s->end_reason = "too-many-messages";
 		session_reply(s, R_TOO_MANY_MSGS, NULL);
 		return;
 	}
-	if (p == NULL) {
-		session_reply(s, R_SYNTAX, NULL);
-		return;
+	id = check_mail(s, arg, end, &from, &mp, text);
+	if (id == R_SIZE_LIMIT) {
+		sb_init(&sb, text, sizeof text);
+		sb_num(&sb, s->cfg->max_size);
 	}
-	if ((r = addr_parse_path(&p, end, ADDR_ALLOW_NULL, &from)) != ADDR_OK) {
-		session_reply(s, path_reply(r, 1), NULL);
-		return;
-	}
-	if (!s->esmtp && skip_spaces(p, end) != end) {
-		session_reply(s, R_PARAM_NO_EHLO, NULL);
-		return;
-	}
-	if ((r = addr_parse_mail_params(p, end, &mp)) != PARAM_OK) {
-		session_reply(s, param_reply(r), NULL);
-		return;
-	}
-	if (!check_sender_params(s, &from, &mp))
-		return;
-	if (s->cfg->check_sender != NULL &&
-	    (id = check_program(s, s->cfg->check_sender, "mail", from.addr,
-	    text, sizeof text)) != R_DONE) {
-		session_reply(s, id, text);
+	if (id != R_SENDER_OK) {
+		session_reply(s, id, text[0] != '\0' ? text : NULL);
 		return;
 	}
 	s->env.sender = from;
