@@ -146,3 +146,6 @@ uninstall:
 .PHONY: install uninstall
 
 .PHONY: all demo test clean
+
+# fuzz, valgrind-test, stress and the fault shim (issue 5)
+include tests/reliability.mk

@@ -18,6 +18,9 @@ have flock || need="$need util-linux"
 # tests/t_launch.py: the real launchers, unit checks, man pages
 have xinetd || need="$need xinetd"
 have systemd-socket-activate || need="$need systemd"
+# make valgrind-test, make fuzz (libFuzzer comes with clang)
+have valgrind || need="$need valgrind"
+have clang || need="$need clang"
 have systemd-analyze || need="$need systemd"
 have unshare || need="$need util-linux"
 have ip || need="$need iproute2"

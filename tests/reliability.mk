@@ -1,0 +1,79 @@
+# tests/reliability.mk - fuzzing, valgrind, fault injection and stress
+# (issue 5), included at the end of the Makefile.
+#   make fuzz            libFuzzer targets, FUZZ_SECONDS each (default 300)
+#   make valgrind-test   the whole suite, every smtpd under valgrind
+#   make stress          kill, load, hostile-client and big-input tests
+# The fuzz build is clang-only and lives in tests/fuzz/obj: it never
+# mixes with the objects of the normal build.
+
+FUZZ_CC		?= clang
+FUZZ_SECONDS	?= 300
+FUZZ_DIR	 = tests/fuzz
+FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
+		   -fno-omit-frame-pointer
+FUZZ_CFLAGS	 = $(STD) $(WARN) $(CPPFLAGS) -g -O1 $(FUZZ_SAN)
+FUZZ_HAVE_SPOOLFMT = $(if $(wildcard spoolfmt.h spoolfmt.c),1,)
+FUZZ_SRCS	 = $(sort $(filter-out smtpd.o,$(OBJS)) \
+		   $(if $(FUZZ_HAVE_SPOOLFMT),spoolfmt.o))
+FUZZ_OBJS	 = $(addprefix $(FUZZ_DIR)/obj/,$(FUZZ_SRCS))
+FUZZ_TARGETS	 = $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
+		   $(if $(FUZZ_HAVE_SPOOLFMT),$(FUZZ_DIR)/fuzz_spoolfmt)
+FUZZ_DEFS	 = $(if $(FUZZ_HAVE_SPOOLFMT),-DHAVE_SPOOLFMT)
+FAULT_SHIM	 = tests/fault/faultshim.so
+
+# the objects are rebuilt when the compiler or its flags change
+$(FUZZ_DIR)/obj/.flags: fuzz-force
+	@mkdir -p $(FUZZ_DIR)/obj
+	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ || \
+	    echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' > $@
+
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard *.h) $(FUZZ_DIR)/obj/.flags
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_OBJS) $(wildcard *.h) \
+	    $(FUZZ_DIR)/obj/.flags
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -Wno-unused-function -I. \
+	    -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(FUZZ_LDFLAGS) \
+	    $(LDLIBS) -lpthread
+
+# fuzz_session compiles smtpd.c in (main renamed) and reads its input in
+# pieces through its own read()
+$(FUZZ_DIR)/fuzz_session: smtpd.c
+$(FUZZ_DIR)/fuzz_session: FUZZ_LDFLAGS = -Wl,--wrap=read
+
+fuzz-build: $(FUZZ_TARGETS)
+
+.SECONDARY: $(FUZZ_OBJS)
+
+fuzz: fuzz-build
+	FUZZ_SECONDS=$(FUZZ_SECONDS) sh $(FUZZ_DIR)/run.sh $(FUZZ_TARGETS)
+
+fuzz-corpus:
+	python3 $(FUZZ_DIR)/mkcorpus.py
+
+fuzz-clean:
+	rm -rf $(FUZZ_DIR)/obj $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
+	    $(FUZZ_DIR)/fuzz_spoolfmt $(FAULT_SHIM)
+
+# the LD_PRELOAD shim that fails write/fsync/rename/link/openat on demand;
+# never built with the sanitizers (it is preloaded into any build)
+$(FAULT_SHIM): tests/fault/faultshim.c
+	$(CC) $(STD) $(WARN) -O2 -g -fPIC -shared -o $@ \
+	    tests/fault/faultshim.c -ldl
+
+test: $(FAULT_SHIM)
+
+valgrind-test: smtpd $(if $(QOBJS),smtpd-queue) $(UNIT) $(TOOLS) $(FAULT_SHIM)
+	sh tests/deps.sh
+	sh tests/valgrind/run.sh
+
+stress: smtpd $(TOOLS) $(FAULT_SHIM)
+	sh tests/deps.sh
+	sh tests/stress/run.sh
+
+clean: fuzz-clean
+
+fuzz-force:
+
+.PHONY: fuzz fuzz-build fuzz-corpus fuzz-clean fuzz-force valgrind-test \
+	stress
