@@ -355,8 +355,8 @@ find_command(const char *verb, size_t n)
 
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
 		if (commands[i].verb[0] == c &&
-		    strncasecmp(commands[i].verb, verb, n) == 0 &&
-		    commands[i].verb[n] == '\0')
+		    strlen(commands[i].verb) == n &&
+		    strncasecmp(commands[i].verb, verb, n) == 0)
 			return &commands[i];
 	return NULL;
 }
