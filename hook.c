@@ -101,6 +101,18 @@ take_output(struct hook_result *res, const char *buf, size_t n, int *done)
 	res->text[have] = '\0';
 }
 
+/* drain - read what an exited program left in the pipe, without waiting */
+static void
+drain(int fd, struct pollfd *pfd, struct hook_result *res, int *done)
+{
+	char buf[512];
+	ssize_t n;
+
+	while (pfd->fd >= 0 && poll(pfd, 1, 0) > 0 &&
+	    (n = read(fd, buf, sizeof buf)) > 0)
+		take_output(res, buf, (size_t)n, done);
+}
+
 /*
  * watch - read the child's output and wait for its exit, until the
  * deadline; then kill its whole process group.  0 if it exited in time.
@@ -124,8 +136,10 @@ watch(int fd, pid_t pid, struct hook_result *res, const struct timespec *end)
 				pfd.fd = -1;		/* EOF: stop reading */
 		} else if (pfd.fd < 0)
 			(void)poll(NULL, 0, left < 5 ? left : 5);
-		if (waitpid(pid, &res->status, WNOHANG) == pid)
+		if (waitpid(pid, &res->status, WNOHANG) == pid) {
+			drain(fd, &pfd, res, &done);	/* what it wrote last */
 			return 0;
+		}
 	}
 	kill(-pid, SIGKILL);
 	kill(pid, SIGKILL);

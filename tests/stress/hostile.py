@@ -19,6 +19,7 @@ one-message session's (the 10,000 kept recipients: within 4 MB).
 The network versions of what t_limits.py does over pipes.
 """
 import os
+import re
 import socket
 import sys
 import threading
@@ -255,12 +256,17 @@ def test_2gb_message(base):
         got["took"] = time.monotonic() - t0
         got["new"] = srv.q.files("new")
         got["tmp"] = srv.q.files("tmp")
+        srv.wait_ended(1, 30)
+        m = re.search(rb"event=disconnect .*bytes_in=(\d+)", srv.logbytes())
+        got["bytes_in"] = int(m.group(1)) if m else 0
     status, rss = one_session("net-2gb", fn, ["--max-size", "10000000"])
     r = got.get("r", [])
     check("net-2gb-vs-10mb-552", got.get("pre") == ["250", "250", "354"]
           and r and r[0] == b"552 5.3.4 message size exceeds fixed limit "
           b"of 10000000 bytes" and [x[:3] for x in r[1:]] ==
           [b"250", b"221"], "%r %r" % (got.get("pre"), r))
+    check("net-2gb-all-read", got.get("bytes_in", 0) > total,
+          "smtpd read %d bytes of %d" % (got.get("bytes_in", 0), total))
     check("net-2gb-nothing-queued", got.get("new") == [] and
           got.get("tmp") == [], "%r %r" % (got.get("new"), got.get("tmp")))
     check("net-2gb-exit-0", status == 0, "status %r" % status)
