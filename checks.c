@@ -9,7 +9,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "hook.h"
@@ -18,15 +17,6 @@
 #include "session.h"
 
 #define ENV_BUF	2048
-
-/* fd_is_socket - is fd a socket (a network client)? */
-static int
-fd_is_socket(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
 
 /*
  * check_early_talker - RFC 5321 4.3.1: the client must wait for the
@@ -40,7 +30,7 @@ check_early_talker(struct session *s)
 	struct pollfd pfd = { s->io.in, POLLIN, 0 };
 	int ms = (int)s->cfg->greet_delay * 1000;
 
-	if (!fd_is_socket(s->io.in))
+	if (!s->io.in_sock)
 		return 0;
 	while (poll(&pfd, 1, ms) < 0)
 		;

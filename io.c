@@ -42,15 +42,23 @@ ms_until(struct timespec ts)
 	return ms > INT_MAX ? INT_MAX : (int)ms;
 }
 
+/* io_is_socket - is fd a socket? */
+int
+io_is_socket(int fd)
+{
+	struct stat st;
+
+	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
+}
+
 /* io_init - set up the buffers, the fds and the session's hard end */
 void
 io_init(struct io *io, int in, int out, unsigned timeout, unsigned session)
 {
-	struct stat st;
-
 	io->in = in;
 	io->out = out;
-	io->out_sock = fstat(out, &st) == 0 && S_ISSOCK(st.st_mode);
+	io->out_sock = io_is_socket(out);
+	io->in_sock = in == out ? io->out_sock : io_is_socket(in);
 	io->lf_ok = 0;
 	io->wfail = IO_OK;
 	io->line_timed = 0;

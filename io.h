@@ -31,6 +31,7 @@ enum line_status {
 struct io {
 	int	 in;			/* fd the client writes to us on */
 	int	 out;			/* fd replies go to */
+	int	 in_sock;		/* in is a socket (a network client) */
 	int	 out_sock;		/* out is a socket: send(MSG_DONTWAIT) */
 	int	 lf_ok;			/* --lf: LF alone ends a line */
 	int	 wfail;			/* a write failed: IO_TIMEOUT/ERROR */
@@ -47,6 +48,7 @@ struct io {
 	char	 outbuf[IO_OUTBUF];
 };
 
+int	 io_is_socket(int);
 void	 io_init(struct io *, int, int, unsigned, unsigned);
 int	 io_fill(struct io *);
 int	 io_readline(struct io *, char *, size_t, size_t *);

@@ -6,7 +6,6 @@
  * when it is journald's stream (JOURNAL_STREAM) and libsystemd is there,
  * to sd_journal_sendv with SMTPD_* fields.  Client bytes are escaped.
  */
-#include <sys/stat.h>
 #include <sys/uio.h>
 
 #include <errno.h>
@@ -17,26 +16,12 @@
 #include "log.h"
 
 /*
- * same_socket - are fds a and b the same socket?  xinetd hands the
- * connection to stdin, stdout and stderr alike; a log line written to
- * stderr would then reach the client inside the SMTP stream.
+ * pick_target - what --log auto means.  (When stderr was the client's
+ * socket, smtpd.c has already put /dev/null there and asked for syslog.)
  */
-static int
-same_socket(int a, int b)
-{
-	struct stat sa, sb;
-
-	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 &&
-	    S_ISSOCK(sa.st_mode) && sa.st_dev == sb.st_dev &&
-	    sa.st_ino == sb.st_ino;
-}
-
-/* pick_target - what --log auto means for these fds */
 static enum log_mode
-pick_target(enum log_mode mode, int out)
+pick_target(enum log_mode mode)
 {
-	if (same_socket(2, out))
-		return LOGMODE_SYSLOG;	/* never into the SMTP stream */
 	if (mode != LOGMODE_AUTO)
 		return mode;
 	if (sdglue_built_with_libsystemd() && sdglue_journal_stream(2))
@@ -46,13 +31,12 @@ pick_target(enum log_mode mode, int out)
 
 /* log_init - choose where records go; keep the "smtpd[pid]: ip=" prefix */
 void
-log_init(struct logger *lg, enum log_mode mode, int out, pid_t pid,
-    const char *ip)
+log_init(struct logger *lg, enum log_mode mode, pid_t pid, const char *ip)
 {
 	struct sbuf sb;
 
 	memset(&lg->sd, 0, sizeof lg->sd);
-	lg->to = pick_target(mode, out);
+	lg->to = pick_target(mode);
 	if (lg->to == LOGMODE_SYSLOG)
 		openlog("smtpd", LOG_PID | LOG_NDELAY, LOG_MAIL);
 	sb_init(&sb, lg->ip, sizeof lg->ip);

@@ -41,7 +41,7 @@ struct logline {
 	char	 fbuf[LOG_LINE_MAX + 256];
 };
 
-void	 log_init(struct logger *, enum log_mode, int, pid_t, const char *);
+void	 log_init(struct logger *, enum log_mode, pid_t, const char *);
 void	 log_begin(struct logger *, struct logline *, const char *);
 void	 log_str(struct logline *, const char *, const char *);
 void	 log_bytes(struct logline *, const char *, const char *, size_t);

@@ -121,6 +121,20 @@ reply_get(enum reply_id id)
 	return &replies[id];
 }
 
+/* add_text - a reply text, its "%s" (if any, and arg given) filled in */
+static void
+add_text(struct sbuf *sb, const char *text, const char *arg)
+{
+	const char *pct = arg != NULL ? strstr(text, "%s") : NULL;
+
+	if (pct != NULL) {
+		sb_add(sb, text, (size_t)(pct - text));
+		sb_str(sb, arg);
+		text = pct + 2;
+	}
+	sb_str(sb, text);
+}
+
 /*
  * format_line - one reply line into buf (at least REPLY_MAX + 1 octets):
  * code, '-' or ' ', enhanced code, text with its "%s" (if any) replaced
@@ -130,7 +144,6 @@ static size_t
 format_line(char *buf, unsigned code, int more, const char *esc,
     const char *text, const char *arg)
 {
-	const char *pct = arg != NULL ? strchr(text, '%') : NULL;
 	struct sbuf sb;
 
 	sb_init(&sb, buf, REPLY_MAX - 1);
@@ -140,12 +153,7 @@ format_line(char *buf, unsigned code, int more, const char *esc,
 		sb_str(&sb, esc);
 		sb_add(&sb, " ", 1);
 	}
-	if (pct != NULL) {
-		sb_add(&sb, text, (size_t)(pct - text));
-		sb_str(&sb, arg);
-		text = pct + 2;
-	}
-	sb_str(&sb, text);
+	add_text(&sb, text, arg);
 	memcpy(buf + sb.len, "\r\n", 2);
 	return sb.len + 2;
 }
@@ -173,17 +181,10 @@ reply_line(struct io *io, unsigned code, int more, const char *esc,
 void
 reply_text(enum reply_id id, const char *arg, char *buf, size_t cap)
 {
-	const char *text = replies[id].text, *pct = strstr(text, "%s");
 	struct sbuf sb;
 
 	sb_init(&sb, buf, cap);
-	if (pct == NULL) {
-		sb_str(&sb, text);
-		return;
-	}
-	sb_add(&sb, text, (size_t)(pct - text));
-	sb_str(&sb, arg != NULL ? arg : "");
-	sb_str(&sb, pct + 2);
+	add_text(&sb, replies[id].text, arg != NULL ? arg : "");
 }
 
 /* reply_send - queue the reply for id, with arg for its "%s" if any */

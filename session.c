@@ -86,7 +86,7 @@ session_init(struct session *s, const struct config *cfg,
 	s->errors = s->rcpt_refused = 0;
 	s->queued = s->refused = 0;
 	s->helo[0] = '\0';
-	log_init(&s->log, cfg->log_mode, out, getpid(),
+	log_init(&s->log, cfg->log_mode, getpid(),
 	    client->ip[0] != '\0' ? client->ip : "local");
 	envelope_init(&s->env);
 	s->spool.tmpfd = s->spool.newfd = s->spool.fd = -1;

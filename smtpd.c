@@ -394,15 +394,6 @@ identify_client(struct client *c, int fd)
 	    getenv("RELAYCLIENT") != NULL;
 }
 
-/* fd_is_socket - is fd a socket? */
-static int
-fd_is_socket(int fd)
-{
-	struct stat st;
-
-	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
-}
-
 /* guard_std_fds - make sure 0, 1, 2 are open, so no file lands there */
 static void
 guard_std_fds(void)
@@ -535,7 +526,7 @@ main(int argc, char **argv)
 	if (cfg.hostname[0] == '\0')
 		default_hostname(&cfg);
 	client_fds(&in, &out);
-	if (cfg.lf && fd_is_socket(in))
+	if (cfg.lf && io_is_socket(in))
 		die_usage("--lf is for transcripts, not network clients",
 		    NULL);
 	identify_client(&client, in);

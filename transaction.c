@@ -352,14 +352,20 @@ log_spool_error(struct session *s, const char *step, int err)
 	log_end(&s->log, &ll);
 }
 
-/* spool_failed - 451 or, when out of space, 452 (RFC 3463 4.3.1) */
+/* spool_reply - a queue failure's reply: 452 when out of space, else 451 */
+static enum reply_id
+spool_reply(int err)
+{
+	return err == ENOSPC || err == EDQUOT ? R_SPOOL_FULL : R_SPOOL_FAIL;
+}
+
+/* spool_failed - log why the queue failed, and say so */
 static void
 spool_failed(struct session *s, const char *step, int err)
 {
 	log_spool_error(s, step, err);
 	s->refused++;
-	session_reply(s, err == ENOSPC || err == EDQUOT ?
-	    R_SPOOL_FULL : R_SPOOL_FAIL, NULL);
+	session_reply(s, spool_reply(err), NULL);
 }
 
 /*
@@ -391,8 +397,7 @@ hold_queued(struct session *s, const struct data_result *res, int fd)
 static int
 unhold(struct session *s, struct held *h, const char *step)
 {
-	enum reply_id id = h->err == ENOSPC || h->err == EDQUOT ?
-	    R_SPOOL_FULL : R_SPOOL_FAIL;
+	enum reply_id id = spool_reply(h->err);
 	char line[REPLY_BUF];
 	size_t n = reply_format(line, id, NULL);
 
