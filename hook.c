@@ -20,21 +20,9 @@
 #include <unistd.h>
 
 #include "hook.h"
+#include "io.h"
 
 #define HOOK_FD_SCAN	1024	/* fds closed in the child, above 2 */
-
-/* ms_left - milliseconds until the monotonic deadline, 0 if past */
-static int
-ms_left(const struct timespec *end)
-{
-	struct timespec now;
-	long long ms;
-
-	clock_gettime(CLOCK_MONOTONIC, &now);
-	ms = (long long)(end->tv_sec - now.tv_sec) * 1000 +
-	    (end->tv_nsec - now.tv_nsec) / 1000000;
-	return ms <= 0 ? 0 : ms > 60000000 ? 60000000 : (int)ms;
-}
 
 /*
  * reset_signals - a program starts with default dispositions and no
@@ -125,7 +113,7 @@ watch(int fd, pid_t pid, struct hook_result *res, const struct timespec *end)
 	ssize_t n;
 	int done = 0, left;
 
-	while ((left = ms_left(end)) > 0) {
+	while ((left = ms_until(*end)) > 0) {
 		if (pfd.fd >= 0 && poll(&pfd, 1, left < 20 ? left : 20) > 0) {
 			n = read(fd, buf, sizeof buf);
 			if (n > 0) {

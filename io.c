@@ -28,8 +28,8 @@ now(void)
 	return ts;
 }
 
-/* ms_until - milliseconds from now until ts, 0 if it has passed */
-static int
+/* ms_until - milliseconds from now until ts (monotonic), 0 if past */
+int
 ms_until(struct timespec ts)
 {
 	struct timespec n = now();

@@ -49,6 +49,7 @@ struct io {
 };
 
 int	 io_is_socket(int);
+int	 ms_until(struct timespec);
 void	 io_init(struct io *, int, int, unsigned, unsigned);
 int	 io_fill(struct io *);
 int	 io_readline(struct io *, char *, size_t, size_t *);
