@@ -7,9 +7,12 @@ $SMTPD says otherwise, e.g. a sanitizer build).
 import os
 import re
 import shutil
+import signal
+import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMTPD = os.environ.get("SMTPD", os.path.join(ROOT, "smtpd"))
@@ -111,3 +114,46 @@ def decode_escapes(s):
         out.append(c)
         i += 1
     return bytes(out)
+
+
+def free_port():
+    """A TCP port on 127.0.0.1 that is free right now."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def stop_group(p):
+    """Stop a server started with start_new_session=True, its children too."""
+    if p is None or p.poll() is not None:
+        return
+    try:
+        os.killpg(p.pid, signal.SIGTERM)
+    except ProcessLookupError:
+        return
+    try:
+        p.wait(5)
+    except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.wait()
+
+
+def wait_greeting(p, port, timeout=10, greet_timeout=5):
+    """Wait until a server on port greets with 220 (then QUIT); False if
+    process p died or the time ran out."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if p.poll() is not None:
+            return False
+        try:
+            with socket.create_connection(("127.0.0.1", port), 1) as s:
+                s.settimeout(greet_timeout)
+                if s.recv(100).startswith(b"220 "):
+                    s.sendall(b"QUIT\r\n")
+                    s.recv(100)
+                    return True
+        except OSError:
+            time.sleep(0.05)
+    return False

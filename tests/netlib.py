@@ -8,7 +8,6 @@ plain socket with reply parsing, whole and byte-by-byte sending.
 """
 import os
 import re
-import signal
 import socket
 import subprocess
 import time
@@ -26,11 +25,7 @@ def have_tcpserver():
 
 
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return lib.free_port()
 
 
 class Server:
@@ -106,16 +101,7 @@ class Server:
             return int(f.read())
 
     def stop(self):
-        if self.p is not None and self.p.poll() is None:
-            try:
-                os.killpg(self.p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
+        lib.stop_group(self.p)
 
     def stray(self):
         """Processes still in the server's process group after stop()."""

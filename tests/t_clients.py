@@ -9,13 +9,10 @@ import copy
 import io
 import os
 import re
-import signal
 import shutil
 import smtplib
-import socket
 import subprocess
 import sys
-import time
 from email.generator import BytesGenerator
 from email.message import EmailMessage
 
@@ -28,11 +25,7 @@ QUEUED_RE = re.compile(rb"^2\.0\.0 OK queued as ([A-Za-z0-9.]+)$")
 
 
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return lib.free_port()
 
 
 class Server:
@@ -61,32 +54,10 @@ class Server:
         raise RuntimeError("tcpserver did not start: %s" % self.errors())
 
     def _wait_ready(self, port):
-        end = time.monotonic() + 5
-        while time.monotonic() < end:
-            if self.p.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", port), 1) as s:
-                    s.settimeout(3)
-                    if s.recv(100).startswith(b"220 "):
-                        s.sendall(b"QUIT\r\n")
-                        s.recv(100)
-                        return True
-            except OSError:
-                time.sleep(0.05)
-        return False
+        return lib.wait_greeting(self.p, port, 5, 3)
 
     def stop(self):
-        if self.p is not None and self.p.poll() is None:
-            try:
-                os.killpg(self.p.pid, signal.SIGTERM)
-            except ProcessLookupError:
-                pass
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
+        lib.stop_group(self.p)
 
     def errors(self):
         try:

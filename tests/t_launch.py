@@ -19,14 +19,12 @@ import grp
 import os
 import re
 import shutil
-import signal
 import smtplib
 import socket
 import struct
 import subprocess
 import sys
 import tempfile
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
@@ -45,11 +43,7 @@ NETNS_ADDRS = ("10.1.2.3", "192.0.2.9", "192.0.2.66", "198.51.100.7")
 
 
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return lib.free_port()
 
 
 def sanitized():
@@ -109,33 +103,10 @@ class Launcher:
         raise RuntimeError("%s did not start: %s" % (name, self.output()))
 
     def _wait_ready(self, port):
-        end = time.monotonic() + 10
-        while time.monotonic() < end:
-            if self.p.poll() is not None:
-                return False
-            try:
-                with socket.create_connection(("127.0.0.1", port), 1) as s:
-                    s.settimeout(5)
-                    if s.recv(100).startswith(b"220 "):
-                        s.sendall(b"QUIT\r\n")
-                        s.recv(100)
-                        return True
-            except OSError:
-                time.sleep(0.05)
-        return False
+        return lib.wait_greeting(self.p, port, 10, 5)
 
     def stop(self):
-        if self.p is None or self.p.poll() is not None:
-            return
-        try:
-            os.killpg(self.p.pid, signal.SIGTERM)
-        except ProcessLookupError:
-            return
-        try:
-            self.p.wait(5)
-        except subprocess.TimeoutExpired:
-            os.killpg(self.p.pid, signal.SIGKILL)
-            self.p.wait()
+        lib.stop_group(self.p)
 
     def output(self):
         try:

@@ -21,7 +21,6 @@ import json
 import os
 import random
 import shutil
-import signal
 import smtplib
 import socket
 import subprocess
@@ -814,11 +813,7 @@ def test_greylist():
 # --- over TCP: tcpserver and real clients -----------------------------------
 
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return lib.free_port()
 
 
 class Server:
@@ -861,13 +856,7 @@ class Server:
         return False
 
     def stop(self):
-        if self.p is not None and self.p.poll() is None:
-            os.killpg(self.p.pid, signal.SIGTERM)
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
+        lib.stop_group(self.p)
 
     def errors(self):
         try:

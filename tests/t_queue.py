@@ -262,11 +262,7 @@ def check_usage(q, w):
 # --- end to end: smtplib/swaks -> tcpserver+smtpd -> procmail, msmtp -------
 
 def free_port():
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    return lib.free_port()
 
 
 class Server:
@@ -302,13 +298,7 @@ class Server:
         return False
 
     def stop(self):
-        if self.p.poll() is None:
-            os.killpg(self.p.pid, signal.SIGTERM)
-            try:
-                self.p.wait(5)
-            except subprocess.TimeoutExpired:
-                os.killpg(self.p.pid, signal.SIGKILL)
-                self.p.wait()
+        lib.stop_group(self.p)
 
     def cleanup(self):
         self.stop()
