@@ -43,22 +43,35 @@ host_label(char *out, size_t cap, const char *host)
 	out[n] = '\0';
 }
 
-/* open_subdir - open (creating if need be) QUEUE/name as a directory fd */
+/*
+ * open_dir - open name (under at) as a directory fd, creating it (0750)
+ * only when it is missing: an existing queue costs no mkdir per session.
+ */
 static int
-open_subdir(int qfd, const char *name, int *step)
+open_dir(int at, const char *name, int *step)
 {
-	int fd;
+	int fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
-	if (mkdirat(qfd, name, 0750) < 0 && errno != EEXIST) {
+	if (fd >= 0 || errno != ENOENT)
+		goto out;
+	if (mkdirat(at, name, 0750) < 0 && errno != EEXIST) {
 		*step = SPOOL_STEP_MKDIR;
 		return -1;
 	}
-	fd = openat(qfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0) {
+	fd = openat(at, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+out:
+	if (fd < 0)
 		*step = SPOOL_STEP_OPEN;
-		return -1;
-	}
-	if (faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
+	return fd;
+}
+
+/* open_subdir - QUEUE/name as a directory fd we may write in */
+static int
+open_subdir(int qfd, const char *name, int *step)
+{
+	int fd = open_dir(qfd, name, step);
+
+	if (fd >= 0 && faccessat(fd, ".", W_OK | X_OK, AT_EACCESS) < 0) {
 		*step = SPOOL_STEP_ACCESS;
 		close(fd);
 		return -1;
@@ -78,15 +91,8 @@ spool_open(struct spool *sp, const char *queue, const char *host, int *step)
 	sp->wlen = 0;
 	sp->id[0] = '\0';
 	host_label(sp->host, sizeof sp->host, host);
-	if (mkdir(queue, 0750) < 0 && errno != EEXIST) {
-		*step = SPOOL_STEP_MKDIR;
+	if ((qfd = open_dir(AT_FDCWD, queue, step)) < 0)
 		return -1;
-	}
-	qfd = open(queue, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (qfd < 0) {
-		*step = SPOOL_STEP_OPEN;
-		return -1;
-	}
 	sp->tmpfd = open_subdir(qfd, "tmp", step);
 	if (sp->tmpfd >= 0)
 		sp->newfd = open_subdir(qfd, "new", step);
