@@ -691,8 +691,9 @@ static const char *const mail_kw[] = {
 
 /* mail_param - apply one known MAIL parameter */
 static int
-mail_param(struct mail_params *mp, int k, const struct param *pa)
+mail_param(void *out, int k, const struct param *pa)
 {
+	struct mail_params *mp = out;
 	int	 r;
 
 	switch (k) {
@@ -714,31 +715,46 @@ mail_param(struct mail_params *mp, int k, const struct param *pa)
 	}
 }
 
-/* addr_parse_mail_params - parse the MAIL FROM parameters after '>' */
-int
-addr_parse_mail_params(const char *p, const char *end,
-    struct mail_params *mp)
+/*
+ * parse_params - the loop both parameter lists share: each keyword from
+ * kw[] at most once (but those in repeat_ok), applied by apply() into
+ * out (size n, zeroed first and again on any error)
+ */
+static int
+parse_params(const char *p, const char *end, const char *const *kw,
+    size_t nkw, unsigned repeat_ok,
+    int (*apply)(void *, int, const struct param *), void *out, size_t n)
 {
 	struct param	 pa;
 	unsigned	 seen = 0;
 	int		 more = 0, r = PARAM_OK, k;
 
-	memset(mp, 0, sizeof(*mp));
+	memset(out, 0, n);
 	while (r == PARAM_OK && (more = next_param(&p, end, &pa)) > 0) {
-		if ((k = keyword_index(mail_kw, NITEMS(mail_kw), &pa)) < 0)
+		if ((k = keyword_index(kw, nkw, &pa)) < 0)
 			r = PARAM_UNKNOWN;
-		else if ((seen & (1U << k)) && k != MK_SMTPUTF8)
-			r = PARAM_DUPLICATE;	/* SMTPUTF8 twice: harmless */
+		else if (seen & ~repeat_ok & (1U << k))
+			r = PARAM_DUPLICATE;
 		else {
 			seen |= 1U << k;
-			r = mail_param(mp, k, &pa);
+			r = apply(out, k, &pa);
 		}
 	}
 	if (r == PARAM_OK && more < 0)
 		r = PARAM_SYNTAX;
 	if (r != PARAM_OK)
-		memset(mp, 0, sizeof(*mp));
+		memset(out, 0, n);
 	return r;
+}
+
+/* addr_parse_mail_params - parse the MAIL FROM parameters after '>' */
+int
+addr_parse_mail_params(const char *p, const char *end,
+    struct mail_params *mp)
+{
+	/* SMTPUTF8 twice (Python's smtplib does it) is harmless */
+	return parse_params(p, end, mail_kw, NITEMS(mail_kw),
+	    1U << MK_SMTPUTF8, mail_param, mp, sizeof *mp);
 }
 
 /* notify_bit - the NOTIFY_* bit for one list item, 0 if none */
@@ -847,30 +863,21 @@ parse_orcpt(const struct param *pa, char *orcpt)
 enum { RK_NOTIFY, RK_ORCPT };
 static const char *const rcpt_kw[] = { "NOTIFY", "ORCPT" };
 
+/* rcpt_param - apply one known RCPT parameter */
+static int
+rcpt_param(void *out, int k, const struct param *pa)
+{
+	struct rcpt_params *rp = out;
+
+	return k == RK_NOTIFY ? parse_notify(pa, &rp->notify) :
+	    parse_orcpt(pa, rp->orcpt);
+}
+
 /* addr_parse_rcpt_params - parse the RCPT TO parameters after '>' */
 int
 addr_parse_rcpt_params(const char *p, const char *end,
     struct rcpt_params *rp)
 {
-	struct param	 pa;
-	unsigned	 seen = 0;
-	int		 more = 0, r = PARAM_OK, k;
-
-	memset(rp, 0, sizeof(*rp));
-	while (r == PARAM_OK && (more = next_param(&p, end, &pa)) > 0) {
-		if ((k = keyword_index(rcpt_kw, NITEMS(rcpt_kw), &pa)) < 0)
-			r = PARAM_UNKNOWN;
-		else if (seen & (1U << k))
-			r = PARAM_DUPLICATE;
-		else {
-			seen |= 1U << k;
-			r = k == RK_NOTIFY ? parse_notify(&pa, &rp->notify) :
-			    parse_orcpt(&pa, rp->orcpt);
-		}
-	}
-	if (r == PARAM_OK && more < 0)
-		r = PARAM_SYNTAX;
-	if (r != PARAM_OK)
-		memset(rp, 0, sizeof(*rp));
-	return r;
+	return parse_params(p, end, rcpt_kw, NITEMS(rcpt_kw), 0, rcpt_param,
+	    rp, sizeof *rp);
 }
