@@ -641,8 +641,46 @@ def test_strace_order():
         q.cleanup()
 
 
+def test_scanner_offsets():
+    """The DATA scanner looks at 16 and 64 octets at a time: put line
+    ends, leading dots, bare CR/LF and NUL at every offset across those
+    blocks (one pipelined write, so messages start at shifting offsets in
+    the read buffer too); clean messages are stored byte for byte, each
+    bad one is refused and the session stays in step."""
+    q = lib.Queue()
+    try:
+        data, want = b"EHLO c.example\r\n", []
+        for k in range(140):
+            m = crlf(b"Subject: o%d" % k, b"", b"x" * k, b"." + b"y" * (k % 70),
+                     b"z" * (139 - k), b"", b"." * (k % 3 + 1))
+            data += tx(m)
+            want.append(("250", m))
+        for k in range(0, 140, 3):
+            bad = bytes([b"\n\r\0"[k // 3 % 3]])
+            m = crlf(b"Subject: b%d" % k, b"", b"a" * k + bad + b"a" * (150 - k))
+            data += tx(m)
+            want.append(("554" if bad == b"\0" else "550", None))
+        rc, out, err = lib.run_smtpd(data + b"QUIT\r\n", q)
+        got = [ln[:3] for ln in replies(out)
+               if ln[:3] in ("550", "554") or ln.startswith("250 2.0.0 OK q")]
+        ids = queued_ids(out)
+        ok = rc == 0 and got == [c for c, _ in want]
+        if not check("spool-scanner-replies", ok, "rc=%s got %r err=%s" % (
+                rc, got, errtext(err))):
+            return
+        bad = []
+        for qid, m in zip(ids, [m for c, m in want if c == "250"]):
+            rest = received_split(lib.split_spool(q.read(qid))[1])[1]
+            if rest != m:
+                bad.append((qid, rest[-200:], m[-200:]))
+        check("spool-scanner-bytes", len(ids) == 140 and not bad and
+              q.files("tmp") == [], "ids %d bad %r" % (len(ids), bad[:2]))
+    finally:
+        q.cleanup()
+
+
 def main():
-    for t in (test_layout_untrusted, test_layout_local_helo,
+    for t in (test_scanner_offsets, test_layout_untrusted, test_layout_local_helo,
               test_layout_utf8, test_several_messages,
               test_refusals_leave_nothing, test_eof_in_data,
               test_kill9_in_data, test_unwritable_queue, test_ulimit_fsize,
