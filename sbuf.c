@@ -5,6 +5,9 @@
  * sb_escaped() so that logs never carry raw control characters.
  */
 #include <string.h>
+#ifdef __SSE2__
+#include <emmintrin.h>
+#endif
 
 #include "sbuf.h"
 
@@ -34,17 +37,32 @@ sb_add_cut(struct sbuf *sb, const char *s, size_t n)
 	sb->p[sb->len] = '\0';
 }
 
+/* pairs - "00" to "99": numbers are written two digits a step */
+static const char pairs[] =
+    "00010203040506070809101112131415161718192021222324252627282930313233"
+    "34353637383940414243444546474849505152535455565758596061626364656667"
+    "6869707172737475767778798081828384858687888990919293949596979899";
+
 /* sb_num_padded - append a number in decimal, at least width digits */
 void
 sb_num_padded(struct sbuf *sb, unsigned long long v, size_t width)
 {
 	char tmp[24];
-	size_t i = sizeof tmp;
+	size_t i = sizeof tmp, k;
 
-	do {
-		tmp[--i] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v != 0 || (sizeof tmp - i < width && i > 0));
+	while (v >= 100) {
+		k = (size_t)(v % 100) * 2;
+		v /= 100;
+		tmp[--i] = pairs[k + 1];
+		tmp[--i] = pairs[k];
+	}
+	if (v >= 10) {
+		tmp[--i] = pairs[v * 2 + 1];
+		tmp[--i] = pairs[v * 2];
+	} else
+		tmp[--i] = (char)('0' + v);
+	while (sizeof tmp - i < width && i > 0)
+		tmp[--i] = '0';
 	sb_add(sb, tmp + i, sizeof tmp - i);
 }
 
@@ -60,20 +78,52 @@ void
 sb_hex(struct sbuf *sb, const unsigned char *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
-	char two[2];
+	char tmp[32];
+	size_t i;
 
-	while (n-- > 0) {
-		two[0] = digits[*p >> 4];
-		two[1] = digits[*p++ & 15];
-		sb_add(sb, two, 2);
+	while (n > 0) {
+		for (i = 0; i < sizeof tmp && n > 0; n--, p++) {
+			tmp[i++] = digits[*p >> 4];
+			tmp[i++] = digits[*p & 15];
+		}
+		sb_add(sb, tmp, i);
 	}
 }
 
-/* is_plain - printable ASCII that needs no escape in a log line */
-static int
-is_plain(unsigned char c)
+/* plain - octets a log line takes as they are: printable ASCII but \ and " */
+#define R8	1, 1, 1, 1, 1, 1, 1, 1
+static const unsigned char plain[256] = {
+	[0x20] = 1, 1, 0, 1, 1, 1, 1, 1, R8,	/* 0x22 " */
+	[0x30] = R8, R8,
+	[0x40] = R8, R8,
+	[0x50] = R8, 1, 1, 1, 1, 0, 1, 1, 1,	/* 0x5c \ */
+	[0x60] = R8, R8,
+	[0x70] = R8, 1, 1, 1, 1, 1, 1, 1, 0,	/* 0x7f DEL */
+};
+
+/* plain_run - how many octets from s need no escape */
+static size_t
+plain_run(const char *s, size_t n)
 {
-	return c >= 0x20 && c < 0x7f && c != '\\' && c != '"';
+	size_t i = 0;
+#ifdef __SSE2__
+	const __m128i space = _mm_set1_epi8(0x20), del = _mm_set1_epi8(0x7f);
+	const __m128i bs = _mm_set1_epi8('\\'), dq = _mm_set1_epi8('"');
+	__m128i v;
+	unsigned bad;
+
+	for (; i + 16 <= n; i += 16) {	/* signed: 0x80-0xff are < space */
+		v = _mm_loadu_si128((const __m128i *)(const void *)(s + i));
+		bad = (unsigned)_mm_movemask_epi8(_mm_or_si128(
+		    _mm_or_si128(_mm_cmplt_epi8(v, space), _mm_cmpeq_epi8(v, del)),
+		    _mm_or_si128(_mm_cmpeq_epi8(v, bs), _mm_cmpeq_epi8(v, dq))));
+		if (bad != 0)
+			return i + (size_t)__builtin_ctz(bad);
+	}
+#endif
+	while (i < n && plain[(unsigned char)s[i]])
+		i++;
+	return i;
 }
 
 /*
@@ -88,8 +138,7 @@ sb_escaped(struct sbuf *sb, const char *s, size_t n)
 	size_t run;
 
 	while (n > 0) {
-		for (run = 0; run < n && is_plain((unsigned char)s[run]); run++)
-			;
+		run = plain_run(s, n);
 		sb_add(sb, s, run);
 		if (run == n)
 			break;

@@ -39,6 +39,88 @@ check_date(long long t)
 	expect(strcmp(a, b) == 0, b, a);
 }
 
+/* check_numbers - sb_num, sb_num_padded and sb_hex against snprintf */
+static void
+check_numbers(void)
+{
+	static const unsigned long long v[] = { 0, 1, 9, 10, 11, 99, 100, 101,
+	    999, 1000, 65535, 999999, 1000000, 1795900000, 4294967296ULL,
+	    18446744073709551615ULL };
+	unsigned char bytes[40];
+	char a[96], b[96];
+	struct sbuf sb;
+	size_t i, w;
+
+	for (i = 0; i < sizeof v / sizeof v[0]; i++)
+		for (w = 0; w < 24; w += 5) {
+			sb_init(&sb, a, sizeof a);
+			sb_num_padded(&sb, v[i], w);
+			snprintf(b, sizeof b, "%0*llu", (int)w, v[i]);
+			expect(strcmp(a, b) == 0, b, a);
+		}
+	for (i = 0; i < sizeof bytes; i++)
+		bytes[i] = (unsigned char)(i * 37 + 5);
+	sb_init(&sb, a, sizeof a);
+	sb_hex(&sb, bytes, sizeof bytes);
+	for (i = 0; i < sizeof bytes; i++)
+		snprintf(b + 2 * i, 3, "%02x", bytes[i]);
+	expect(strcmp(a, b) == 0 && sb.len == 80, b, a);
+}
+
+/* check_escapes - every octet alone: itself if printable, else \xHH */
+static void
+check_escapes(void)
+{
+	char a[8], b[8], c;
+	struct sbuf sb;
+	int i;
+
+	for (i = 0; i < 256; i++) {
+		c = (char)i;
+		sb_init(&sb, a, sizeof a);
+		sb_escaped(&sb, &c, 1);
+		if (i >= 0x20 && i < 0x7f && i != '\\' && i != '"')
+			snprintf(b, sizeof b, "%c", i);
+		else
+			snprintf(b, sizeof b, "\\x%02x", (unsigned)i);
+		expect(strcmp(a, b) == 0, b, a);
+	}
+}
+
+/*
+ * check_escape_runs - long strings (the 16-octet fast path) with one
+ * octet to escape at every position: only that octet is escaped
+ */
+static void
+check_escape_runs(void)
+{
+	static const unsigned char odd[] = { 0, 1, '\t', '\r', '\n', 0x1f,
+	    '"', '\\', 0x7f, 0x80, 0xc3, 0xff };
+	char in[48], got[256], want[256];
+	struct sbuf sb;
+	size_t k, j;
+
+	for (j = 0; j < sizeof odd; j++)
+		for (k = 0; k < sizeof in; k++) {
+			memset(in, 'a', sizeof in);
+			in[k] = (char)odd[j];
+			sb_init(&sb, got, sizeof got);
+			sb_escaped(&sb, in, sizeof in);
+			snprintf(want, sizeof want, "%.*s\\x%02x%.*s", (int)k,
+			    in, odd[j], (int)(sizeof in - k - 1), in + k + 1);
+			expect(strcmp(got, want) == 0, want, got);
+		}
+	for (j = 0x20; j < 0x7f; j++) {	/* plain octets stay as they are */
+		if (j == '"' || j == '\\')
+			continue;
+		memset(in, (int)j, sizeof in);
+		sb_init(&sb, got, sizeof got);
+		sb_escaped(&sb, in, sizeof in);
+		expect(sb.len == sizeof in && memcmp(got, in, sizeof in) == 0,
+		    "a plain run", got);
+	}
+}
+
 int
 main(void)
 {
@@ -65,6 +147,9 @@ main(void)
 	sb_init(&sb, small, sizeof small);
 	sb_num_padded(&sb, 42, 5);
 	expect(strcmp(small, "00042") == 0, "padding", small);
+	check_numbers();
+	check_escapes();
+	check_escape_runs();
 	printf("sbuf: %d passed, %d failed\n", pass, fail);
 	return fail != 0;
 }
