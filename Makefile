@@ -34,7 +34,7 @@ ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS)
 
 OBJS	 = smtpd.o session.o transaction.o data.o spool.o envelope.o addr.o policy.o \
 	   reply.o io.o log.o sbuf.o sdglue.o checks.o hook.o rcptlist.o cdb.o
-UNIT	 = tests/unit/addr_test tests/unit/sbuf_test
+UNIT	 = tests/unit/addr_test tests/unit/sbuf_test tests/unit/reply_test
 TOOLS	 = tests/tools/maxrss
 QOBJS	 = smtpd-queue.o spoolfmt.o qdir.o qmsg.o qstate.o qcmd.o qexec.o \
 	   qdeliver.o qloop.o qentry.o qshow.o qclean.o qlog.o sbuf.o addr.o
@@ -55,6 +55,10 @@ tests/tools/maxrss: tests/tools/maxrss.c
 
 tests/unit/sbuf_test: tests/unit/sbuf_test.c sbuf.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/sbuf_test.c sbuf.o
+
+tests/unit/reply_test: tests/unit/reply_test.c reply.o io.o sbuf.o
+	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/reply_test.c reply.o \
+	    io.o sbuf.o
 
 tests/unit/addr_test: tests/unit/addr_test.c addr.o
 	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/addr_test.c addr.o

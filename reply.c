@@ -11,105 +11,120 @@
 
 #define REPLY_MAX	REPLY_LINE_MAX
 
+/*
+ * The rows.  ROW: code, enhanced code, text; ROW0: no enhanced code.
+ * Their whole line is put together by the compiler, so sending one is
+ * one copy.  ARG and ARG0: a text with one "%s", filled in when sent.
+ */
+#define LINE(s)	{ s "\r\n", sizeof s + 1 }
+#define ROW(code, esc, text, flags) \
+	{ code, esc, text, flags, LINE(#code " " esc " " text) }
+#define ROW0(code, text, flags) \
+	{ code, NULL, text, flags, LINE(#code " " text) }
+#define ARG(code, esc, text, flags) \
+	{ code, esc, text, flags, { NULL, 0 } }
+#define ARG0(code, text, flags) \
+	{ code, NULL, text, flags, { NULL, 0 } }
+
 static const struct reply replies[] = {
-	[R_GREETING] =	{ 220, NULL, "%s ESMTP smtpd", 0 },
-	[R_HELO] =	{ 250, NULL, "%s", 0 },
-	[R_DONE] =	{ 250, "2.0.0", "OK", 0 },
-	[R_SENDER_OK] =	{ 250, "2.1.0", "sender OK", 0 },
-	[R_RCPT_OK] =	{ 250, "2.1.5", "recipient OK", 0 },
-	[R_RCPT_DUP] =	{ 250, "2.1.5", "recipient OK (duplicate, kept once)",
-	    0 },
-	[R_START_DATA] = { 354, NULL,
-	    "send the message, end with <CRLF>.<CRLF>", 0 },
-	[R_QUEUED] =	{ 250, "2.0.0", "OK queued as %s", 0 },
-	[R_RESET] =	{ 250, "2.0.0", "reset OK", 0 },
-	[R_BYE] =	{ 221, "2.0.0", "%s closing connection", RF_CLOSE },
-	[R_VRFY] =	{ 252, "2.1.5",
-	    "cannot VRFY user, but will accept mail and attempt delivery", 0 },
-	[R_HELP] =	{ 214, "2.0.0", "commands: HELO EHLO MAIL RCPT DATA "
-	    "RSET NOOP QUIT VRFY HELP; see RFC 5321", 0 },
-	[R_UNKNOWN] =	{ 500, "5.5.1", "command unrecognized", RF_ERROR },
-	[R_NOT_IMPL] =	{ 502, "5.5.1", "command not implemented", RF_ERROR },
-	[R_TOOLONG] =	{ 500, "5.5.2", "line too long", RF_ERROR },
-	[R_BARELF] =	{ 500, "5.5.2", "command line ends in a bare LF: SMTP "
+	[R_GREETING] =	ARG0(220, "%s ESMTP smtpd", 0),
+	[R_HELO] =	ARG0(250, "%s", 0),
+	[R_DONE] =	ROW(250, "2.0.0", "OK", 0),
+	[R_SENDER_OK] =	ROW(250, "2.1.0", "sender OK", 0),
+	[R_RCPT_OK] =	ROW(250, "2.1.5", "recipient OK", 0),
+	[R_RCPT_DUP] =	ROW(250, "2.1.5", "recipient OK (duplicate, kept once)",
+	    0),
+	[R_START_DATA] = ROW0(354,
+	    "send the message, end with <CRLF>.<CRLF>", 0),
+	[R_QUEUED] =	ARG(250, "2.0.0", "OK queued as %s", 0),
+	[R_RESET] =	ROW(250, "2.0.0", "reset OK", 0),
+	[R_BYE] =	ARG(221, "2.0.0", "%s closing connection", RF_CLOSE),
+	[R_VRFY] =	ROW(252, "2.1.5",
+	    "cannot VRFY user, but will accept mail and attempt delivery", 0),
+	[R_HELP] =	ROW(214, "2.0.0", "commands: HELO EHLO MAIL RCPT DATA "
+	    "RSET NOOP QUIT VRFY HELP; see RFC 5321", 0),
+	[R_UNKNOWN] =	ROW(500, "5.5.1", "command unrecognized", RF_ERROR),
+	[R_NOT_IMPL] =	ROW(502, "5.5.1", "command not implemented", RF_ERROR),
+	[R_TOOLONG] =	ROW(500, "5.5.2", "line too long", RF_ERROR),
+	[R_BARELF] =	ROW(500, "5.5.2", "command line ends in a bare LF: SMTP "
 	    "lines end with CRLF (RFC 5321 2.3.8); for hand-written "
-	    "transcripts run smtpd --lf", RF_ERROR },
-	[R_BADCHAR] =	{ 500, "5.5.2",
-	    "NUL or control character in command line", RF_ERROR },
-	[R_SYNTAX] =	{ 501, "5.5.4", "syntax error in arguments", RF_ERROR },
-	[R_NO_ARGS] =	{ 501, "5.5.4", "this command takes no arguments",
-	    RF_ERROR },
-	[R_NEED_DOMAIN] = { 501, "5.5.4",
+	    "transcripts run smtpd --lf", RF_ERROR),
+	[R_BADCHAR] =	ROW(500, "5.5.2",
+	    "NUL or control character in command line", RF_ERROR),
+	[R_SYNTAX] =	ROW(501, "5.5.4", "syntax error in arguments", RF_ERROR),
+	[R_NO_ARGS] =	ROW(501, "5.5.4", "this command takes no arguments",
+	    RF_ERROR),
+	[R_NEED_DOMAIN] = ROW(501, "5.5.4",
 	    "HELO/EHLO needs a valid domain name or address literal",
-	    RF_ERROR },
-	[R_NEED_ARG] =	{ 501, "5.5.4", "this command needs an argument",
-	    RF_ERROR },
-	[R_SEQ_HELO] =	{ 503, "5.5.1", "send HELO or EHLO first", RF_ERROR },
-	[R_SEQ_MAIL] =	{ 503, "5.5.1", "sender already given", RF_ERROR },
-	[R_SEQ_RCPT] =	{ 503, "5.5.1", "send MAIL first", RF_ERROR },
-	[R_SEQ_DATA] =	{ 503, "5.5.1", "send RCPT first", RF_ERROR },
-	[R_NO_VALID_RCPT] = { 554, "5.5.1", "no valid recipients", RF_ERROR },
-	[R_BAD_SENDER] = { 501, "5.1.7", "bad sender address syntax",
-	    RF_ERROR },
-	[R_BAD_RCPT] =	{ 501, "5.1.3", "bad recipient address syntax",
-	    RF_ERROR },
-	[R_NULL_RCPT] =	{ 501, "5.1.3", "null recipient <> not allowed",
-	    RF_ERROR },
-	[R_SENDER_TOOLONG] = { 501, "5.1.7", "sender path too long",
-	    RF_ERROR },
-	[R_RCPT_TOOLONG] = { 501, "5.1.3", "recipient path too long",
-	    RF_ERROR },
-	[R_NEED_UTF8] =	{ 553, "5.6.7",
+	    RF_ERROR),
+	[R_NEED_ARG] =	ROW(501, "5.5.4", "this command needs an argument",
+	    RF_ERROR),
+	[R_SEQ_HELO] =	ROW(503, "5.5.1", "send HELO or EHLO first", RF_ERROR),
+	[R_SEQ_MAIL] =	ROW(503, "5.5.1", "sender already given", RF_ERROR),
+	[R_SEQ_RCPT] =	ROW(503, "5.5.1", "send MAIL first", RF_ERROR),
+	[R_SEQ_DATA] =	ROW(503, "5.5.1", "send RCPT first", RF_ERROR),
+	[R_NO_VALID_RCPT] = ROW(554, "5.5.1", "no valid recipients", RF_ERROR),
+	[R_BAD_SENDER] = ROW(501, "5.1.7", "bad sender address syntax",
+	    RF_ERROR),
+	[R_BAD_RCPT] =	ROW(501, "5.1.3", "bad recipient address syntax",
+	    RF_ERROR),
+	[R_NULL_RCPT] =	ROW(501, "5.1.3", "null recipient <> not allowed",
+	    RF_ERROR),
+	[R_SENDER_TOOLONG] = ROW(501, "5.1.7", "sender path too long",
+	    RF_ERROR),
+	[R_RCPT_TOOLONG] = ROW(501, "5.1.3", "recipient path too long",
+	    RF_ERROR),
+	[R_NEED_UTF8] =	ROW(553, "5.6.7",
 	    "non-ASCII address needs the SMTPUTF8 parameter on MAIL",
-	    RF_ERROR },
-	[R_PARAM_UNKNOWN] = { 555, "5.5.4", "parameter not supported",
-	    RF_ERROR },
-	[R_PARAM_SYNTAX] = { 501, "5.5.4", "malformed parameter", RF_ERROR },
-	[R_PARAM_DUP] =	{ 501, "5.5.4", "parameter given twice", RF_ERROR },
-	[R_PARAM_NO_EHLO] = { 555, "5.5.4",
-	    "parameters need EHLO, not HELO", RF_ERROR },
-	[R_SIZE_LIMIT] = { 552, "5.3.4",
-	    "message size exceeds fixed limit of %s bytes", 0 },
-	[R_NO_SPACE] =	{ 452, "4.3.1", "insufficient system storage", 0 },
-	[R_TOO_MANY_RCPT] = { 452, "4.5.3", "too many recipients", 0 },
-	[R_RELAY_DENIED] = { 550, "5.7.1",
-	    "relaying denied: not a local domain", RF_ERROR },
-	[R_MSG_BARENL] = { 550, "5.6.0", "message refused: bare CR or LF in "
-	    "data (lines must end with CRLF; see SMTP smuggling)", 0 },
-	[R_MSG_NUL] =	{ 554, "5.6.0", "message refused: NUL byte in data", 0 },
-	[R_MSG_LOOP] =	{ 554, "5.4.6",
-	    "message refused: too many Received headers (mail loop?)", 0 },
-	[R_SPOOL_FAIL] = { 451, "4.3.0",
-	    "local error: message not queued, try again later", 0 },
-	[R_SPOOL_FULL] = { 452, "4.3.1",
-	    "insufficient system storage: message not queued", 0 },
-	[R_TOO_MANY_ERRORS] = { 421, "4.7.0",
-	    "%s too many errors, closing connection", RF_CLOSE },
-	[R_TIMEOUT] =	{ 421, "4.4.2", "%s timeout, closing connection",
-	    RF_CLOSE },
-	[R_SESSION_LIMIT] = { 421, "4.4.2",
-	    "%s session time limit reached, closing connection", RF_CLOSE },
-	[R_UNAVAILABLE] = { 421, "4.3.0",
+	    RF_ERROR),
+	[R_PARAM_UNKNOWN] = ROW(555, "5.5.4", "parameter not supported",
+	    RF_ERROR),
+	[R_PARAM_SYNTAX] = ROW(501, "5.5.4", "malformed parameter", RF_ERROR),
+	[R_PARAM_DUP] =	ROW(501, "5.5.4", "parameter given twice", RF_ERROR),
+	[R_PARAM_NO_EHLO] = ROW(555, "5.5.4",
+	    "parameters need EHLO, not HELO", RF_ERROR),
+	[R_SIZE_LIMIT] = ARG(552, "5.3.4",
+	    "message size exceeds fixed limit of %s bytes", 0),
+	[R_NO_SPACE] =	ROW(452, "4.3.1", "insufficient system storage", 0),
+	[R_TOO_MANY_RCPT] = ROW(452, "4.5.3", "too many recipients", 0),
+	[R_RELAY_DENIED] = ROW(550, "5.7.1",
+	    "relaying denied: not a local domain", RF_ERROR),
+	[R_MSG_BARENL] = ROW(550, "5.6.0", "message refused: bare CR or LF in "
+	    "data (lines must end with CRLF; see SMTP smuggling)", 0),
+	[R_MSG_NUL] =	ROW(554, "5.6.0", "message refused: NUL byte in data", 0),
+	[R_MSG_LOOP] =	ROW(554, "5.4.6",
+	    "message refused: too many Received headers (mail loop?)", 0),
+	[R_SPOOL_FAIL] = ROW(451, "4.3.0",
+	    "local error: message not queued, try again later", 0),
+	[R_SPOOL_FULL] = ROW(452, "4.3.1",
+	    "insufficient system storage: message not queued", 0),
+	[R_TOO_MANY_ERRORS] = ARG(421, "4.7.0",
+	    "%s too many errors, closing connection", RF_CLOSE),
+	[R_TIMEOUT] =	ARG(421, "4.4.2", "%s timeout, closing connection",
+	    RF_CLOSE),
+	[R_SESSION_LIMIT] = ARG(421, "4.4.2",
+	    "%s session time limit reached, closing connection", RF_CLOSE),
+	[R_UNAVAILABLE] = ARG(421, "4.3.0",
 	    "%s mail service unavailable (local problem), try again later",
-	    RF_CLOSE },
-	[R_FORBIDDEN] =	{ 421, "4.7.0", "%s this is an SMTP server, not "
-	    "HTTP, and headers go after DATA; closing connection", RF_CLOSE },
-	[R_EARLY_TALKER] = { 554, "5.5.0", "%s you talked before the greeting "
-	    "(RFC 5321 4.3.1); closing connection", RF_CLOSE },
-	[R_CLIENT_REJECT] = { 554, "5.7.1", "%s", 0 },
-	[R_CLIENT_TEMP] = { 421, "4.7.1", "%s", RF_CLOSE },
-	[R_NO_SERVICE] = { 503, "5.7.1", "no mail service for you here; "
-	    "please QUIT", RF_ERROR },
-	[R_CHECK_REJECT] = { 550, "5.7.1", "%s", RF_ERROR },
-	[R_CHECK_TEMP] = { 451, "4.7.1", "%s", 0 },
-	[R_CHECK_FAILED] = { 451, "4.3.0",
-	    "local policy check failed, try again later", 0 },
-	[R_NO_MAILBOX] = { 550, "5.1.1", "no such mailbox here", RF_ERROR },
-	[R_LIST_FAILED] = { 451, "4.3.0",
-	    "recipient list unavailable, try again later", 0 },
-	[R_TOO_MANY_MSGS] = { 421, "4.7.0",
+	    RF_CLOSE),
+	[R_FORBIDDEN] =	ARG(421, "4.7.0", "%s this is an SMTP server, not "
+	    "HTTP, and headers go after DATA; closing connection", RF_CLOSE),
+	[R_EARLY_TALKER] = ARG(554, "5.5.0", "%s you talked before the greeting "
+	    "(RFC 5321 4.3.1); closing connection", RF_CLOSE),
+	[R_CLIENT_REJECT] = ARG(554, "5.7.1", "%s", 0),
+	[R_CLIENT_TEMP] = ARG(421, "4.7.1", "%s", RF_CLOSE),
+	[R_NO_SERVICE] = ROW(503, "5.7.1", "no mail service for you here; "
+	    "please QUIT", RF_ERROR),
+	[R_CHECK_REJECT] = ARG(550, "5.7.1", "%s", RF_ERROR),
+	[R_CHECK_TEMP] = ARG(451, "4.7.1", "%s", 0),
+	[R_CHECK_FAILED] = ROW(451, "4.3.0",
+	    "local policy check failed, try again later", 0),
+	[R_NO_MAILBOX] = ROW(550, "5.1.1", "no such mailbox here", RF_ERROR),
+	[R_LIST_FAILED] = ROW(451, "4.3.0",
+	    "recipient list unavailable, try again later", 0),
+	[R_TOO_MANY_MSGS] = ARG(421, "4.7.0",
 	    "%s too many messages in one session, closing connection",
-	    RF_CLOSE },
+	    RF_CLOSE),
 };
 _Static_assert(sizeof replies / sizeof replies[0] == R__COUNT,
     "one reply table row per reply id");
@@ -125,9 +140,9 @@ reply_get(enum reply_id id)
 static void
 add_text(struct sbuf *sb, const char *text, const char *arg)
 {
-	const char *pct = arg != NULL ? strstr(text, "%s") : NULL;
+	const char *pct = arg != NULL ? strchr(text, '%') : NULL;
 
-	if (pct != NULL) {
+	if (pct != NULL && pct[1] == 's') {
 		sb_add(sb, text, (size_t)(pct - text));
 		sb_str(sb, arg);
 		text = pct + 2;
@@ -147,8 +162,11 @@ format_line(char *buf, unsigned code, int more, const char *esc,
 	struct sbuf sb;
 
 	sb_init(&sb, buf, REPLY_MAX - 1);
-	sb_num(&sb, code);
-	sb_add(&sb, more ? "-" : " ", 1);
+	buf[0] = (char)('0' + code / 100 % 10);	/* codes have three digits */
+	buf[1] = (char)('0' + code / 10 % 10);
+	buf[2] = (char)('0' + code % 10);
+	buf[3] = more ? '-' : ' ';
+	sb.len = 4;
 	if (esc != NULL) {
 		sb_str(&sb, esc);
 		sb_add(&sb, " ", 1);
@@ -158,13 +176,30 @@ format_line(char *buf, unsigned code, int more, const char *esc,
 	return sb.len + 2;
 }
 
+/* wire_line - reply id's line: the table's own, or built in buf */
+static const char *
+wire_line(enum reply_id id, const char *arg, char *buf, size_t *n)
+{
+	const struct reply *r = &replies[id];
+
+	if (r->line.p != NULL) {
+		*n = r->line.len;
+		return r->line.p;
+	}
+	*n = format_line(buf, r->code, 0, r->esc, r->text, arg);
+	return buf;
+}
+
 /* reply_format - the line for reply id (arg for its "%s") into buf */
 size_t
 reply_format(char *buf, enum reply_id id, const char *arg)
 {
-	const struct reply *r = &replies[id];
+	size_t n;
+	const char *p = wire_line(id, arg, buf, &n);
 
-	return format_line(buf, r->code, 0, r->esc, r->text, arg);
+	if (p != buf)
+		memcpy(buf, p, n);
+	return n;
 }
 
 /* reply_line - queue one reply line of our own text */
@@ -192,6 +227,8 @@ int
 reply_send(struct io *io, enum reply_id id, const char *arg)
 {
 	char buf[REPLY_MAX + 1];
+	size_t n;
+	const char *p = wire_line(id, arg, buf, &n);
 
-	return io_put(io, buf, reply_format(buf, id, arg));
+	return io_put(io, p, n);
 }

@@ -86,6 +86,10 @@ struct reply {
 	const char	*esc;	/* NULL: no enhanced code (RFC 2034 3) */
 	const char	*text;	/* one "%s" at most: the argument */
 	unsigned	 flags;
+	struct {		/* the whole line when text has no "%s" */
+		const char *p;	/* NULL when it has */
+		size_t	 len;
+	} line;
 };
 
 const struct reply *reply_get(enum reply_id);
