@@ -49,16 +49,17 @@ log_init(struct logger *lg, enum log_mode mode, pid_t pid, const char *ip)
 	sb_str(&sb, "ip=");
 	sb_str(&sb, lg->ip);
 	sb_str(&sb, " ");
+	lg->prefix_len = sb.len;
 }
 
 /* field_begin - start a journal field "SMTPD_KEY=" (key upper-cased) */
-static void
+static int
 field_begin(struct logline *ll, const char *key)
 {
 	char c;
 
 	if (!ll->journal || ll->nf >= LOG_FIELDS_MAX)
-		return;
+		return 0;
 	if (ll->nf > 0)
 		sb_add(&ll->fb, "", 1);		/* the NUL between fields */
 	ll->foff[ll->nf++] = ll->fb.len;
@@ -68,6 +69,7 @@ field_begin(struct logline *ll, const char *key)
 		sb_add(&ll->fb, c == '-' ? "_" : &c, 1);
 	}
 	sb_add(&ll->fb, "=", 1);
+	return 1;
 }
 
 /* log_begin - start a record for one event */
@@ -77,14 +79,16 @@ log_begin(struct logger *lg, struct logline *ll, const char *event)
 	ll->journal = lg->to == LOGMODE_JOURNAL;
 	ll->nf = 0;
 	sb_init(&ll->sb, ll->buf, sizeof ll->buf - 4);
-	sb_init(&ll->fb, ll->fbuf, sizeof ll->fbuf);
-	sb_str(&ll->sb, lg->prefix);
+	sb_add(&ll->sb, lg->prefix, lg->prefix_len);
 	sb_str(&ll->sb, "event=");
 	sb_str(&ll->sb, event);
-	field_begin(ll, "event");
-	sb_str(&ll->fb, event);
-	field_begin(ll, "client_address");
-	sb_str(&ll->fb, lg->ip);
+	if (ll->journal) {
+		sb_init(&ll->fb, ll->fbuf, sizeof ll->fbuf);
+		if (field_begin(ll, "event"))
+			sb_str(&ll->fb, event);
+		if (field_begin(ll, "client_address"))
+			sb_str(&ll->fb, lg->ip);	/* escaped already */
+	}
 }
 
 /* log_bytes - add key=value; quoted when empty or holding a space */
@@ -99,8 +103,7 @@ log_bytes(struct logline *ll, const char *key, const char *p, size_t n)
 	sb_escaped(&ll->sb, p, n);
 	if (quote)
 		sb_str(&ll->sb, "\"");
-	field_begin(ll, key);
-	if (ll->journal)
+	if (field_begin(ll, key))
 		sb_escaped(&ll->fb, p, n);
 }
 
@@ -111,16 +114,19 @@ log_str(struct logline *ll, const char *key, const char *val)
 	log_bytes(ll, key, val, strlen(val));
 }
 
-/* log_num - add key=number */
+/* log_num - add key=number (digits need neither quotes nor escapes) */
 void
 log_num(struct logline *ll, const char *key, unsigned long long v)
 {
-	char digits[24];
-	struct sbuf sb;
+	size_t at;
 
-	sb_init(&sb, digits, sizeof digits);
-	sb_num(&sb, v);
-	log_bytes(ll, key, digits, sb.len);
+	sb_str(&ll->sb, " ");
+	sb_str(&ll->sb, key);
+	sb_str(&ll->sb, "=");
+	at = ll->sb.len;
+	sb_num(&ll->sb, v);
+	if (field_begin(ll, key))
+		sb_add(&ll->fb, ll->sb.p + at, ll->sb.len - at);
 }
 
 /* send_journal - the record as MESSAGE= plus its SMTPD_* fields */

@@ -26,6 +26,7 @@ enum log_mode {			/* --log */
 struct logger {
 	enum log_mode to;		/* where records go: never AUTO */
 	size_t	 tag_len;		/* "smtpd[pid]: " */
+	size_t	 prefix_len;
 	char	 prefix[96];		/* "smtpd[pid]: ip=... " */
 	char	 ip[64];
 	struct sdglue sd;
