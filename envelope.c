@@ -226,9 +226,7 @@ envelope_header(const struct envelope *env, const struct envelope_meta *m,
 	sb_num(sb, ENVELOPE_VERSION);
 	sb_add(sb, "\n", 1);
 	line(sb, "Id", m->id);
-	sb_str(sb, "Arrival: ");
-	sb_num(sb, (unsigned long long)m->arrival);
-	sb_add(sb, "\n", 1);
+	line(sb, "Arrival", m->arrival);
 	if (m->client_ip[0] != '\0')
 		line(sb, "Client-Address", m->client_ip);
 	if (m->client_port[0] != '\0')

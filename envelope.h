@@ -47,7 +47,7 @@ struct envelope {
 /* facts of the session written into each envelope */
 struct envelope_meta {
 	const char *id;
-	long long arrival;		/* seconds since the epoch */
+	const char *arrival;		/* seconds since the epoch, decimal */
 	const char *client_ip;		/* "" when none */
 	const char *client_port;
 	const char *client_name;

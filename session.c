@@ -7,6 +7,7 @@
  * itself (MAIL, RCPT, DATA) is in transaction.c.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
@@ -93,6 +94,7 @@ session_init(struct session *s, const struct config *cfg,
 	io_init(&s->io, in, out, cfg->timeout, cfg->session_max);
 	s->io.lf_ok = cfg->lf;
 	s->batch.n = 0;
+	s->clock.sec = -1;
 	s->io.before_flush = settle_batch;	/* group commit */
 	s->io.hook = s;
 }
@@ -346,17 +348,30 @@ cmd_forbidden(struct session *s, const char *arg, const char *end)
 	session_reply(s, R_FORBIDDEN, NULL);
 }
 
+/*
+ * verb_is - the n octets at in are verb (upper case, letters only) in
+ * any case: clearing bit 0x20 upper-cases a letter and turns nothing
+ * else into one
+ */
+static int
+verb_is(const char *verb, const char *in, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (verb[k] == '\0' || (char)(in[k] & ~0x20) != verb[k])
+			return 0;
+	return verb[n] == '\0';
+}
+
 /* find_command - the table row for a verb, NULL if unknown */
 static const struct command *
 find_command(const char *verb, size_t n)
 {
 	size_t i;
-	char c = (char)(*verb & ~0x20);		/* first letter, upper case */
 
 	for (i = 0; i < sizeof commands / sizeof commands[0]; i++)
-		if (commands[i].verb[0] == c &&
-		    strlen(commands[i].verb) == n &&
-		    strncasecmp(commands[i].verb, verb, n) == 0)
+		if (verb_is(commands[i].verb, verb, n))
 			return &commands[i];
 	return NULL;
 }
@@ -386,12 +401,27 @@ looks_like_header(const char *w, size_t n)
 	return 0;
 }
 
-/* has_control - NUL, CR or another control octet in a command line */
+#define ONES	0x0101010101010101ull
+
+/*
+ * has_control - NUL, CR or another control octet (but TAB) in a command
+ * line.  Eight octets a step: a word with no octet below 0x20 and no
+ * DEL is clean; a word with one is looked at octet by octet.
+ */
 static int
 has_control(const char *p, size_t n)
 {
-	for (; n > 0; p++, n--)
-		if ((unsigned char)*p < 0x20 ? *p != '\t' : *p == 0x7f)
+	uint64_t v;
+	size_t i = 0;
+
+	for (; i + 8 <= n; i += 8) {
+		memcpy(&v, p + i, 8);
+		if ((((v - ONES * 0x20) | ((v ^ ONES * 0x7f) - ONES)) & ~v &
+		    ONES * 0x80) != 0)
+			break;
+	}
+	for (; i < n; i++)
+		if ((unsigned char)p[i] < 0x20 ? p[i] != '\t' : p[i] == 0x7f)
 			return 1;
 	return 0;
 }

@@ -53,6 +53,18 @@ enum session_end {
 	END_TEMPFAIL = 111	/* our side failed */
 };
 
+/*
+ * the arrival clock: one reading per message, its second as text and as
+ * an RFC 5322 date, formatted again only when the second changes
+ */
+struct arrival_clock {
+	long long sec;			/* -1: nothing formatted yet */
+	long	 usec;
+	size_t	 sec_len, date_len;
+	char	 sec_text[24];
+	char	 date[40];
+};
+
 struct session {
 	const struct config *cfg;
 	const struct client *client;
@@ -69,6 +81,7 @@ struct session {
 	struct envelope env;
 	struct spool spool;
 	struct batch batch;
+	struct arrival_clock clock;
 	struct io io;
 	char	 line[RCPT_LINE_MAX + 2];
 	size_t	 line_len;

@@ -14,7 +14,6 @@
 #include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
-#include <sys/time.h>
 
 #include <errno.h>
 #include <fcntl.h>
@@ -83,6 +82,7 @@ open_subdir(int qfd, const char *name, int *step)
 int
 spool_open(struct spool *sp, const char *queue, const char *host, int *step)
 {
+	struct sbuf sb;
 	int qfd, saved;
 
 	sp->tmpfd = sp->newfd = sp->fd = -1;
@@ -91,6 +91,10 @@ spool_open(struct spool *sp, const char *queue, const char *host, int *step)
 	sp->wlen = 0;
 	sp->id[0] = '\0';
 	host_label(sp->host, sizeof sp->host, host);
+	sb_init(&sb, sp->pid, sizeof sp->pid);
+	sb_add(&sb, ".", 1);
+	sb_num_padded(&sb, (unsigned long long)getpid(), 7);
+	sb_add(&sb, ".", 1);
 	if ((qfd = open_dir(AT_FDCWD, queue, step)) < 0)
 		return -1;
 	sp->tmpfd = open_subdir(qfd, "tmp", step);
@@ -119,42 +123,45 @@ spool_space_ok(const struct spool *sp, unsigned long long n)
 	return n <= avail && avail - n >= SPOOL_MIN_FREE;
 }
 
-/* make_id - a fresh queue id, unique across processes and hosts */
+/*
+ * make_id - a fresh queue id, unique across processes and hosts, for a
+ * message that arrived at second sec (decimal text) and usec
+ */
 static void
-make_id(struct spool *sp)
+make_id(struct spool *sp, const char *sec, long usec)
 {
 	unsigned char rnd[8];
-	struct timeval tv;
 	struct sbuf sb;
 	size_t i;
 
-	gettimeofday(&tv, NULL);
 	if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd)
 		for (i = 0; i < sizeof rnd; i++)	/* O_EXCL still guards */
-			rnd[i] = (unsigned char)((tv.tv_usec >> i) ^ sp->seq);
+			rnd[i] = (unsigned char)((usec >> i) ^ sp->seq);
 	sb_init(&sb, sp->id, sizeof sp->id);
-	sb_num(&sb, (unsigned long long)tv.tv_sec);
+	sb_str(&sb, sec);
 	sb_add(&sb, ".", 1);
-	sb_num_padded(&sb, (unsigned long long)tv.tv_usec, 6);
-	sb_add(&sb, ".", 1);
-	sb_num_padded(&sb, (unsigned long long)getpid(), 7);
-	sb_add(&sb, ".", 1);
+	sb_num_padded(&sb, (unsigned long long)usec, 6);
+	sb_str(&sb, sp->pid);
 	sb_hex(&sb, rnd, sizeof rnd);
 	sb_add(&sb, ".", 1);
 	sb_str(&sb, sp->host);
 	sp->seq++;
 }
 
-/* spool_begin - create a new file in tmp/ under a fresh id */
+/*
+ * spool_begin - create a new file in tmp/ under a fresh id, for a
+ * message that arrived at second sec (decimal text) and usec.  Should
+ * the id be taken, another draw of the random part is tried.
+ */
 int
-spool_begin(struct spool *sp)
+spool_begin(struct spool *sp, const char *sec, long usec)
 {
 	int tries;
 
 	sp->err = 0;
 	sp->wlen = 0;
 	for (tries = 0; tries < 5; tries++) {
-		make_id(sp);
+		make_id(sp, sec, usec);
 		sp->fd = openat(sp->tmpfd, sp->id, O_WRONLY | O_CREAT |
 		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (sp->fd >= 0 || errno != EEXIST)

@@ -25,6 +25,7 @@ struct spool {
 	int	 err;			/* first write errno, 0 if none */
 	unsigned seq;			/* messages begun in this process */
 	char	 id[SPOOL_ID_MAX];
+	char	 pid[12];		/* ".PPPPPPP." of the ids */
 	char	 host[33];		/* host part of the ids */
 	size_t	 wlen;
 	char	 wbuf[SPOOL_WBUF];
@@ -32,7 +33,7 @@ struct spool {
 
 int	 spool_open(struct spool *, const char *, const char *, int *);
 int	 spool_space_ok(const struct spool *, unsigned long long);
-int	 spool_begin(struct spool *);
+int	 spool_begin(struct spool *, const char *, long);
 void	 spool_write(struct spool *, const void *, size_t);
 int	 spool_hold(struct spool *, int *);
 int	 spool_settle(struct spool *, int, const char *);

@@ -6,10 +6,11 @@
  * before the file and its name in new/ are durable (group commit: one
  * fsync of new/ for all the messages a pipelining client sent at once).
  */
+#include <sys/time.h>
+
 #include <errno.h>
 #include <string.h>
 #include <strings.h>
-#include <time.h>
 
 #include "addr.h"
 #include "data.h"
@@ -246,7 +247,7 @@ add_literal(struct sbuf *sb, const char *ip)
  * so that other recipients (Bcc) are not disclosed.
  */
 static void
-add_received(const struct session *s, struct sbuf *sb, time_t t)
+add_received(const struct session *s, struct sbuf *sb)
 {
 	const struct client *c = s->client;
 
@@ -282,8 +283,31 @@ add_received(const struct session *s, struct sbuf *sb, time_t t)
 		sb_str(sb, ">");
 	}
 	sb_str(sb, "; ");
-	sb_date(sb, t);
+	sb_add(sb, s->clock.date, s->clock.date_len);
 	sb_str(sb, "\r\n");
+}
+
+/*
+ * stamp_arrival - read the clock once for a new message: its id, its
+ * Arrival and its Received date all come from this one reading
+ */
+static void
+stamp_arrival(struct arrival_clock *c)
+{
+	struct timeval tv;
+	struct sbuf sb;
+
+	gettimeofday(&tv, NULL);
+	c->usec = (long)tv.tv_usec;
+	if ((long long)tv.tv_sec == c->sec)
+		return;
+	c->sec = (long long)tv.tv_sec;
+	sb_init(&sb, c->sec_text, sizeof c->sec_text);
+	sb_num(&sb, (unsigned long long)tv.tv_sec);
+	c->sec_len = sb.len;
+	sb_init(&sb, c->date, sizeof c->date);
+	sb_date(&sb, tv.tv_sec);
+	c->date_len = sb.len;
 }
 
 /* write_head - the envelope block, the empty line, our Received line */
@@ -293,10 +317,9 @@ write_head(struct session *s)
 	char buf[4096];
 	struct sbuf sb;
 	struct envelope_meta m;
-	time_t t = time(NULL);
 
 	m.id = s->spool.id;
-	m.arrival = (long long)t;
+	m.arrival = s->clock.sec_text;
 	m.client_ip = s->client->ip;
 	m.client_port = s->client->port;
 	m.client_name = s->client->name;
@@ -309,7 +332,7 @@ write_head(struct session *s)
 	spool_write(&s->spool, s->env.rcpts, s->env.rcpts_len);
 	sb_init(&sb, buf, sizeof buf);
 	sb_str(&sb, "\n");
-	add_received(s, &sb, t);
+	add_received(s, &sb);
 	spool_write(&s->spool, buf, sb.len);
 }
 
@@ -507,7 +530,8 @@ cmd_data(struct session *s, const char *arg, const char *end)
 		session_reply(s, R_NO_SPACE, NULL);
 		return;
 	}
-	if (spool_begin(&s->spool) < 0) {
+	stamp_arrival(&s->clock);
+	if (spool_begin(&s->spool, s->clock.sec_text, s->clock.usec) < 0) {
 		spool_failed(s, "create", s->spool.err);
 		return;
 	}
