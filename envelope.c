@@ -21,6 +21,8 @@
 
 #include "envelope.h"
 
+#define TEXT_OF(n)	DIGITS_OF(n)	/* a number macro as a string */
+#define DIGITS_OF(n)	#n
 #define RCPT_ENTRY_MAX	(ADDR_PATH_MAX + ADDR_ORCPT_MAX + 64)
 
 /* envelope_init - an empty envelope with no recipient storage yet */
@@ -93,15 +95,21 @@ make_room(struct envelope *env, size_t n)
 	return 0;
 }
 
-/* path_hash - FNV-1a of a "Recipient: <...>\n" line */
+/* path_hash - a hash of a "Recipient: <...>\n" line, 8 octets a step */
 static size_t
 path_hash(const char *p, size_t n)
 {
-	uint32_t h = 2166136261u;
+	uint64_t h = 0x9e3779b97f4a7c15ull ^ n, w;
 
-	while (n-- > 0)
-		h = (h ^ (unsigned char)*p++) * 16777619u;
-	return h;
+	for (; n >= 8; p += 8, n -= 8) {
+		memcpy(&w, p, 8);
+		h = (h ^ w) * 0xff51afd7ed558ccdull;
+		h ^= h >> 32;
+	}
+	w = 0;
+	memcpy(&w, p, n);
+	h = (h ^ w) * 0xc4ceb9fe1a85ec53ull;
+	return (size_t)(h ^ h >> 29);
 }
 
 /* slot_of - where line (n octets) is in the set, or the empty slot */
@@ -188,12 +196,14 @@ envelope_add_rcpt(struct envelope *env, const struct path *rcpt,
 	return 0;
 }
 
-/* line - add "Key: value\n" */
+/* LINE - add "Key: value\n" (key a string literal) */
+#define LINE(sb, key, val)	key_line(sb, key ": ", sizeof key + 1, val)
+
+/* key_line - add "Key: " (klen octets at ks), val and "\n" */
 static void
-line(struct sbuf *sb, const char *key, const char *val)
+key_line(struct sbuf *sb, const char *ks, size_t klen, const char *val)
 {
-	sb_str(sb, key);
-	sb_str(sb, ": ");
+	sb_add(sb, ks, klen);
 	sb_str(sb, val);
 	sb_add(sb, "\n", 1);
 }
@@ -208,13 +218,29 @@ mail_params_text(const struct mail_params *mp, struct sbuf *sb)
 		sb_add(sb, "\n", 1);
 	}
 	if (mp->body != BODY_NONE)
-		line(sb, "Body", mp->body == BODY_7BIT ? "7BIT" : "8BITMIME");
+		LINE(sb, "Body", mp->body == BODY_7BIT ? "7BIT" : "8BITMIME");
 	if (mp->smtputf8)
-		line(sb, "SMTPUTF8", "yes");
+		LINE(sb, "SMTPUTF8", "yes");
 	if (mp->ret != RET_NONE)
-		line(sb, "Ret", mp->ret == RET_FULL ? "FULL" : "HDRS");
+		LINE(sb, "Ret", mp->ret == RET_FULL ? "FULL" : "HDRS");
 	if (mp->envid[0] != '\0')
-		line(sb, "Envid", mp->envid);
+		LINE(sb, "Envid", mp->envid);
+}
+
+/*
+ * envelope_client_lines - Client-Address, Client-Port, Client-Name and
+ * Helo: written once per HELO/EHLO, copied into every envelope
+ */
+void
+envelope_client_lines(const struct envelope_client *c, struct sbuf *sb)
+{
+	if (c->ip[0] != '\0')
+		LINE(sb, "Client-Address", c->ip);
+	if (c->port[0] != '\0')
+		LINE(sb, "Client-Port", c->port);
+	if (c->name[0] != '\0')
+		LINE(sb, "Client-Name", c->name);
+	LINE(sb, "Helo", c->helo);
 }
 
 /* envelope_header - the block up to, not including, the recipients */
@@ -222,20 +248,12 @@ void
 envelope_header(const struct envelope *env, const struct envelope_meta *m,
     struct sbuf *sb)
 {
-	sb_str(sb, "Version: ");
-	sb_num(sb, ENVELOPE_VERSION);
-	sb_add(sb, "\n", 1);
-	line(sb, "Id", m->id);
-	line(sb, "Arrival", m->arrival);
-	if (m->client_ip[0] != '\0')
-		line(sb, "Client-Address", m->client_ip);
-	if (m->client_port[0] != '\0')
-		line(sb, "Client-Port", m->client_port);
-	if (m->client_name[0] != '\0')
-		line(sb, "Client-Name", m->client_name);
-	line(sb, "Helo", m->helo);
-	line(sb, "Protocol", m->protocol);
-	line(sb, "Trusted", m->trusted ? "yes" : "no");
+	sb_str(sb, "Version: " TEXT_OF(ENVELOPE_VERSION) "\n");
+	LINE(sb, "Id", m->id);
+	LINE(sb, "Arrival", m->arrival);
+	sb_add(sb, m->client, m->client_len);
+	LINE(sb, "Protocol", m->protocol);
+	sb_str(sb, m->trusted ? "Trusted: yes\n" : "Trusted: no\n");
 	sb_str(sb, "Sender: <");
 	sb_add(sb, env->sender.addr, env->sender.len);
 	sb_str(sb, ">\n");

@@ -44,16 +44,22 @@ struct envelope {
 	size_t	 seen_cap;	/* a power of two, at least 2 * nrcpt */
 };
 
-/* facts of the session written into each envelope */
+/* facts of the session, the same in every envelope after HELO/EHLO */
+struct envelope_client {
+	const char *ip;			/* "" when none */
+	const char *port;
+	const char *name;
+	const char *helo;
+};
+
+/* facts of one message */
 struct envelope_meta {
 	const char *id;
 	const char *arrival;		/* seconds since the epoch, decimal */
-	const char *client_ip;		/* "" when none */
-	const char *client_port;
-	const char *client_name;
-	const char *helo;
 	const char *protocol;		/* SMTP, ESMTP or UTF8SMTP */
 	int	 trusted;
+	const char *client;		/* envelope_client_lines()'s text */
+	size_t	 client_len;
 };
 
 void	 envelope_init(struct envelope *);
@@ -61,6 +67,7 @@ void	 envelope_reset(struct envelope *);
 void	 envelope_free(struct envelope *);
 int	 envelope_add_rcpt(struct envelope *, const struct path *,
 	    const struct rcpt_params *);
+void	 envelope_client_lines(const struct envelope_client *, struct sbuf *);
 void	 envelope_header(const struct envelope *,
 	    const struct envelope_meta *, struct sbuf *);
 

@@ -35,12 +35,12 @@ static void cmd_help(struct session *, const char *, const char *);
 static void cmd_unimpl(struct session *, const char *, const char *);
 static void cmd_forbidden(struct session *, const char *, const char *);
 
-static const struct command commands[] = {
+static const struct command commands[] = {	/* the busiest first */
+	{ "RCPT", cmd_rcpt, S_MAIL | S_RCPT, R_SEQ_RCPT },
+	{ "MAIL", cmd_mail, S_READY, R_SEQ_MAIL },
+	{ "DATA", cmd_data, S_MAIL | S_RCPT, R_SEQ_RCPT },
 	{ "HELO", cmd_helo, S_ANY, R_DONE },
 	{ "EHLO", cmd_ehlo, S_ANY, R_DONE },
-	{ "MAIL", cmd_mail, S_READY, R_SEQ_MAIL },
-	{ "RCPT", cmd_rcpt, S_MAIL | S_RCPT, R_SEQ_RCPT },
-	{ "DATA", cmd_data, S_MAIL | S_RCPT, R_SEQ_RCPT },
 	{ "RSET", cmd_rset, S_ANY, R_DONE },
 	{ "NOOP", cmd_noop, S_ANY, R_DONE },
 	{ "QUIT", cmd_quit, S_ANY | S_REFUSED, R_DONE },
@@ -95,6 +95,7 @@ session_init(struct session *s, const struct config *cfg,
 	s->io.lf_ok = cfg->lf;
 	s->batch.n = 0;
 	s->clock.sec = -1;
+	s->head.client_len = 0;
 	s->io.before_flush = settle_batch;	/* group commit */
 	s->io.hook = s;
 }
@@ -213,6 +214,7 @@ take_helo(struct session *s, const char *arg, const char *end)
 	}
 	memcpy(s->helo, word, (size_t)(w_end - word));
 	s->helo[w_end - word] = '\0';
+	s->head.client_len = 0;		/* the heads name the new HELO */
 	reset_transaction(s);
 	session_enter(s, S_READY);
 	return 1;
@@ -403,22 +405,33 @@ looks_like_header(const char *w, size_t n)
 
 #define ONES	0x0101010101010101ull
 
+/* word_control - some octet below 0x20 or DEL in the 8 at p (TAB too) */
+static int
+word_control(const char *p)
+{
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	return (((v - ONES * 0x20) | ((v ^ ONES * 0x7f) - ONES)) & ~v &
+	    ONES * 0x80) != 0;
+}
+
 /*
  * has_control - NUL, CR or another control octet (but TAB) in a command
- * line.  Eight octets a step: a word with no octet below 0x20 and no
- * DEL is clean; a word with one is looked at octet by octet.
+ * line.  Eight octets a step, the last step overlapping the one before:
+ * only a line with a control octet or TAB is looked at octet by octet.
  */
 static int
 has_control(const char *p, size_t n)
 {
-	uint64_t v;
 	size_t i = 0;
 
-	for (; i + 8 <= n; i += 8) {
-		memcpy(&v, p + i, 8);
-		if ((((v - ONES * 0x20) | ((v ^ ONES * 0x7f) - ONES)) & ~v &
-		    ONES * 0x80) != 0)
-			break;
+	if (n >= 8) {
+		for (; i + 8 <= n; i += 8)
+			if (word_control(p + i))
+				break;
+		if (i + 8 > n && !word_control(p + n - 8))
+			return 0;
 	}
 	for (; i < n; i++)
 		if ((unsigned char)p[i] < 0x20 ? p[i] != '\t' : p[i] == 0x7f)

@@ -65,6 +65,17 @@ struct arrival_clock {
 	char	 date[40];
 };
 
+/*
+ * what every message's head repeats: the envelope's client lines and our
+ * Received line up to its "with", formatted at the first message after
+ * HELO/EHLO (client_len 0: not yet)
+ */
+struct head_cache {
+	size_t	 client_len, received_len;
+	char	 client[1024];
+	char	 received[1536];
+};
+
 struct session {
 	const struct config *cfg;
 	const struct client *client;
@@ -82,6 +93,7 @@ struct session {
 	struct spool spool;
 	struct batch batch;
 	struct arrival_clock clock;
+	struct head_cache head;
 	struct io io;
 	char	 line[RCPT_LINE_MAX + 2];
 	size_t	 line_len;

@@ -242,12 +242,12 @@ add_literal(struct sbuf *sb, const char *ip)
 }
 
 /*
- * add_received - our trace line (RFC 5321 4.4), built only from checked
- * values.  "for" names the recipient only when there is exactly one,
- * so that other recipients (Bcc) are not disclosed.
+ * received_from - our trace line (RFC 5321 4.4) up to its "with": the
+ * same for every message until the next HELO/EHLO.  Built only from
+ * checked values.
  */
 static void
-add_received(const struct session *s, struct sbuf *sb)
+received_from(const struct session *s, struct sbuf *sb)
 {
 	const struct client *c = s->client;
 
@@ -274,6 +274,41 @@ add_received(const struct session *s, struct sbuf *sb)
 		sb_str(sb, ")");
 	}
 	sb_str(sb, " with ");
+}
+
+/* head_facts - the session's part of every head, formatted once per HELO */
+static const struct head_cache *
+head_facts(struct session *s)
+{
+	struct head_cache *h = &s->head;
+	struct envelope_client c;
+	struct sbuf sb;
+
+	if (h->client_len != 0)
+		return h;
+	c.ip = s->client->ip;
+	c.port = s->client->port;
+	c.name = s->client->name;
+	c.helo = s->helo;
+	sb_init(&sb, h->client, sizeof h->client);
+	envelope_client_lines(&c, &sb);
+	h->client_len = sb.len;
+	sb_init(&sb, h->received, sizeof h->received);
+	received_from(s, &sb);
+	h->received_len = sb.len;
+	return h;
+}
+
+/*
+ * add_received - our Received line: the session's part, then protocol,
+ * id, and "for" naming the recipient only when there is exactly one, so
+ * that other recipients (Bcc) are not disclosed.
+ */
+static void
+add_received(const struct session *s, const struct head_cache *h,
+    struct sbuf *sb)
+{
+	sb_add(sb, h->received, h->received_len);
 	sb_str(sb, protocol_name(s));
 	sb_str(sb, " id ");
 	sb_str(sb, s->spool.id);
@@ -314,25 +349,24 @@ stamp_arrival(struct arrival_clock *c)
 static void
 write_head(struct session *s)
 {
+	const struct head_cache *h = head_facts(s);
 	char buf[4096];
 	struct sbuf sb;
 	struct envelope_meta m;
 
 	m.id = s->spool.id;
 	m.arrival = s->clock.sec_text;
-	m.client_ip = s->client->ip;
-	m.client_port = s->client->port;
-	m.client_name = s->client->name;
-	m.helo = s->helo;
 	m.protocol = protocol_name(s);
 	m.trusted = s->client->trusted;
+	m.client = h->client;
+	m.client_len = h->client_len;
 	sb_init(&sb, buf, sizeof buf);
 	envelope_header(&s->env, &m, &sb);
 	spool_write(&s->spool, buf, sb.len);
 	spool_write(&s->spool, s->env.rcpts, s->env.rcpts_len);
 	sb_init(&sb, buf, sizeof buf);
 	sb_str(&sb, "\n");
-	add_received(s, &sb);
+	add_received(s, h, &sb);
 	spool_write(&s->spool, buf, sb.len);
 }
 

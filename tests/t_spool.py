@@ -641,6 +641,30 @@ def test_strace_order():
         q.cleanup()
 
 
+def test_rehelo_heads():
+    """A second EHLO in a session names itself in the messages after it
+    (the head's session part is formatted once per HELO/EHLO)."""
+    q = lib.Queue()
+    try:
+        m = crlf(b"Subject: h", b"", b"body")
+        data = (b"EHLO first.example\r\n" + tx(m) + tx(m) +
+                b"HELO second.example\r\n" + tx(m) + b"QUIT\r\n")
+        rc, out, err = lib.run_smtpd(data, q)
+        ids = queued_ids(out)
+        helos, froms = [], []
+        for qid in ids:
+            fields, message = lib.split_spool(q.read(qid))
+            helos.append(dict(fields).get("Helo"))
+            froms.append(received_split(message)[0].split(b"\r\n")[0])
+        check("spool-rehelo-heads", rc == 0 and len(ids) == 3 and helos == [
+            "first.example", "first.example", "second.example"] and froms == [
+            b"Received: from first.example", b"Received: from first.example",
+            b"Received: from second.example"], "helos %r froms %r err=%s" % (
+                helos, froms, errtext(err)))
+    finally:
+        q.cleanup()
+
+
 def test_scanner_offsets():
     """The DATA scanner looks at 16 and 64 octets at a time: put line
     ends, leading dots, bare CR/LF and NUL at every offset across those
@@ -680,7 +704,7 @@ def test_scanner_offsets():
 
 
 def main():
-    for t in (test_scanner_offsets, test_layout_untrusted, test_layout_local_helo,
+    for t in (test_scanner_offsets, test_rehelo_heads, test_layout_untrusted, test_layout_local_helo,
               test_layout_utf8, test_several_messages,
               test_refusals_leave_nothing, test_eof_in_data,
               test_kill9_in_data, test_unwritable_queue, test_ulimit_fsize,
