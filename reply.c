@@ -13,22 +13,24 @@
 
 /*
  * The rows.  ROW: code, enhanced code, text; ROW0: no enhanced code.
- * Their whole line is put together by the compiler, so sending one is
- * one copy.  ARG and ARG0: a text with one "%s", filled in when sent.
+ * ARG and ARG0: the text before and after an argument (the session's
+ * host name unless the caller gives one), "%s" in the text.  The
+ * compiler puts the wire lines together: sending a reply is one copy,
+ * or three around the argument.
  */
-#define LINE(s)	{ s "\r\n", sizeof s + 1 }
-#define ROW(code, esc, text, flags) \
-	{ code, esc, text, flags, LINE(#code " " esc " " text) }
-#define ROW0(code, text, flags) \
-	{ code, NULL, text, flags, LINE(#code " " text) }
-#define ARG(code, esc, text, flags) \
-	{ code, esc, text, flags, { NULL, 0 } }
-#define ARG0(code, text, flags) \
-	{ code, NULL, text, flags, { NULL, 0 } }
+#define PART(s)	{ s, sizeof s - 1 }
+#define ROW(code, esc, text, flags) { code, esc, text, flags, \
+	PART(#code " " esc " " text "\r\n"), { NULL, 0 } }
+#define ROW0(code, text, flags) { code, NULL, text, flags, \
+	PART(#code " " text "\r\n"), { NULL, 0 } }
+#define ARG(code, esc, pre, post, flags) { code, esc, pre "%s" post, flags, \
+	PART(#code " " esc " " pre), PART(post "\r\n") }
+#define ARG0(code, pre, post, flags) { code, NULL, pre "%s" post, flags, \
+	PART(#code " " pre), PART(post "\r\n") }
 
 static const struct reply replies[] = {
-	[R_GREETING] =	ARG0(220, "%s ESMTP smtpd", 0),
-	[R_HELO] =	ARG0(250, "%s", 0),
+	[R_GREETING] =	ARG0(220, "", " ESMTP smtpd", 0),
+	[R_HELO] =	ARG0(250, "", "", 0),
 	[R_DONE] =	ROW(250, "2.0.0", "OK", 0),
 	[R_SENDER_OK] =	ROW(250, "2.1.0", "sender OK", 0),
 	[R_RCPT_OK] =	ROW(250, "2.1.5", "recipient OK", 0),
@@ -36,9 +38,9 @@ static const struct reply replies[] = {
 	    0),
 	[R_START_DATA] = ROW0(354,
 	    "send the message, end with <CRLF>.<CRLF>", 0),
-	[R_QUEUED] =	ARG(250, "2.0.0", "OK queued as %s", 0),
+	[R_QUEUED] =	ARG(250, "2.0.0", "OK queued as ", "", 0),
 	[R_RESET] =	ROW(250, "2.0.0", "reset OK", 0),
-	[R_BYE] =	ARG(221, "2.0.0", "%s closing connection", RF_CLOSE),
+	[R_BYE] =	ARG(221, "2.0.0", "", " closing connection", RF_CLOSE),
 	[R_VRFY] =	ROW(252, "2.1.5",
 	    "cannot VRFY user, but will accept mail and attempt delivery", 0),
 	[R_HELP] =	ROW(214, "2.0.0", "commands: HELO EHLO MAIL RCPT DATA "
@@ -84,7 +86,7 @@ static const struct reply replies[] = {
 	[R_PARAM_NO_EHLO] = ROW(555, "5.5.4",
 	    "parameters need EHLO, not HELO", RF_ERROR),
 	[R_SIZE_LIMIT] = ARG(552, "5.3.4",
-	    "message size exceeds fixed limit of %s bytes", 0),
+	    "message size exceeds fixed limit of ", " bytes", 0),
 	[R_NO_SPACE] =	ROW(452, "4.3.1", "insufficient system storage", 0),
 	[R_TOO_MANY_RCPT] = ROW(452, "4.5.3", "too many recipients", 0),
 	[R_RELAY_DENIED] = ROW(550, "5.7.1",
@@ -98,33 +100,32 @@ static const struct reply replies[] = {
 	    "local error: message not queued, try again later", 0),
 	[R_SPOOL_FULL] = ROW(452, "4.3.1",
 	    "insufficient system storage: message not queued", 0),
-	[R_TOO_MANY_ERRORS] = ARG(421, "4.7.0",
-	    "%s too many errors, closing connection", RF_CLOSE),
-	[R_TIMEOUT] =	ARG(421, "4.4.2", "%s timeout, closing connection",
+	[R_TOO_MANY_ERRORS] = ARG(421, "4.7.0", "",
+	    " too many errors, closing connection", RF_CLOSE),
+	[R_TIMEOUT] =	ARG(421, "4.4.2", "", " timeout, closing connection",
 	    RF_CLOSE),
-	[R_SESSION_LIMIT] = ARG(421, "4.4.2",
-	    "%s session time limit reached, closing connection", RF_CLOSE),
-	[R_UNAVAILABLE] = ARG(421, "4.3.0",
-	    "%s mail service unavailable (local problem), try again later",
+	[R_SESSION_LIMIT] = ARG(421, "4.4.2", "",
+	    " session time limit reached, closing connection", RF_CLOSE),
+	[R_UNAVAILABLE] = ARG(421, "4.3.0", "",
+	    " mail service unavailable (local problem), try again later",
 	    RF_CLOSE),
-	[R_FORBIDDEN] =	ARG(421, "4.7.0", "%s this is an SMTP server, not "
+	[R_FORBIDDEN] =	ARG(421, "4.7.0", "", " this is an SMTP server, not "
 	    "HTTP, and headers go after DATA; closing connection", RF_CLOSE),
-	[R_EARLY_TALKER] = ARG(554, "5.5.0", "%s you talked before the greeting "
-	    "(RFC 5321 4.3.1); closing connection", RF_CLOSE),
-	[R_CLIENT_REJECT] = ARG(554, "5.7.1", "%s", 0),
-	[R_CLIENT_TEMP] = ARG(421, "4.7.1", "%s", RF_CLOSE),
+	[R_EARLY_TALKER] = ARG(554, "5.5.0", "", " you talked before the "
+	    "greeting (RFC 5321 4.3.1); closing connection", RF_CLOSE),
+	[R_CLIENT_REJECT] = ARG(554, "5.7.1", "", "", 0),
+	[R_CLIENT_TEMP] = ARG(421, "4.7.1", "", "", RF_CLOSE),
 	[R_NO_SERVICE] = ROW(503, "5.7.1", "no mail service for you here; "
 	    "please QUIT", RF_ERROR),
-	[R_CHECK_REJECT] = ARG(550, "5.7.1", "%s", RF_ERROR),
-	[R_CHECK_TEMP] = ARG(451, "4.7.1", "%s", 0),
+	[R_CHECK_REJECT] = ARG(550, "5.7.1", "", "", RF_ERROR),
+	[R_CHECK_TEMP] = ARG(451, "4.7.1", "", "", 0),
 	[R_CHECK_FAILED] = ROW(451, "4.3.0",
 	    "local policy check failed, try again later", 0),
 	[R_NO_MAILBOX] = ROW(550, "5.1.1", "no such mailbox here", RF_ERROR),
 	[R_LIST_FAILED] = ROW(451, "4.3.0",
 	    "recipient list unavailable, try again later", 0),
-	[R_TOO_MANY_MSGS] = ARG(421, "4.7.0",
-	    "%s too many messages in one session, closing connection",
-	    RF_CLOSE),
+	[R_TOO_MANY_MSGS] = ARG(421, "4.7.0", "",
+	    " too many messages in one session, closing connection", RF_CLOSE),
 };
 _Static_assert(sizeof replies / sizeof replies[0] == R__COUNT,
     "one reply table row per reply id");
@@ -136,13 +137,13 @@ reply_get(enum reply_id id)
 	return &replies[id];
 }
 
-/* add_text - a reply text, its "%s" (if any, and arg given) filled in */
+/* add_text - a reply text with its "%s" (if any) replaced by arg */
 static void
 add_text(struct sbuf *sb, const char *text, const char *arg)
 {
-	const char *pct = arg != NULL ? strchr(text, '%') : NULL;
+	const char *pct = strstr(text, "%s");
 
-	if (pct != NULL && pct[1] == 's') {
+	if (pct != NULL) {
 		sb_add(sb, text, (size_t)(pct - text));
 		sb_str(sb, arg);
 		text = pct + 2;
@@ -151,13 +152,13 @@ add_text(struct sbuf *sb, const char *text, const char *arg)
 }
 
 /*
- * format_line - one reply line into buf (at least REPLY_MAX + 1 octets):
- * code, '-' or ' ', enhanced code, text with its "%s" (if any) replaced
- * by arg; cut to 512 octets with the CRLF.  Returns its length.
+ * format_line - one reply line of our own into buf (at least
+ * REPLY_MAX + 1 octets): code, '-' or ' ', enhanced code, text; cut to
+ * 512 octets with the CRLF.  Returns its length.
  */
 static size_t
 format_line(char *buf, unsigned code, int more, const char *esc,
-    const char *text, const char *arg)
+    const char *text)
 {
 	struct sbuf sb;
 
@@ -171,22 +172,34 @@ format_line(char *buf, unsigned code, int more, const char *esc,
 		sb_str(&sb, esc);
 		sb_add(&sb, " ", 1);
 	}
-	add_text(&sb, text, arg);
+	sb_str(&sb, text);
 	memcpy(buf + sb.len, "\r\n", 2);
 	return sb.len + 2;
 }
 
-/* wire_line - reply id's line: the table's own, or built in buf */
+/*
+ * wire_line - reply id's line: the table's own, or its two parts around
+ * arg put together in buf (at least REPLY_MAX + 1 octets), arg cut so
+ * that the line keeps to 512 octets with its CRLF
+ */
 static const char *
 wire_line(enum reply_id id, const char *arg, char *buf, size_t *n)
 {
 	const struct reply *r = &replies[id];
+	size_t room = REPLY_MAX - r->line.len - r->tail.len, a;
 
-	if (r->line.p != NULL) {
+	if (r->tail.p == NULL) {
 		*n = r->line.len;
 		return r->line.p;
 	}
-	*n = format_line(buf, r->code, 0, r->esc, r->text, arg);
+	a = arg != NULL ? strlen(arg) : 0;
+	if (a > room)
+		a = room;
+	memcpy(buf, r->line.p, r->line.len);
+	if (a > 0)
+		memcpy(buf + r->line.len, arg, a);
+	memcpy(buf + r->line.len + a, r->tail.p, r->tail.len);
+	*n = r->line.len + a + r->tail.len;
 	return buf;
 }
 
@@ -209,7 +222,7 @@ reply_line(struct io *io, unsigned code, int more, const char *esc,
 {
 	char buf[REPLY_MAX + 1];
 
-	return io_put(io, buf, format_line(buf, code, more, esc, text, NULL));
+	return io_put(io, buf, format_line(buf, code, more, esc, text));
 }
 
 /* reply_text - the text of reply id with "%s" replaced by arg */

@@ -86,10 +86,12 @@ struct reply {
 	const char	*esc;	/* NULL: no enhanced code (RFC 2034 3) */
 	const char	*text;	/* one "%s" at most: the argument */
 	unsigned	 flags;
-	struct {		/* the whole line when text has no "%s" */
-		const char *p;	/* NULL when it has */
+	struct reply_part {	/* wire text, put together by the compiler */
+		const char *p;
 		size_t	 len;
-	} line;
+	} line,			/* the whole line, or up to the argument */
+	  tail;			/* after the argument, CRLF included; */
+				/* p NULL: no argument */
 };
 
 const struct reply *reply_get(enum reply_id);

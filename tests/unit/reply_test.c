@@ -2,7 +2,8 @@
  * reply_test.c - unit tests for reply.c's table: every row's wire line
  * (precomputed by the compiler, or built when sent) is the code, the
  * enhanced code and the text with "%s" filled in, ends in CRLF and fits
- * 512 octets; a row is built when sent exactly when its text has "%s".
+ * 512 octets; a row has a part after its argument exactly when its
+ * text has "%s"; a long argument is cut, never the line's end.
  * Prints "reply: N passed, M failed".
  */
 #include <stdio.h>
@@ -42,6 +43,22 @@ expected(const struct reply *r, const char *arg, char *out, size_t cap)
 		snprintf(out, cap, "%u %s\r\n", r->code, text);
 }
 
+/* check_long_argument - a 600-octet argument: 512 octets, CRLF kept */
+static void
+check_long_argument(void)
+{
+	char got[REPLY_BUF], arg[601];
+	size_t n;
+
+	memset(arg, 'a', sizeof arg - 1);
+	arg[sizeof arg - 1] = '\0';
+	n = reply_format(got, R_BYE, arg);
+	got[n] = '\0';
+	expect(n == REPLY_LINE_MAX && memcmp(got, "221 2.0.0 aaa", 13) == 0 &&
+	    memcmp(got + n - 22, "a closing connection\r\n", 22) == 0, R_BYE,
+	    "long argument cut", got);
+}
+
 int
 main(void)
 {
@@ -56,7 +73,7 @@ main(void)
 		    "has code and text", "");
 		if (r->text == NULL)
 			continue;
-		expect((strstr(r->text, "%s") != NULL) == (r->line.p == NULL),
+		expect((strstr(r->text, "%s") != NULL) == (r->tail.p != NULL),
 		    id, "ARG rows are the ones with %s", r->text);
 		n = reply_format(got, (enum reply_id)id, "host.example");
 		got[n] = '\0';
@@ -69,6 +86,7 @@ main(void)
 		    id == R_HELO), id, "enhanced code unless greeting/HELO/354",
 		    got);
 	}
+	check_long_argument();
 	printf("reply: %d passed, %d failed\n", pass, fail);
 	return fail != 0;
 }
