@@ -471,7 +471,9 @@ addr_parse_path(const char **pp, const char *end, int flags,
 	const char	*s = *pp, *p, *lp, *le, *dp;
 	int		 route = 0;
 
-	memset(out, 0, sizeof(*out));
+	out->addr[0] = '\0';		/* empty, as <> leaves it */
+	out->len = out->domain_off = 0;
+	out->utf8 = 0;
 	if (s >= end || *s != '<')
 		return ADDR_SYNTAX;
 	p = s + 1;

@@ -109,6 +109,11 @@ wait_for(struct io *io, int fd, short events)
 	idle = io->timeout > INT_MAX / 1000 ? INT_MAX : (int)io->timeout * 1000;
 	for (;;) {
 		cap = ms_until(io->session_end);
+		if (io->line_timed == LINE_ARMED) {	/* its first wait */
+			io->line_end = now();
+			io->line_end.tv_sec += io->timeout;
+			io->line_timed = LINE_RUNNING;
+		}
 		if (io->line_timed) {
 			line = ms_until(io->line_end);
 			cap = line < cap ? line : cap;
@@ -296,7 +301,8 @@ line_status(int r)
 /*
  * io_readline - read one line into buf (size cap), without its ending,
  * within one idle timeout for the whole line (a byte now and then does
- * not stretch it).  A line holds at most cap - 2 bytes of text; a longer
+ * not stretch it; the clock starts when the line first has to wait, so
+ * a line already buffered costs no clock reading).  A line holds at most cap - 2 bytes of text; a longer
  * one is read to its LF and thrown away.  buf is NUL-terminated, but
  * the text may hold NULs: *lenp is the true length.
  */
@@ -305,9 +311,7 @@ io_readline(struct io *io, char *buf, size_t cap, size_t *lenp)
 {
 	int r;
 
-	io->line_end = now();
-	io->line_end.tv_sec += io->timeout;
-	io->line_timed = 1;
+	io->line_timed = LINE_ARMED;
 	r = read_line(io, buf, cap, lenp);
 	io->line_timed = 0;
 	return r;

@@ -40,7 +40,9 @@ struct io {
 	unsigned timeout;		/* idle limit per read/write, seconds */
 	struct timespec session_end;	/* hard cap on the whole session */
 	struct timespec line_end;	/* idle limit of the command line */
-	int	 line_timed;		/* line_end is in force */
+	int	 line_timed;		/* 0, or: */
+#define LINE_ARMED	1	/* reading a line; its clock starts at */
+#define LINE_RUNNING	2	/* the first wait (line_end) */
 	size_t	 in_pos, in_len;
 	size_t	 out_len;
 	unsigned long long bytes_in, bytes_out;

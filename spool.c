@@ -209,6 +209,11 @@ spool_write(struct spool *sp, const void *p, size_t n)
 
 	if (sp->fd < 0 || sp->err != 0)
 		return;
+	if (n < sizeof sp->wbuf / 2 && n <= sizeof sp->wbuf - sp->wlen) {
+		memcpy(sp->wbuf + sp->wlen, s, n);	/* it fits */
+		sp->wlen += n;
+		return;
+	}
 	if (n >= sizeof sp->wbuf / 2) {		/* big: no copy */
 		flush_wbuf(sp);
 		write_all(sp, s, n);
