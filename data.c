@@ -11,6 +11,9 @@
 #ifdef __SSE2__
 #include <emmintrin.h>
 #endif
+#if defined(__x86_64__) && defined(__GNUC__)
+#include <immintrin.h>
+#endif
 #include <string.h>
 
 #include "config.h"
@@ -27,6 +30,8 @@ struct dm {
 	unsigned long long max;		/* 0: no limit */
 	struct spool *sp;
 	struct data_result *res;
+	size_t	(*clean_lines)(const unsigned char *, size_t);
+	size_t	(*next_special)(const unsigned char *, size_t);
 };
 
 /* emit - store message octets (counted even once we stop storing) */
@@ -223,27 +228,40 @@ special_mask(const unsigned char *p, size_t i, size_t n)
 	return m;
 }
 
-/* next_special - offset of the first CR, LF or NUL in p[0..n), or n */
-static size_t
-next_special(const unsigned char *p, size_t n)
+/*
+ * The scans below take the mask function as an argument so that each is
+ * compiled twice: with special_mask() (SSE2, any x86-64 or none), and on
+ * x86-64 with special_mask_avx2(), 32 octets an instruction, chosen at
+ * run time when the CPU has AVX2.
+ */
+#ifdef __GNUC__
+#define ALWAYS_INLINE	inline __attribute__((always_inline))
+#else
+#define ALWAYS_INLINE	inline
+#endif
+typedef uint64_t mask_fn(const unsigned char *, size_t, size_t);
+
+/* next_special_by - offset of the first CR, LF or NUL in p[0..n), or n */
+static ALWAYS_INLINE size_t
+next_special_by(const unsigned char *p, size_t n, mask_fn *mask)
 {
 	size_t i;
 	uint64_t m;
 
 	for (i = 0; i < n; i += 64)
-		if ((m = special_mask(p, i, n)) != 0)
+		if ((m = mask(p, i, n)) != 0)
 			return i + (size_t)__builtin_ctzll(m);
 	return n;
 }
 
 /*
- * clean_lines - how many octets from p are whole lines that need no
+ * clean_lines_by - how many octets from p are whole lines that need no
  * care: no leading dot, no CR, LF or NUL but their CRLF.  One pass over
- * the buffer, 64 octets at a time, whatever the line lengths, so
- * the body of a message streams at memory speed.
+ * the buffer, 64 octets at a time, whatever the line lengths, so the
+ * body of a message streams at memory speed.
  */
-static size_t
-clean_lines(const unsigned char *p, size_t n)
+static ALWAYS_INLINE size_t
+clean_lines_by(const unsigned char *p, size_t n, mask_fn *mask)
 {
 	size_t i, k, good = 0;		/* good: the end of the last line */
 	uint64_t m;
@@ -251,7 +269,7 @@ clean_lines(const unsigned char *p, size_t n)
 	if (n == 0 || p[0] == '.')
 		return 0;
 	for (i = 0; i < n; i += 64)
-		for (m = special_mask(p, i, n); m != 0; m &= m - 1) {
+		for (m = mask(p, i, n); m != 0; m &= m - 1) {
 			k = i + (size_t)__builtin_ctzll(m);
 			if (k < good)
 				continue;	/* an LF taken in the last step */
@@ -265,6 +283,71 @@ clean_lines(const unsigned char *p, size_t n)
 	return good;
 }
 
+/* next_special, clean_lines - the scans with SSE2 (or 64-bit words) */
+static size_t
+next_special(const unsigned char *p, size_t n)
+{
+	return next_special_by(p, n, special_mask);
+}
+
+static size_t
+clean_lines(const unsigned char *p, size_t n)
+{
+	return clean_lines_by(p, n, special_mask);
+}
+
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DATA_NO_AVX2)
+#define SCAN_AVX2	1
+
+/* special_mask_avx2 - special_mask() with two 32-octet compares */
+__attribute__((target("avx2"))) static inline uint64_t
+special_mask_avx2(const unsigned char *p, size_t i, size_t n)
+{
+	const __m256i cr = _mm256_set1_epi8('\r'), lf = _mm256_set1_epi8('\n');
+	const __m256i nul = _mm256_setzero_si256();
+	__m256i a, b;
+
+	if (n - i < 64)
+		return special_mask(p, i, n);
+	a = _mm256_loadu_si256((const __m256i *)(const void *)(p + i));
+	b = _mm256_loadu_si256((const __m256i *)(const void *)(p + i + 32));
+	a = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(a, cr),
+	    _mm256_cmpeq_epi8(a, lf)), _mm256_cmpeq_epi8(a, nul));
+	b = _mm256_or_si256(_mm256_or_si256(_mm256_cmpeq_epi8(b, cr),
+	    _mm256_cmpeq_epi8(b, lf)), _mm256_cmpeq_epi8(b, nul));
+	return (uint32_t)_mm256_movemask_epi8(a) |
+	    (uint64_t)(uint32_t)_mm256_movemask_epi8(b) << 32;
+}
+
+/* next_special_avx2, clean_lines_avx2 - the scans with AVX2 */
+__attribute__((target("avx2"))) static size_t
+next_special_avx2(const unsigned char *p, size_t n)
+{
+	return next_special_by(p, n, special_mask_avx2);
+}
+
+__attribute__((target("avx2"))) static size_t
+clean_lines_avx2(const unsigned char *p, size_t n)
+{
+	return clean_lines_by(p, n, special_mask_avx2);
+}
+#endif
+
+/* pick_scans - the fastest scans this CPU runs */
+static void
+pick_scans(struct dm *m)
+{
+#ifdef SCAN_AVX2
+	if (__builtin_cpu_supports("avx2")) {
+		m->clean_lines = clean_lines_avx2;
+		m->next_special = next_special_avx2;
+		return;
+	}
+#endif
+	m->clean_lines = clean_lines;
+	m->next_special = next_special;
+}
+
 /* feed - run the machine over a buffer; returns octets consumed */
 static size_t
 feed(struct dm *m, const unsigned char *p, size_t n)
@@ -273,13 +356,13 @@ feed(struct dm *m, const unsigned char *p, size_t n)
 
 	while (i < n && m->st != D_END) {
 		if (m->st == D_BOL && !m->in_header &&
-		    (run = clean_lines(p + i, n - i)) > 0) {
+		    (run = m->clean_lines(p + i, n - i)) > 0) {
 			emit(m, p + i, run);	/* still at a line start */
 			i += run;
 			continue;
 		}
 		if (m->st == D_TEXT && (!m->in_header || m->hmatch < 0)) {
-			run = next_special(p + i, n - i);
+			run = m->next_special(p + i, n - i);
 			if (run > 0) {
 				m->line_len += run;
 				emit(m, p + i, run);
@@ -312,6 +395,7 @@ data_receive(struct io *io, struct spool *sp, unsigned long long max,
 	m.max = max;
 	m.sp = sp;
 	m.res = res;
+	pick_scans(&m);
 	while (m.st != D_END) {
 		if ((r = io_fill(io)) != IO_OK)
 			return r;

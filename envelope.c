@@ -23,6 +23,7 @@
 
 #define TEXT_OF(n)	DIGITS_OF(n)	/* a number macro as a string */
 #define DIGITS_OF(n)	#n
+#define RCPT_KEY	"Recipient: <"	/* each recipient's line begins so */
 #define RCPT_ENTRY_MAX	(ADDR_PATH_MAX + ADDR_ORCPT_MAX + 64)
 
 /* envelope_init - an empty envelope with no recipient storage yet */
@@ -167,7 +168,7 @@ envelope_add_rcpt(struct envelope *env, const struct path *rcpt,
 	size_t first, slot;
 
 	sb_init(&sb, buf, sizeof buf);
-	sb_str(&sb, "Recipient: <");
+	sb_str(&sb, RCPT_KEY);
 	sb_add(&sb, rcpt->addr, rcpt->len);
 	sb_str(&sb, ">\n");
 	first = sb.len;
@@ -192,8 +193,16 @@ envelope_add_rcpt(struct envelope *env, const struct path *rcpt,
 	env->seen[slot] = env->rcpts_len + 1;
 	env->rcpts_len += sb.len;
 	if (env->nrcpt++ == 0)
-		env->first_rcpt = *rcpt;
+		env->first_rcpt_len = rcpt->len;
 	return 0;
+}
+
+/* envelope_first_rcpt - the first recipient's address (*lenp octets) */
+const char *
+envelope_first_rcpt(const struct envelope *env, size_t *lenp)
+{
+	*lenp = env->first_rcpt_len;
+	return env->rcpts + sizeof RCPT_KEY - 1;	/* its line comes first */
 }
 
 /* LINE - add "Key: value\n" (key a string literal) */

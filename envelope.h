@@ -36,7 +36,7 @@
 struct envelope {
 	struct path sender;
 	struct mail_params mp;
-	struct path first_rcpt;	/* for "for <...>" in Received */
+	size_t	 first_rcpt_len;	/* for "for <...>" in Received */
 	unsigned nrcpt;		/* accepted recipients */
 	char	*rcpts;		/* "Recipient: <...>\n" lines and theirs */
 	size_t	 rcpts_len, rcpts_cap;
@@ -68,6 +68,7 @@ void	 envelope_free(struct envelope *);
 int	 envelope_add_rcpt(struct envelope *, const struct path *,
 	    const struct rcpt_params *);
 void	 envelope_client_lines(const struct envelope_client *, struct sbuf *);
+const char *envelope_first_rcpt(const struct envelope *, size_t *);
 void	 envelope_header(const struct envelope *,
 	    const struct envelope_meta *, struct sbuf *);
 

@@ -72,57 +72,67 @@ field_begin(struct logline *ll, const char *key)
 	return 1;
 }
 
-/* log_begin - start a record for one event */
+/* log_begin_k - start a record for one event (n octets) */
 void
-log_begin(struct logger *lg, struct logline *ll, const char *event)
+log_begin_k(struct logger *lg, struct logline *ll, const char *event,
+    size_t n)
 {
 	ll->journal = lg->to == LOGMODE_JOURNAL;
 	ll->nf = 0;
 	sb_init(&ll->sb, ll->buf, sizeof ll->buf - 4);
 	sb_add(&ll->sb, lg->prefix, lg->prefix_len);
-	sb_str(&ll->sb, "event=");
-	sb_str(&ll->sb, event);
+	sb_add(&ll->sb, "event=", 6);
+	sb_add(&ll->sb, event, n);
 	if (ll->journal) {
 		sb_init(&ll->fb, ll->fbuf, sizeof ll->fbuf);
 		if (field_begin(ll, "event"))
-			sb_str(&ll->fb, event);
+			sb_add(&ll->fb, event, n);
 		if (field_begin(ll, "client_address"))
 			sb_str(&ll->fb, lg->ip);	/* escaped already */
 	}
 }
 
-/* log_bytes - add key=value; quoted when empty or holding a space */
+/* add_key - " key=" for a key of klen octets */
+static void
+add_key(struct logline *ll, const char *key, size_t klen)
+{
+	sb_add(&ll->sb, " ", 1);
+	sb_add(&ll->sb, key, klen);
+	sb_add(&ll->sb, "=", 1);
+}
+
+/* log_bytes_k - add key=value; quoted when empty or holding a space */
 void
-log_bytes(struct logline *ll, const char *key, const char *p, size_t n)
+log_bytes_k(struct logline *ll, const char *key, size_t klen, const char *p,
+    size_t n)
 {
 	int quote = n == 0 || memchr(p, ' ', n) != NULL;
 
-	sb_str(&ll->sb, " ");
-	sb_str(&ll->sb, key);
-	sb_str(&ll->sb, quote ? "=\"" : "=");
+	add_key(ll, key, klen);
+	if (quote)
+		sb_add(&ll->sb, "\"", 1);
 	sb_escaped(&ll->sb, p, n);
 	if (quote)
-		sb_str(&ll->sb, "\"");
+		sb_add(&ll->sb, "\"", 1);
 	if (field_begin(ll, key))
 		sb_escaped(&ll->fb, p, n);
 }
 
-/* log_str - add key=value for a C string */
+/* log_str_k - add key=value for a C string */
 void
-log_str(struct logline *ll, const char *key, const char *val)
+log_str_k(struct logline *ll, const char *key, size_t klen, const char *val)
 {
-	log_bytes(ll, key, val, strlen(val));
+	log_bytes_k(ll, key, klen, val, strlen(val));
 }
 
-/* log_num - add key=number (digits need neither quotes nor escapes) */
+/* log_num_k - add key=number (digits need neither quotes nor escapes) */
 void
-log_num(struct logline *ll, const char *key, unsigned long long v)
+log_num_k(struct logline *ll, const char *key, size_t klen,
+    unsigned long long v)
 {
 	size_t at;
 
-	sb_str(&ll->sb, " ");
-	sb_str(&ll->sb, key);
-	sb_str(&ll->sb, "=");
+	add_key(ll, key, klen);
 	at = ll->sb.len;
 	sb_num(&ll->sb, v);
 	if (field_begin(ll, key))

@@ -43,10 +43,22 @@ struct logline {
 };
 
 void	 log_init(struct logger *, enum log_mode, pid_t, const char *);
-void	 log_begin(struct logger *, struct logline *, const char *);
-void	 log_str(struct logline *, const char *, const char *);
-void	 log_bytes(struct logline *, const char *, const char *, size_t);
-void	 log_num(struct logline *, const char *, unsigned long long);
+/*
+ * Event names and keys are string literals ("" key will not compile
+ * otherwise), passed with their length.
+ */
+#define log_begin(lg, ll, event) \
+	log_begin_k(lg, ll, "" event, sizeof event - 1)
+#define log_str(ll, key, val)	log_str_k(ll, "" key, sizeof key - 1, val)
+#define log_bytes(ll, key, p, n) \
+	log_bytes_k(ll, "" key, sizeof key - 1, p, n)
+#define log_num(ll, key, v)	log_num_k(ll, "" key, sizeof key - 1, v)
+
+void	 log_begin_k(struct logger *, struct logline *, const char *, size_t);
+void	 log_str_k(struct logline *, const char *, size_t, const char *);
+void	 log_bytes_k(struct logline *, const char *, size_t, const char *,
+	    size_t);
+void	 log_num_k(struct logline *, const char *, size_t, unsigned long long);
 void	 log_end(struct logger *, struct logline *);
 
 #endif

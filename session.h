@@ -38,7 +38,8 @@ struct held {
 	size_t	 off, len;		/* its 250 in the reply buffer */
 	unsigned nrcpt;			/* for the "queued" log line */
 	unsigned long long size;
-	struct path sender;
+	size_t	 sender_len;
+	char	 sender[ADDR_PATH_MAX + 1];
 };
 
 struct batch {

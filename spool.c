@@ -26,20 +26,22 @@
 
 #define SPOOL_MIN_FREE	(1ull << 20)	/* keep this much free at least */
 
-/* host_label - letters and digits of the host name's first label */
-static void
+/* host_label - ".LABEL": letters and digits of the host's first label */
+static size_t
 host_label(char *out, size_t cap, const char *host)
 {
-	size_t n = 0;
+	size_t n = 1;
 
+	out[0] = '.';
 	for (; *host != '\0' && *host != '.' && n + 1 < cap; host++)
 		if ((*host >= 'a' && *host <= 'z') ||
 		    (*host >= 'A' && *host <= 'Z') ||
 		    (*host >= '0' && *host <= '9'))
 			out[n++] = *host;
-	if (n == 0)
+	if (n == 1)
 		out[n++] = 'x';
 	out[n] = '\0';
+	return n;
 }
 
 /*
@@ -90,11 +92,12 @@ spool_open(struct spool *sp, const char *queue, const char *host, int *step)
 	sp->seq = 0;
 	sp->wlen = 0;
 	sp->id[0] = '\0';
-	host_label(sp->host, sizeof sp->host, host);
+	sp->host_len = host_label(sp->host, sizeof sp->host, host);
 	sb_init(&sb, sp->pid, sizeof sp->pid);
 	sb_add(&sb, ".", 1);
 	sb_num_padded(&sb, (unsigned long long)getpid(), 7);
 	sb_add(&sb, ".", 1);
+	sp->pid_len = sb.len;
 	if ((qfd = open_dir(AT_FDCWD, queue, step)) < 0)
 		return -1;
 	sp->tmpfd = open_subdir(qfd, "tmp", step);
@@ -125,10 +128,10 @@ spool_space_ok(const struct spool *sp, unsigned long long n)
 
 /*
  * make_id - a fresh queue id, unique across processes and hosts, for a
- * message that arrived at second sec (decimal text) and usec
+ * message that arrived at second sec (decimal, n octets) and usec
  */
 static void
-make_id(struct spool *sp, const char *sec, long usec)
+make_id(struct spool *sp, const char *sec, size_t n, long usec)
 {
 	unsigned char rnd[8];
 	struct sbuf sb;
@@ -138,30 +141,29 @@ make_id(struct spool *sp, const char *sec, long usec)
 		for (i = 0; i < sizeof rnd; i++)	/* O_EXCL still guards */
 			rnd[i] = (unsigned char)((usec >> i) ^ sp->seq);
 	sb_init(&sb, sp->id, sizeof sp->id);
-	sb_str(&sb, sec);
+	sb_add(&sb, sec, n);
 	sb_add(&sb, ".", 1);
 	sb_num_padded(&sb, (unsigned long long)usec, 6);
-	sb_str(&sb, sp->pid);
+	sb_add(&sb, sp->pid, sp->pid_len);
 	sb_hex(&sb, rnd, sizeof rnd);
-	sb_add(&sb, ".", 1);
-	sb_str(&sb, sp->host);
+	sb_add(&sb, sp->host, sp->host_len);
 	sp->seq++;
 }
 
 /*
  * spool_begin - create a new file in tmp/ under a fresh id, for a
- * message that arrived at second sec (decimal text) and usec.  Should
- * the id be taken, another draw of the random part is tried.
+ * message that arrived at second sec (decimal, n octets) and usec.
+ * Should the id be taken, another draw of the random part is tried.
  */
 int
-spool_begin(struct spool *sp, const char *sec, long usec)
+spool_begin(struct spool *sp, const char *sec, size_t n, long usec)
 {
 	int tries;
 
 	sp->err = 0;
 	sp->wlen = 0;
 	for (tries = 0; tries < 5; tries++) {
-		make_id(sp, sec, usec);
+		make_id(sp, sec, n, usec);
 		sp->fd = openat(sp->tmpfd, sp->id, O_WRONLY | O_CREAT |
 		    O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640);
 		if (sp->fd >= 0 || errno != EEXIST)

@@ -26,14 +26,15 @@ struct spool {
 	unsigned seq;			/* messages begun in this process */
 	char	 id[SPOOL_ID_MAX];
 	char	 pid[12];		/* ".PPPPPPP." of the ids */
-	char	 host[33];		/* host part of the ids */
+	char	 host[34];		/* ".HOST" ending the ids */
+	size_t	 pid_len, host_len;
 	size_t	 wlen;
 	char	 wbuf[SPOOL_WBUF];
 };
 
 int	 spool_open(struct spool *, const char *, const char *, int *);
 int	 spool_space_ok(const struct spool *, unsigned long long);
-int	 spool_begin(struct spool *, const char *, long);
+int	 spool_begin(struct spool *, const char *, size_t, long);
 void	 spool_write(struct spool *, const void *, size_t);
 int	 spool_hold(struct spool *, int *);
 int	 spool_settle(struct spool *, int, const char *);

@@ -20,16 +20,25 @@
 #include "transaction.h"
 #include "session.h"
 
-/* after_keyword - arg must start with kw ("FROM:"/"TO:"); the rest */
+/*
+ * after_keyword - arg must start with kw ("FROM:"/"TO:", upper case):
+ * the rest.  Letters match in either case (clearing bit 0x20 upper-cases
+ * a letter and turns nothing else into one), the colon exactly.
+ */
 static const char *
 after_keyword(const char *arg, const char *end, const char *kw)
 {
-	size_t n = strlen(kw);
+	char c;
 
 	arg = skip_spaces(arg, end);
-	if ((size_t)(end - arg) < n || strncasecmp(arg, kw, n) != 0)
-		return NULL;
-	return skip_spaces(arg + n, end);
+	for (; *kw != '\0'; kw++, arg++) {
+		if (arg == end)
+			return NULL;
+		c = *kw >= 'A' && *kw <= 'Z' ? (char)(*arg & ~0x20) : *arg;
+		if (c != *kw)
+			return NULL;
+	}
+	return skip_spaces(arg, end);
 }
 
 /* path_reply - the reply for a failed addr_parse_path() */
@@ -99,9 +108,7 @@ check_mail(struct session *s, const char *arg, const char *end,
 void
 cmd_mail(struct session *s, const char *arg, const char *end)
 {
-	struct path from;
-	struct mail_params mp;
-	char text[HOOK_TEXT_MAX + 1] = "";
+	char text[HOOK_TEXT_MAX + 1];
 	struct sbuf sb;
 	enum reply_id id;
 
@@ -110,17 +117,17 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 		session_reply(s, R_TOO_MANY_MSGS, NULL);
 		return;
 	}
-	id = check_mail(s, arg, end, &from, &mp, text);
+	text[0] = '\0';
+	id = check_mail(s, arg, end, &s->env.sender, &s->env.mp, text);
 	if (id == R_SIZE_LIMIT) {
 		sb_init(&sb, text, sizeof text);
 		sb_num(&sb, s->cfg->max_size);
 	}
 	if (id != R_SENDER_OK) {
+		envelope_reset(&s->env);	/* no sender after all */
 		session_reply(s, id, text[0] != '\0' ? text : NULL);
 		return;
 	}
-	s->env.sender = from;
-	s->env.mp = mp;
 	session_enter(s, S_MAIL);
 	session_reply(s, R_SENDER_OK, NULL);
 }
@@ -210,9 +217,12 @@ cmd_rcpt(struct session *s, const char *arg, const char *end)
 {
 	struct path to;
 	struct rcpt_params rp;
-	char text[HOOK_TEXT_MAX + 1] = "";
-	enum reply_id id = check_rcpt(s, arg, end, &to, &rp, text);
+	char text[HOOK_TEXT_MAX + 1];
+	enum reply_id id;
 	int r;
+
+	text[0] = '\0';
+	id = check_rcpt(s, arg, end, &to, &rp, text);
 
 	if (id == R_RCPT_OK && (r = envelope_add_rcpt(&s->env, &to, &rp)) != 0)
 		id = r > 0 ? R_RCPT_DUP : R_SPOOL_FAIL;
@@ -308,13 +318,17 @@ static void
 add_received(const struct session *s, const struct head_cache *h,
     struct sbuf *sb)
 {
+	const char *rcpt;
+	size_t n;
+
 	sb_add(sb, h->received, h->received_len);
 	sb_str(sb, protocol_name(s));
 	sb_str(sb, " id ");
 	sb_str(sb, s->spool.id);
 	if (s->env.nrcpt == 1) {
+		rcpt = envelope_first_rcpt(&s->env, &n);
 		sb_str(sb, "\r\n\tfor <");
-		sb_add(sb, s->env.first_rcpt.addr, s->env.first_rcpt.len);
+		sb_add(sb, rcpt, n);
 		sb_str(sb, ">");
 	}
 	sb_str(sb, "; ");
@@ -391,7 +405,7 @@ log_queued(struct session *s, const struct held *h)
 
 	log_begin(&s->log, &ll, "queued");
 	log_str(&ll, "queue_id", h->id);
-	log_bytes(&ll, "sender", h->sender.addr, h->sender.len);
+	log_bytes(&ll, "sender", h->sender, h->sender_len);
 	log_num(&ll, "rcpts", h->nrcpt);
 	log_num(&ll, "size", h->size);
 	log_end(&s->log, &ll);
@@ -444,7 +458,8 @@ hold_queued(struct session *s, const struct data_result *res, int fd)
 	h->err = 0;
 	h->nrcpt = s->env.nrcpt;
 	h->size = res->size;
-	h->sender = s->env.sender;
+	h->sender_len = s->env.sender.len;
+	memcpy(h->sender, s->env.sender.addr, h->sender_len);
 	h->off = s->io.out_len;
 	session_reply(s, R_QUEUED, s->spool.id);
 	h->len = s->io.out_len - h->off;
@@ -565,7 +580,8 @@ cmd_data(struct session *s, const char *arg, const char *end)
 		return;
 	}
 	stamp_arrival(&s->clock);
-	if (spool_begin(&s->spool, s->clock.sec_text, s->clock.usec) < 0) {
+	if (spool_begin(&s->spool, s->clock.sec_text, s->clock.sec_len,
+	    s->clock.usec) < 0) {
 		spool_failed(s, "create", s->spool.err);
 		return;
 	}
