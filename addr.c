@@ -5,19 +5,13 @@
  * Input is a (ptr, end) range of untrusted bytes: never read past end,
  * never write past a fixed buffer, never allocate.
  */
+#include <stdint.h>
 #include <string.h>
 
 #include "addr.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 #define LABEL_MAX	63	/* RFC 1035 2.3.4 */
-
-/* is_alpha - ASCII letter, whatever the locale */
-static int
-is_alpha(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
-}
 
 /* is_digit - ASCII decimal digit */
 static int
@@ -26,11 +20,40 @@ is_digit(unsigned char c)
 	return c >= '0' && c <= '9';
 }
 
+/*
+ * Octet classes by table: ALNUM (ASCII letter or digit), ATEXT (RFC
+ * 5322 atext, ASCII part), LDH (letter, digit, hyphen: a label's octets).
+ */
+#define C_ALNUM	1
+#define C_ATEXT	2
+#define C_LDH	4
+#define A	(C_ALNUM | C_ATEXT | C_LDH)
+#define S	C_ATEXT
+#define A5	A, A, A, A, A
+static const unsigned char octet_class[256] = {
+	[0x20] = 0, S, 0, S, S, S, S, S, 0, 0, S, S, 0, S | C_LDH, 0, S,
+	[0x30] = A5, A5, 0, 0, 0, S, 0, S,		/* 0-9 : ; < = > ? */
+	[0x40] = 0, A5, A5, A5,				/* @ A-O */
+	[0x50] = A5, A5, A, 0, 0, 0, S, S,		/* P-Z [ \ ] ^ _ */
+	[0x60] = S, A5, A5, A5,				/* ` a-o */
+	[0x70] = A5, A5, A, S, S, S, S, 0,		/* p-z { | } ~ DEL */
+};
+#undef A
+#undef S
+#undef A5
+
 /* is_alnum - ASCII letter or digit */
 static int
 is_alnum(unsigned char c)
 {
-	return is_alpha(c) || is_digit(c);
+	return octet_class[c] & C_ALNUM;
+}
+
+/* is_ldh - ASCII letter, digit or hyphen */
+static int
+is_ldh(unsigned char c)
+{
+	return octet_class[c] & C_LDH;
 }
 
 /* is_upper_hex - digit or A-F, as xtext wants it */
@@ -57,8 +80,7 @@ hex_value(unsigned char c)
 static int
 is_atext(unsigned char c)
 {
-	return is_alnum(c) || (c != '\0' && strchr("!#$%&'*+-/=?^_`{|}~",
-	    c) != NULL);
+	return octet_class[c] & C_ATEXT;
 }
 
 /* lower - ASCII lower case of c, whatever the locale */
@@ -145,20 +167,19 @@ addr_valid_utf8(const char *s, size_t n)
 static int
 skip_label(const char **pp, const char *end)
 {
-	const char	*p = *pp, *last = NULL;
+	const char	*p = *pp;
 	size_t		 n;
 
-	while (p < end) {
-		if (is_alnum(*p) || *p == '-')
-			n = 1;
-		else if ((unsigned char)*p < 0x80)
+	for (;;) {
+		while (p < end && is_ldh((unsigned char)*p))
+			p++;
+		if (p == end || (unsigned char)*p < 0x80)
 			break;
-		else if ((n = utf8_nonascii(p, end)) == 0)
+		if ((n = utf8_nonascii(p, end)) == 0)
 			return 0;
-		last = p;
 		p += n;
 	}
-	if (p == *pp || p - *pp > LABEL_MAX || **pp == '-' || *last == '-')
+	if (p == *pp || p - *pp > LABEL_MAX || **pp == '-' || p[-1] == '-')
 		return 0;
 	*pp = p;
 	return 1;
@@ -270,7 +291,7 @@ general_valid(const char *s, const char *end)
 {
 	const char	*p = s;
 
-	while (p < end && (is_alnum(*p) || *p == '-'))
+	while (p < end && is_ldh((unsigned char)*p))
 		p++;
 	if (p == s || p == end || *p != ':' || p[-1] == '-')
 		return 0;
@@ -378,13 +399,12 @@ skip_run(const char **pp, const char *end, int (*ok)(unsigned char))
 	const char	*p = *pp;
 	size_t		 n;
 
-	while (p < end) {
-		if (ok((unsigned char)*p))
+	for (;;) {
+		while (p < end && ok((unsigned char)*p))
 			p++;
-		else if ((n = utf8_nonascii(p, end)) != 0)
-			p += n;
-		else
+		if (p == end || (n = utf8_nonascii(p, end)) == 0)
 			break;
+		p += n;
 	}
 	if (p == *pp)
 		return 0;
@@ -418,14 +438,30 @@ skip_local(const char **pp, const char *end)
 	return 1;
 }
 
-/* has_8bit - 1 if any octet of s..end is >= 0x80 */
+/*
+ * has_8bit - 1 if any octet of s..end is >= 0x80: eight octets a step,
+ * the last step overlapping the one before
+ */
 static int
 has_8bit(const char *s, const char *end)
 {
-	for (; s < end; s++)
-		if ((unsigned char)*s >= 0x80)
+	const uint64_t highs = 0x8080808080808080ull;
+	size_t n = (size_t)(end - s), i;
+	uint64_t v;
+
+	if (n < 8) {
+		for (; s < end; s++)
+			if ((unsigned char)*s >= 0x80)
+				return 1;
+		return 0;
+	}
+	for (i = 0; i + 8 <= n; i += 8) {
+		memcpy(&v, s + i, 8);
+		if (v & highs)
 			return 1;
-	return 0;
+	}
+	memcpy(&v, end - 8, 8);
+	return (v & highs) != 0;
 }
 
 /* set_path - fill out with the mailbox s..e (length known to fit) */
@@ -563,7 +599,7 @@ next_param(const char **pp, const char *end, struct param *pa)
 		return 0;
 	if (!is_alnum(*p))
 		return -1;
-	for (pa->kw = p; p < end && (is_alnum(*p) || *p == '-'); p++)
+	for (pa->kw = p; p < end && is_ldh((unsigned char)*p); p++)
 		;
 	pa->kwlen = p - pa->kw;
 	pa->val = NULL;
@@ -720,18 +756,19 @@ mail_param(void *out, int k, const struct param *pa)
 /*
  * parse_params - the loop both parameter lists share: each keyword from
  * kw[] at most once (but those in repeat_ok), applied by apply() into
- * out (size n, zeroed first and again on any error)
+ * out (emptied by clear() first and again on any error)
  */
 static int
 parse_params(const char *p, const char *end, const char *const *kw,
     size_t nkw, unsigned repeat_ok,
-    int (*apply)(void *, int, const struct param *), void *out, size_t n)
+    int (*apply)(void *, int, const struct param *), void *out,
+    void (*clear)(void *))
 {
 	struct param	 pa;
 	unsigned	 seen = 0;
 	int		 more = 0, r = PARAM_OK, k;
 
-	memset(out, 0, n);
+	clear(out);
 	while (r == PARAM_OK && (more = next_param(&p, end, &pa)) > 0) {
 		if ((k = keyword_index(kw, nkw, &pa)) < 0)
 			r = PARAM_UNKNOWN;
@@ -745,8 +782,32 @@ parse_params(const char *p, const char *end, const char *const *kw,
 	if (r == PARAM_OK && more < 0)
 		r = PARAM_SYNTAX;
 	if (r != PARAM_OK)
-		memset(out, 0, n);
+		clear(out);
 	return r;
+}
+
+/* clear_mail - no MAIL parameters */
+static void
+clear_mail(void *out)
+{
+	struct mail_params *mp = out;
+
+	mp->size = 0;
+	mp->has_size = 0;
+	mp->body = BODY_NONE;
+	mp->smtputf8 = 0;
+	mp->ret = RET_NONE;
+	mp->envid[0] = '\0';
+}
+
+/* clear_rcpt - no RCPT parameters */
+static void
+clear_rcpt(void *out)
+{
+	struct rcpt_params *rp = out;
+
+	rp->notify = 0;
+	rp->orcpt[0] = '\0';
 }
 
 /* addr_parse_mail_params - parse the MAIL FROM parameters after '>' */
@@ -756,7 +817,7 @@ addr_parse_mail_params(const char *p, const char *end,
 {
 	/* SMTPUTF8 twice (Python's smtplib does it) is harmless */
 	return parse_params(p, end, mail_kw, NITEMS(mail_kw),
-	    1U << MK_SMTPUTF8, mail_param, mp, sizeof *mp);
+	    1U << MK_SMTPUTF8, mail_param, mp, clear_mail);
 }
 
 /* notify_bit - the NOTIFY_* bit for one list item, 0 if none */
@@ -881,5 +942,5 @@ addr_parse_rcpt_params(const char *p, const char *end,
     struct rcpt_params *rp)
 {
 	return parse_params(p, end, rcpt_kw, NITEMS(rcpt_kw), 0, rcpt_param,
-	    rp, sizeof *rp);
+	    rp, clear_rcpt);
 }

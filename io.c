@@ -192,9 +192,9 @@ io_flush(struct io *io)
 	return IO_OK;
 }
 
-/* io_put - queue reply bytes, flushing when the buffer fills */
+/* io_put_more - io_put() when the bytes do not fit: flush as it fills */
 int
-io_put(struct io *io, const char *p, size_t n)
+io_put_more(struct io *io, const char *p, size_t n)
 {
 	size_t room;
 	int r;

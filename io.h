@@ -7,6 +7,7 @@
 #define IO_H
 
 #include <stddef.h>
+#include <string.h>
 #include <time.h>
 
 #define IO_INBUF	65536
@@ -55,7 +56,18 @@ int	 ms_until(struct timespec);
 void	 io_init(struct io *, int, int, unsigned, unsigned);
 int	 io_fill(struct io *);
 int	 io_readline(struct io *, char *, size_t, size_t *);
-int	 io_put(struct io *, const char *, size_t);
+int	 io_put_more(struct io *, const char *, size_t);
+
+/* io_put - queue reply bytes (flushed before a read would block) */
+static inline int
+io_put(struct io *io, const char *p, size_t n)
+{
+	if (n > IO_OUTBUF - io->out_len)
+		return io_put_more(io, p, n);
+	memcpy(io->outbuf + io->out_len, p, n);
+	io->out_len += n;
+	return IO_OK;
+}
 int	 io_flush(struct io *);
 int	 io_replace(struct io *, size_t, size_t, const char *, size_t);
 int	 io_session_expired(const struct io *);

@@ -73,20 +73,23 @@ sb_num(struct sbuf *sb, unsigned long long v)
 	sb_num_padded(sb, v, 1);
 }
 
-/* sb_hex - append bytes as lower-case hex digits */
+/* sb_hex - append bytes as lower-case hex digits, 16 bytes a step */
 void
 sb_hex(struct sbuf *sb, const unsigned char *p, size_t n)
 {
 	static const char digits[] = "0123456789abcdef";
 	char tmp[32];
-	size_t i;
+	size_t i, k;
 
 	while (n > 0) {
-		for (i = 0; i < sizeof tmp && n > 0; n--, p++) {
-			tmp[i++] = digits[*p >> 4];
-			tmp[i++] = digits[*p & 15];
+		k = n < sizeof tmp / 2 ? n : sizeof tmp / 2;
+		for (i = 0; i < k; i++) {
+			tmp[2 * i] = digits[p[i] >> 4];
+			tmp[2 * i + 1] = digits[p[i] & 15];
 		}
-		sb_add(sb, tmp, i);
+		sb_add(sb, tmp, 2 * k);
+		p += k;
+		n -= k;
 	}
 }
 

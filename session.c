@@ -358,8 +358,16 @@ cmd_forbidden(struct session *s, const char *arg, const char *end)
 static int
 verb_is(const char *verb, const char *in, size_t n)
 {
+	uint32_t a, b;
 	size_t k;
 
+	if (n == 4) {		/* most verbs: compared as one word */
+		if (verb[3] == '\0' || verb[4] != '\0')
+			return 0;
+		memcpy(&a, verb, 4);
+		memcpy(&b, in, 4);
+		return (b & 0xdfdfdfdfu) == a;
+	}
 	for (k = 0; k < n; k++)
 		if (verb[k] == '\0' || (char)(in[k] & ~0x20) != verb[k])
 			return 0;

@@ -202,20 +202,18 @@ flush_wbuf(struct spool *sp)
 	sp->wlen = 0;
 }
 
-/* spool_write - append bytes; errors are kept for spool_commit */
+/*
+ * spool_write_more - spool_write() for what does not simply fit in the
+ * buffer (or after an error); errors are kept for spool_hold()
+ */
 void
-spool_write(struct spool *sp, const void *p, size_t n)
+spool_write_more(struct spool *sp, const void *p, size_t n)
 {
 	const char *s = p;
 	size_t room;
 
 	if (sp->fd < 0 || sp->err != 0)
 		return;
-	if (n < sizeof sp->wbuf / 2 && n <= sizeof sp->wbuf - sp->wlen) {
-		memcpy(sp->wbuf + sp->wlen, s, n);	/* it fits */
-		sp->wlen += n;
-		return;
-	}
 	if (n >= sizeof sp->wbuf / 2) {		/* big: no copy */
 		flush_wbuf(sp);
 		write_all(sp, s, n);

@@ -8,6 +8,7 @@
 #define SPOOL_H
 
 #include <stddef.h>
+#include <string.h>
 
 #define SPOOL_ID_MAX	96
 #define SPOOL_WBUF	65536
@@ -35,7 +36,19 @@ struct spool {
 int	 spool_open(struct spool *, const char *, const char *, int *);
 int	 spool_space_ok(const struct spool *, unsigned long long);
 int	 spool_begin(struct spool *, const char *, size_t, long);
-void	 spool_write(struct spool *, const void *, size_t);
+void	 spool_write_more(struct spool *, const void *, size_t);
+
+/* spool_write - append bytes: a small piece that fits is just copied */
+static inline void
+spool_write(struct spool *sp, const void *p, size_t n)
+{
+	if (n < SPOOL_WBUF / 2 && n <= SPOOL_WBUF - sp->wlen && sp->fd >= 0 &&
+	    sp->err == 0) {
+		memcpy(sp->wbuf + sp->wlen, p, n);
+		sp->wlen += n;
+	} else
+		spool_write_more(sp, p, n);
+}
 int	 spool_hold(struct spool *, int *);
 int	 spool_settle(struct spool *, int, const char *);
 int	 spool_sync_new(struct spool *);

@@ -602,6 +602,44 @@ run_postmaster(struct counts *c)
 	}
 }
 
+/*
+ * run_octets - every octet alone in a local part, a domain label and a
+ * parameter keyword, against the grammar's classes written out here:
+ * atext (RFC 5322 3.2.3), Let-dig / Ldh-str (RFC 5321 4.1.2), esmtp-keyword
+ */
+static void
+run_octets(struct counts *c)
+{
+	static const char sym[] = "!#$%&'*+-/=?^_`{|}~";
+	char in[64], what[48];
+	struct path pa;
+	struct mail_params mp;
+	const char *p;
+	int o, alnum, atext, ldh, got;
+
+	for (o = 1; o < 0x80; o++) {
+		alnum = (o >= '0' && o <= '9') || (o >= 'a' && o <= 'z') ||
+		    (o >= 'A' && o <= 'Z');
+		atext = alnum || strchr(sym, o) != NULL;
+		ldh = alnum || o == '-';
+		snprintf(what, sizeof what, "octet 0x%02x", o);
+		snprintf(in, sizeof in, "<a%cb@example.com>", o);
+		p = in;
+		got = addr_parse_path(&p, in + strlen(in), 0, &pa) == ADDR_OK &&
+		    p == in + strlen(in);
+		check(c, got == (atext || o == '.'), what, in, "local part");
+		snprintf(in, sizeof in, "<a@x%cy.example>", o);
+		p = in;
+		got = addr_parse_path(&p, in + strlen(in), 0, &pa) == ADDR_OK &&
+		    p == in + strlen(in);
+		check(c, got == (ldh || o == '.'), what, in, "domain label");
+		snprintf(in, sizeof in, " X%cY=1", o);
+		got = addr_parse_mail_params(in, in + strlen(in), &mp) !=
+		    PARAM_SYNTAX;
+		check(c, got == (ldh || o == ' '), what, in, "keyword");
+	}
+}
+
 /* run_mail_case - parse one MAIL parameter case and compare */
 static void
 run_mail_case(struct counts *c, const struct mail_case *t)
@@ -699,6 +737,7 @@ main(void)
 		run_path_case(&c, &path_cases[i]);
 	run_sizes(&c);
 	run_postmaster(&c);
+	run_octets(&c);
 	run_tables(&c);
 	run_long_params(&c);
 	printf("addr: %d passed, %d failed\n", c.pass, c.fail);
