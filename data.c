@@ -45,6 +45,14 @@ emit(struct dm *m, const unsigned char *p, size_t n)
 		spool_write(m->sp, p, n);
 }
 
+/* count_hop - one more Received: line; too many is a loop */
+static void
+count_hop(struct dm *m)
+{
+	if (++m->res->hops > MAX_HOPS)
+		m->res->flags |= DATA_LOOP;
+}
+
 /* header_octet - watch header lines for "Received:" */
 static void
 header_octet(struct dm *m, unsigned char c)
@@ -62,8 +70,7 @@ header_octet(struct dm *m, unsigned char c)
 	}
 	if (++m->hmatch == (int)sizeof want - 1) {
 		m->hmatch = -1;
-		if (++m->res->hops > MAX_HOPS)
-			m->res->flags |= DATA_LOOP;
+		count_hop(m);
 	}
 }
 
@@ -348,6 +355,46 @@ pick_scans(struct dm *m)
 	m->next_special = next_special;
 }
 
+/* is_received - the line at p (n octets) is a "Received:" field */
+static int
+is_received(const unsigned char *p, size_t n)
+{
+	static const char want[] = "received:";
+	size_t k;
+
+	if (n < sizeof want - 1)
+		return 0;
+	for (k = 0; k < sizeof want - 1; k++)
+		if ((p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k]) != want[k])
+			return 0;
+	return 1;
+}
+
+/*
+ * header_lines - clean_lines() for the header section: how many octets
+ * from p are whole lines needing no care, up to and including the empty
+ * line that ends the section, counting Received: lines on the way
+ */
+static size_t
+header_lines(struct dm *m, const unsigned char *p, size_t n)
+{
+	size_t s = 0, k;
+
+	while (s < n && p[s] != '.') {
+		k = s + m->next_special(p + s, n - s);
+		if (n - k < 2 || p[k] != '\r' || p[k + 1] != '\n')
+			break;
+		if (k == s) {			/* CRLF alone: the body starts */
+			m->in_header = 0;
+			return k + 2;
+		}
+		if (is_received(p + s, k - s))
+			count_hop(m);
+		s = k + 2;
+	}
+	return s;
+}
+
 /* feed - run the machine over a buffer; returns octets consumed */
 static size_t
 feed(struct dm *m, const unsigned char *p, size_t n)
@@ -355,8 +402,9 @@ feed(struct dm *m, const unsigned char *p, size_t n)
 	size_t i = 0, run;
 
 	while (i < n && m->st != D_END) {
-		if (m->st == D_BOL && !m->in_header &&
-		    (run = m->clean_lines(p + i, n - i)) > 0) {
+		if (m->st == D_BOL && (run = m->in_header ?
+		    header_lines(m, p + i, n - i) :
+		    m->clean_lines(p + i, n - i)) > 0) {
 			emit(m, p + i, run);	/* still at a line start */
 			i += run;
 			continue;
