@@ -10,8 +10,10 @@
  * USEC and PID zero-padded (6 and 7 digits) so ids sort by time.
  * The file format (envelope block, empty line, message) is in envelope.c.
  */
-#define _GNU_SOURCE		/* renameat2 */
+#define _GNU_SOURCE		/* renameat2, syscall */
+#include <linux/aio_abi.h>
 #include <sys/random.h>
+#include <sys/syscall.h>
 #include <sys/stat.h>
 #include <sys/statvfs.h>
 
@@ -88,6 +90,8 @@ spool_open(struct spool *sp, const char *queue, const char *host, int *step)
 	int qfd, saved;
 
 	sp->tmpfd = sp->newfd = sp->fd = -1;
+	sp->aio = 0;
+	sp->aio_off = 0;
 	sp->err = 0;
 	sp->seq = 0;
 	sp->wlen = 0;
@@ -277,17 +281,82 @@ spool_hold(struct spool *sp, int *fdp)
 }
 
 /*
- * spool_settle - make a held file durable and publish it: fsync,
+ * fsync_together - fsync files at once with Linux AIO (IOCB_CMD_FSYNC),
+ * so that the kernel overlaps them and merges their cache flushes:
+ * errs[i] gets each one's errno or 0.  Returns how many were handled
+ * (a prefix of fds); 0 when AIO is missing or refused here, and then it
+ * is not tried again in this session.
+ */
+static unsigned
+fsync_together(struct spool *sp, const int *fds, int *errs, unsigned n)
+{
+	struct iocb cb[SPOOL_AIO_MAX], *cbp[SPOOL_AIO_MAX];
+	struct io_event ev[SPOOL_AIO_MAX];
+	long sent, got, k, j;
+	unsigned i;
+
+	if (n > SPOOL_AIO_MAX)
+		n = SPOOL_AIO_MAX;
+	if (sp->aio_off || (sp->aio == 0 &&
+	    syscall(SYS_io_setup, SPOOL_AIO_MAX, &sp->aio) < 0)) {
+		sp->aio_off = 1;
+		sp->aio = 0;
+		return 0;
+	}
+	memset(cb, 0, n * sizeof cb[0]);
+	for (i = 0; i < n; i++) {
+		cb[i].aio_fildes = (unsigned)fds[i];
+		cb[i].aio_lio_opcode = IOCB_CMD_FSYNC;
+		cb[i].aio_data = i;
+		cbp[i] = &cb[i];
+	}
+	if ((sent = syscall(SYS_io_submit, sp->aio, (long)n, cbp)) <= 0) {
+		sp->aio_off = 1;	/* e.g. EINVAL: no AIO fsync here */
+		return 0;
+	}
+	for (got = 0; got < sent; got += k) {
+		k = syscall(SYS_io_getevents, sp->aio, 1L, sent - got, ev, NULL);
+		if (k < 0 && errno == EINTR) {
+			k = 0;
+			continue;
+		}
+		if (k <= 0) {		/* cannot tell: count them failed */
+			for (i = 0; i < (unsigned)sent; i++)
+				errs[i] = EIO;
+			sp->aio_off = 1;
+			return (unsigned)sent;
+		}
+		for (j = 0; j < k; j++)
+			errs[ev[j].data] = ev[j].res < 0 ? (int)-ev[j].res : 0;
+	}
+	return (unsigned)sent;
+}
+
+/*
+ * spool_fsync_all - fsync n held files, errs[i] each one's errno or 0:
+ * several at once where the kernel lets us (fsync_together), else one
+ * after another
+ */
+void
+spool_fsync_all(struct spool *sp, const int *fds, int *errs, unsigned n)
+{
+	unsigned i = 0, k;
+
+	while (n - i > 1 && (k = fsync_together(sp, fds + i, errs + i,
+	    n - i)) > 0)
+		i += k;
+	for (; i < n; i++)
+		errs[i] = fsync(fds[i]) < 0 ? errno : 0;
+}
+
+/*
+ * spool_settle - publish a held file whose fsync said err (0: durable):
  * checked close, rename tmp/id into new/.  Its new name is durable only
  * after spool_sync_new().  On failure errno says why and tmp/id is gone.
  */
 int
-spool_settle(struct spool *sp, int fd, const char *id)
+spool_settle(struct spool *sp, int fd, const char *id, int err)
 {
-	int err = 0;
-
-	if (fsync(fd) < 0)
-		err = errno;
 	if (close(fd) < 0 && err == 0)
 		err = errno;
 	if (err == 0 && move_to_new(sp, id) < 0)
@@ -346,5 +415,8 @@ spool_close(struct spool *sp)
 		close(sp->tmpfd);
 	if (sp->newfd >= 0)
 		close(sp->newfd);
+	if (sp->aio != 0)
+		(void)syscall(SYS_io_destroy, sp->aio);
 	sp->tmpfd = sp->newfd = -1;
+	sp->aio = 0;
 }

@@ -12,6 +12,7 @@
 
 #define SPOOL_ID_MAX	96
 #define SPOOL_WBUF	65536
+#define SPOOL_AIO_MAX	64		/* fsyncs in flight at once */
 
 enum spool_step {		/* where a queue set-up failed */
 	SPOOL_STEP_MKDIR = 1,
@@ -29,6 +30,8 @@ struct spool {
 	char	 pid[12];		/* ".PPPPPPP." of the ids */
 	char	 host[34];		/* ".HOST" ending the ids */
 	size_t	 pid_len, host_len;
+	unsigned long aio;		/* AIO context for fsyncs, 0: none yet */
+	int	 aio_off;		/* AIO missing or refused: fsync alone */
 	size_t	 wlen;
 	char	 wbuf[SPOOL_WBUF];
 };
@@ -50,7 +53,8 @@ spool_write(struct spool *sp, const void *p, size_t n)
 		spool_write_more(sp, p, n);
 }
 int	 spool_hold(struct spool *, int *);
-int	 spool_settle(struct spool *, int, const char *);
+void	 spool_fsync_all(struct spool *, const int *, int *, unsigned);
+int	 spool_settle(struct spool *, int, const char *, int);
 int	 spool_sync_new(struct spool *);
 void	 spool_unpublish(struct spool *, const char *);
 void	 spool_abort(struct spool *);

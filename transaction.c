@@ -492,12 +492,16 @@ settle_batch(void *arg)
 {
 	struct session *s = arg;
 	struct held *h;
+	int fds[BATCH_MAX], errs[BATCH_MAX];
 	unsigned i, good = 0;
 	int r = 0, err;
 
+	for (i = 0; i < s->batch.n; i++)
+		fds[i] = s->batch.e[i].fd;
+	spool_fsync_all(&s->spool, fds, errs, s->batch.n);
 	for (i = 0; i < s->batch.n; i++) {
 		h = &s->batch.e[i];
-		if (spool_settle(&s->spool, h->fd, h->id) < 0)
+		if (spool_settle(&s->spool, h->fd, h->id, errs[i]) < 0)
 			h->err = errno;
 		else
 			good++;

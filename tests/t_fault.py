@@ -277,30 +277,51 @@ def test_retried_calls():
                 q.cleanup()
 
 
+def test_aio_fsync():
+    """A pipelined batch fsyncs its files together (Linux AIO); where AIO
+    is refused, one after another: the same replies and files either way,
+    and a failed fsync is a 451 for its own message only."""
+    _, msgs, data = scenarios()[1]               # pipelined-two
+    for spec, want_aio in ((None, 2), ("aiosetup:1+:ENOSYS", 0),
+                           ("aiosetup:1+:EAGAIN", 0)):
+        q = lib.Queue()
+        try:
+            rc, out, err, c = run(q, data, spec)
+            tag = "fault-aio-%s" % (spec or "used").replace(":", "-")
+            verify(tag, q, msgs, rc, out, err, False)
+            check(tag + "-counts", c.get("aiofsync", 0) == want_aio and
+                  c.get("fsync", 0) == 2, "counts %r" % c)
+        finally:
+            q.cleanup()
+    for n in (1, 2):
+        q = lib.Queue()
+        try:
+            rc, out, err, c = run(q, data, "fsync:%d:EIO" % n)
+            check("fault-aio-fsync-%d-one-451" % n, c.get("aiofsync") == 2
+                  and sorted(final_codes(out)) == ["250", "451"] and
+                  len(q.files("new")) == 1 and q.files("tmp") == [],
+                  "codes %r new %r counts %r" % (final_codes(out),
+                                                 q.files("new"), c))
+        finally:
+            q.cleanup()
+
+
 def test_session_goes_on():
-    """After a failed commit the same session can still queue mail."""
+    """After a failed commit the same session can still queue mail (the
+    second message is sent once the first is answered: its own batch)."""
     msgs = [message(7, 100), message(8, 100)]
     q = lib.Queue()
     try:
-        p = subprocess.Popen(
-            [lib.SMTPD, "--queue", q.dir, "--hostname", lib.HOST],
-            stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            env=lib.base_env({"LD_PRELOAD": SHIM, "FAULT_PREFIX": q.dir,
-                              "FAULT_SPEC": "fsync:1:EIO",
-                              "ASAN_OPTIONS": os.environ.get(
-                                  "ASAN_OPTIONS", "") +
-                              ":verify_asan_link_order=0"}))
-        out, err = p.communicate(b"EHLO c.example\r\n" + tx(msgs[0]) +
-                                 tx(msgs[1]) + b"QUIT\r\n", timeout=60)
+        rc, out, err, c = run(q, Chunks([b"EHLO c.example\r\n", tx(msgs[0]),
+                                         tx(msgs[1]), b"QUIT\r\n"]),
+                              "fsync:1:EIO")
         finals = final_codes(out)
         ids = QUEUED_RE.findall(out)
         check("fault-session-goes-on", finals == ["451", "250"] and
               len(ids) == 1 and q.files("new") == [ids[0].decode()] and
-              q.files("tmp") == [] and p.returncode == 0,
+              q.files("tmp") == [] and rc == 0,
               "finals=%r new=%r tmp=%r rc=%r out=%r" % (
-                  finals, q.files("new"), q.files("tmp"), p.returncode,
-                  out[-300:]))
+                  finals, q.files("new"), q.files("tmp"), rc, out[-300:]))
     finally:
         q.cleanup()
 
@@ -312,7 +333,7 @@ def main():
         lib.finish()
     t0 = time.time()
     for t in (test_each_call_site, test_out_of_space, test_retried_calls,
-              test_session_goes_on):
+              test_session_goes_on, test_aio_fsync):
         try:
             t()
         except Exception:

@@ -12,18 +12,25 @@
  *   FAULT_COUNTS=FILE  at exit, append "kind count" lines to FILE, and
  *       "fired N": how many calls were made to fail.
  * Kinds: write, fsync (a file), dirfsync (a directory), close (a file),
- * open, openat, mkdir, mkdirat, rename, renameat, renameat2, link, linkat.
+ * open, openat, mkdir, mkdirat, rename, renameat, renameat2, link, linkat,
+ * aiosetup (io_setup: failing it makes smtpd fsync one file at a time).
+ * An fsync smtpd submits with Linux AIO (IOCB_CMD_FSYNC) counts as an
+ * fsync of its file when its event is reaped (and as "aiofsync", only
+ * counted); failing it puts the error in the event, as the kernel would.
  * A failed close() still closes the fd; nothing else is done on a fault.
  * Test helper only: never built with the sanitizers, never installed.
  */
 #define _GNU_SOURCE
+#include <linux/aio_abi.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/types.h>
 
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,12 +38,14 @@
 
 enum kind {
 	K_WRITE, K_FSYNC, K_DIRFSYNC, K_CLOSE, K_OPEN, K_OPENAT, K_MKDIR,
-	K_MKDIRAT, K_RENAME, K_RENAMEAT, K_RENAMEAT2, K_LINK, K_LINKAT, K__N
+	K_MKDIRAT, K_RENAME, K_RENAMEAT, K_RENAMEAT2, K_LINK, K_LINKAT,
+	K_AIOSETUP, K_AIOFSYNC, K__N
 };
 
 static const char *const kind_name[K__N] = {
 	"write", "fsync", "dirfsync", "close", "open", "openat", "mkdir",
 	"mkdirat", "rename", "renameat", "renameat2", "link", "linkat",
+	"aiosetup", "aiofsync",
 };
 
 #define SPECS_MAX	8
@@ -250,6 +259,44 @@ fdatasync(int fd)
 	if ((err = sync_fault(fd)) != 0)
 		return fail_with(err);
 	return real_fdatasync(fd);
+}
+
+/*
+ * syscall - smtpd reaches Linux AIO through syscall(2): io_setup can be
+ * refused (aiosetup), and each reaped IOCB_CMD_FSYNC event counts as an
+ * fsync of its file (a fault becomes the event's error).  Six long
+ * arguments are passed on whatever the call takes, as syscall(2) does.
+ */
+long
+syscall(long nr, ...)
+{
+	struct io_event *ev;
+	struct iocb *cb;
+	va_list ap;
+	long a[6], r, i;
+	int err;
+
+	REAL(syscall);
+	va_start(ap, nr);
+	for (i = 0; i < 6; i++)
+		a[i] = va_arg(ap, long);
+	va_end(ap);
+	if (nr == SYS_io_setup && (err = fault(K_AIOSETUP)) != 0)
+		return fail_with(err);
+	r = real_syscall(nr, a[0], a[1], a[2], a[3], a[4], a[5]);
+	if (nr != SYS_io_getevents || r <= 0)
+		return r;
+	ev = (struct io_event *)a[3];
+	for (i = 0; i < r; i++) {
+		cb = (struct iocb *)(uintptr_t)ev[i].obj;
+		if (cb->aio_lio_opcode != IOCB_CMD_FSYNC)
+			continue;
+		if (fd_watched((int)cb->aio_fildes) == S_IFREG)
+			counts[K_AIOFSYNC]++;
+		if ((err = sync_fault((int)cb->aio_fildes)) != 0)
+			ev[i].res = -(err < 0 ? EIO : err);
+	}
+	return r;
 }
 
 int
