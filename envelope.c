@@ -31,6 +31,10 @@ void
 envelope_init(struct envelope *env)
 {
 	memset(env, 0, sizeof *env);
+	env->rcpts = env->rcpts_inline;
+	env->rcpts_cap = sizeof env->rcpts_inline;
+	env->seen = env->seen_inline;
+	env->seen_cap = sizeof env->seen_inline / sizeof env->seen_inline[0];
 }
 
 /* envelope_reset - forget the transaction, keep the storage */
@@ -42,19 +46,18 @@ envelope_reset(struct envelope *env)
 	memset(&env->mp, 0, sizeof env->mp);
 	env->nrcpt = 0;
 	env->rcpts_len = 0;
-	if (env->seen != NULL)
-		memset(env->seen, 0, env->seen_cap * sizeof *env->seen);
+	memset(env->seen, 0, env->seen_cap * sizeof *env->seen);
 }
 
 /* envelope_free - release the recipient storage */
 void
 envelope_free(struct envelope *env)
 {
-	free(env->rcpts);
-	free(env->seen);
-	env->rcpts = NULL;
-	env->seen = NULL;
-	env->rcpts_cap = env->rcpts_len = env->seen_cap = 0;
+	if (env->rcpts != env->rcpts_inline)
+		free(env->rcpts);
+	if (env->seen != env->seen_inline)
+		free(env->seen);
+	envelope_init(env);
 }
 
 /* notify_text - the NOTIFY bits as the RFC 3461 list */
@@ -82,14 +85,19 @@ notify_text(struct sbuf *sb, unsigned bits)
 static int
 make_room(struct envelope *env, size_t n)
 {
-	size_t cap = env->rcpts_cap ? env->rcpts_cap : 4096;
+	size_t cap = env->rcpts_cap;
 	char *p;
 
 	while (cap - env->rcpts_len < n)
 		cap *= 2;
 	if (cap == env->rcpts_cap)
 		return 0;
-	if ((p = realloc(env->rcpts, cap)) == NULL)
+	if (env->rcpts == env->rcpts_inline) {	/* outgrown: to the heap */
+		if ((p = malloc(cap)) != NULL)
+			memcpy(p, env->rcpts, env->rcpts_len);
+	} else
+		p = realloc(env->rcpts, cap);
+	if (p == NULL)
 		return -1;
 	env->rcpts = p;
 	env->rcpts_cap = cap;
@@ -133,7 +141,7 @@ slot_of(const struct envelope *env, const char *line, size_t n)
 static int
 grow_seen(struct envelope *env)
 {
-	size_t cap = env->seen_cap ? env->seen_cap * 2 : 64, i, *old;
+	size_t cap = env->seen_cap * 2, i, *old;
 	size_t ocap = env->seen_cap, off, n, j;
 
 	if ((size_t)env->nrcpt * 2 < ocap)
@@ -151,7 +159,8 @@ grow_seen(struct envelope *env)
 		j = slot_of(env, env->rcpts + off - 1, n);
 		env->seen[j] = off;
 	}
-	free(old);
+	if (old != env->seen_inline)
+		free(old);
 	return 0;
 }
 

@@ -42,6 +42,9 @@ struct envelope {
 	size_t	 rcpts_len, rcpts_cap;
 	size_t	*seen;		/* open-addressing set: rcpts offset + 1 */
 	size_t	 seen_cap;	/* a power of two, at least 2 * nrcpt */
+	/* the storage the usual few recipients fit in: no malloc for them */
+	char	 rcpts_inline[2048];
+	size_t	 seen_inline[32];
 };
 
 /* facts of the session, the same in every envelope after HELO/EHLO */

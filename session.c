@@ -87,7 +87,8 @@ session_init(struct session *s, const struct config *cfg,
 	s->errors = s->rcpt_refused = 0;
 	s->queued = s->refused = 0;
 	s->helo[0] = '\0';
-	log_init(&s->log, cfg->log_mode, getpid(),
+	s->pid = getpid();
+	log_init(&s->log, cfg->log_mode, s->pid,
 	    client->ip[0] != '\0' ? client->ip : "local");
 	envelope_init(&s->env);
 	s->spool.tmpfd = s->spool.newfd = s->spool.fd = -1;
@@ -557,7 +558,7 @@ session_run(struct session *s)
 	int r, step = 0;
 
 	log_connect(s);
-	if (spool_open(&s->spool, s->cfg->queue, s->cfg->hostname,
+	if (spool_open(&s->spool, s->cfg->queue, s->cfg->hostname, s->pid,
 	    &step) < 0)
 		return session_refuse(s, s->cfg->queue, steps[step], errno);
 	if ((r = check_client(s)) == 0 && (r = check_early_talker(s)) == 0)

@@ -86,6 +86,7 @@ struct session {
 	int	 closing;		/* a closing reply was sent */
 	int	 end;			/* enum session_end */
 	const char *end_reason;
+	pid_t	 pid;			/* ours: in log lines and queue ids */
 	unsigned errors;
 	unsigned rcpt_refused;		/* in this transaction */
 	unsigned long long queued, refused;

@@ -82,9 +82,13 @@ open_subdir(int qfd, const char *name, int *step)
 	return fd;
 }
 
-/* spool_open - make sure QUEUE, QUEUE/tmp and QUEUE/new are usable */
+/*
+ * spool_open - make sure QUEUE, QUEUE/tmp and QUEUE/new are usable, and
+ * set up the parts of queue ids that stay (pid: ours)
+ */
 int
-spool_open(struct spool *sp, const char *queue, const char *host, int *step)
+spool_open(struct spool *sp, const char *queue, const char *host, pid_t pid,
+    int *step)
 {
 	struct sbuf sb;
 	int qfd, saved;
@@ -99,7 +103,7 @@ spool_open(struct spool *sp, const char *queue, const char *host, int *step)
 	sp->host_len = host_label(sp->host, sizeof sp->host, host);
 	sb_init(&sb, sp->pid, sizeof sp->pid);
 	sb_add(&sb, ".", 1);
-	sb_num_padded(&sb, (unsigned long long)getpid(), 7);
+	sb_num_padded(&sb, (unsigned long long)pid, 7);
 	sb_add(&sb, ".", 1);
 	sp->pid_len = sb.len;
 	if ((qfd = open_dir(AT_FDCWD, queue, step)) < 0)
@@ -240,6 +244,28 @@ spool_write_more(struct spool *sp, const void *p, size_t n)
 	}
 }
 
+/*
+ * spool_room - an sbuf over the free part of the write buffer (at least
+ * SPOOL_ROOM octets: the buffer is written out first if need be), so
+ * that text can be put together where it will be written from;
+ * spool_took() then keeps it.
+ */
+void
+spool_room(struct spool *sp, struct sbuf *sb)
+{
+	if (sizeof sp->wbuf - sp->wlen < SPOOL_ROOM && sp->fd >= 0)
+		flush_wbuf(sp);
+	sb_init(sb, sp->wbuf + sp->wlen, sizeof sp->wbuf - sp->wlen);
+}
+
+/* spool_took - keep what was put together in spool_room()'s sbuf */
+void
+spool_took(struct spool *sp, const struct sbuf *sb)
+{
+	if (sp->fd >= 0 && sp->err == 0)
+		sp->wlen += sb->len;
+}
+
 /* move_to_new - rename tmp/id to new/id, never replacing a file there */
 static int
 move_to_new(struct spool *sp, const char *id)
@@ -255,13 +281,14 @@ move_to_new(struct spool *sp, const char *id)
 }
 
 /*
- * spool_hold - the message is complete: flush it and start writing it
- * out (sync_file_range, so that the fsyncs of a whole batch later cost
- * about one journal commit), then hand its open file to the caller for
+ * spool_hold - the message is complete: flush it, and when more input
+ * is already waiting (more: a pipelined batch goes on) start writing it
+ * out (sync_file_range), so that it reaches the disk while the next
+ * message arrives; then hand its open file to the caller for
  * spool_settle().  On failure errno says why and the tmp file is gone.
  */
 int
-spool_hold(struct spool *sp, int *fdp)
+spool_hold(struct spool *sp, int more, int *fdp)
 {
 	int err;
 
@@ -273,7 +300,8 @@ spool_hold(struct spool *sp, int *fdp)
 		return -1;
 	}
 #ifdef SYNC_FILE_RANGE_WRITE
-	(void)sync_file_range(sp->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+	if (more)
+		(void)sync_file_range(sp->fd, 0, 0, SYNC_FILE_RANGE_WRITE);
 #endif
 	*fdp = sp->fd;
 	sp->fd = -1;

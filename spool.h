@@ -7,12 +7,17 @@
 #ifndef SPOOL_H
 #define SPOOL_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <string.h>
+
+#include "sbuf.h"
 
 #define SPOOL_ID_MAX	96
 #define SPOOL_WBUF	65536
 #define SPOOL_AIO_MAX	64		/* fsyncs in flight at once */
+#define SPOOL_ROOM	8192		/* what spool_room() offers at least */
 
 enum spool_step {		/* where a queue set-up failed */
 	SPOOL_STEP_MKDIR = 1,
@@ -36,10 +41,12 @@ struct spool {
 	char	 wbuf[SPOOL_WBUF];
 };
 
-int	 spool_open(struct spool *, const char *, const char *, int *);
+int	 spool_open(struct spool *, const char *, const char *, pid_t, int *);
 int	 spool_space_ok(const struct spool *, unsigned long long);
 int	 spool_begin(struct spool *, const char *, size_t, long);
 void	 spool_write_more(struct spool *, const void *, size_t);
+void	 spool_room(struct spool *, struct sbuf *);
+void	 spool_took(struct spool *, const struct sbuf *);
 
 /* spool_write - append bytes: a small piece that fits is just copied */
 static inline void
@@ -52,7 +59,7 @@ spool_write(struct spool *sp, const void *p, size_t n)
 	} else
 		spool_write_more(sp, p, n);
 }
-int	 spool_hold(struct spool *, int *);
+int	 spool_hold(struct spool *, int, int *);
 void	 spool_fsync_all(struct spool *, const int *, int *, unsigned);
 int	 spool_settle(struct spool *, int, const char *, int);
 int	 spool_sync_new(struct spool *);

@@ -359,12 +359,14 @@ stamp_arrival(struct arrival_clock *c)
 	c->date_len = sb.len;
 }
 
-/* write_head - the envelope block, the empty line, our Received line */
+/*
+ * write_head - the envelope block, the empty line, our Received line,
+ * put together in the spool's write buffer (empty at this point)
+ */
 static void
 write_head(struct session *s)
 {
 	const struct head_cache *h = head_facts(s);
-	char buf[4096];
 	struct sbuf sb;
 	struct envelope_meta m;
 
@@ -374,14 +376,14 @@ write_head(struct session *s)
 	m.trusted = s->client->trusted;
 	m.client = h->client;
 	m.client_len = h->client_len;
-	sb_init(&sb, buf, sizeof buf);
+	spool_room(&s->spool, &sb);
 	envelope_header(&s->env, &m, &sb);
-	spool_write(&s->spool, buf, sb.len);
+	spool_took(&s->spool, &sb);
 	spool_write(&s->spool, s->env.rcpts, s->env.rcpts_len);
-	sb_init(&sb, buf, sizeof buf);
+	spool_room(&s->spool, &sb);
 	sb_str(&sb, "\n");
 	add_received(s, h, &sb);
-	spool_write(&s->spool, buf, sb.len);
+	spool_took(&s->spool, &sb);
 }
 
 /* refusal_for - the reply for a message whose data was bad */
@@ -543,7 +545,7 @@ finish_message(struct session *s, const struct data_result *res)
 		session_reply(s, refusal_for(res->flags), limit);
 		return;
 	}
-	if (spool_hold(&s->spool, &fd) < 0) {
+	if (spool_hold(&s->spool, s->io.in_pos < s->io.in_len, &fd) < 0) {
 		spool_failed(s, "write", errno);
 		return;
 	}
