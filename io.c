@@ -302,9 +302,10 @@ line_status(int r)
  * io_readline - read one line into buf (size cap), without its ending,
  * within one idle timeout for the whole line (a byte now and then does
  * not stretch it; the clock starts when the line first has to wait, so
- * a line already buffered costs no clock reading).  A line holds at most cap - 2 bytes of text; a longer
- * one is read to its LF and thrown away.  buf is NUL-terminated, but
- * the text may hold NULs: *lenp is the true length.
+ * a line already buffered costs no clock reading).  A line holds at
+ * most cap - 2 bytes of text; a longer one is read to its LF and thrown
+ * away.  buf is NUL-terminated, but the text may hold NULs: *lenp is
+ * the true length.
  */
 int
 io_readline(struct io *io, char *buf, size_t cap, size_t *lenp)
