@@ -303,8 +303,15 @@ clean_lines(const unsigned char *p, size_t n)
 	return clean_lines_by(p, n, special_mask);
 }
 
-#if defined(__x86_64__) && defined(__GNUC__) && !defined(DATA_NO_AVX2)
+#if defined(__x86_64__) && defined(__GNUC__) && !defined(DATA_NO_AVX2) && \
+    defined(__has_include)
+#if __has_include(<sys/platform/x86.h>)	/* glibc 2.33 and later */
+#include <sys/platform/x86.h>
 #define SCAN_AVX2	1
+#endif
+#endif
+
+#ifdef SCAN_AVX2
 
 /* special_mask_avx2 - special_mask() with two 32-octet compares */
 __attribute__((target("avx2"))) static inline uint64_t
@@ -340,12 +347,17 @@ clean_lines_avx2(const unsigned char *p, size_t n)
 }
 #endif
 
-/* pick_scans - the fastest scans this CPU runs */
+/*
+ * pick_scans - the fastest scans this CPU runs.  glibc's own record of
+ * the CPU (filled in by the dynamic loader anyway) says whether AVX2 is
+ * there and enabled; libgcc's __builtin_cpu_supports() would run a
+ * constructor in every process, a few page faults we need not pay.
+ */
 static void
 pick_scans(struct dm *m)
 {
 #ifdef SCAN_AVX2
-	if (__builtin_cpu_supports("avx2")) {
+	if (CPU_FEATURE_ACTIVE(AVX2)) {
 		m->clean_lines = clean_lines_avx2;
 		m->next_special = next_special_avx2;
 		return;

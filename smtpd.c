@@ -292,6 +292,25 @@ parse_options(int argc, char **argv, struct config *cfg, const char **files)
 		die_usage("unexpected argument", argv[optind]);
 }
 
+/*
+ * ipv4_text - "a.b.c.d" for four octets.  (glibc's inet_ntop() goes
+ * through sprintf: four more libc pages to fault in, per connection.)
+ */
+static int
+ipv4_text(const unsigned char *a, char *out, size_t cap)
+{
+	struct sbuf sb;
+	int i;
+
+	sb_init(&sb, out, cap);
+	for (i = 0; i < 4; i++) {
+		if (i > 0)
+			sb_add(&sb, ".", 1);
+		sb_num(&sb, a[i]);
+	}
+	return !sb.overflow;
+}
+
 /* normalize_ip - a checked, canonical text address ("" if invalid) */
 static int
 normalize_ip(const char *in, char *out, size_t cap)
@@ -299,11 +318,11 @@ normalize_ip(const char *in, char *out, size_t cap)
 	unsigned char a[16];
 
 	if (inet_pton(AF_INET, in, a) == 1)
-		return inet_ntop(AF_INET, a, out, (socklen_t)cap) != NULL;
+		return ipv4_text(a, out, cap);
 	if (inet_pton(AF_INET6, in, a) != 1)
 		return 0;
 	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
-		return inet_ntop(AF_INET, a + 12, out, (socklen_t)cap) != NULL;
+		return ipv4_text(a + 12, out, cap);
 	return inet_ntop(AF_INET6, a, out, (socklen_t)cap) != NULL;
 }
 
@@ -311,10 +330,13 @@ normalize_ip(const char *in, char *out, size_t cap)
 static void
 copy_port(char *out, size_t cap, const char *port)
 {
-	size_t n = port != NULL ? strlen(port) : 0;
+	size_t n = port != NULL ? strlen(port) : 0, i;
 
-	if (n == 0 || n >= cap || strspn(port, "0123456789") != n)
+	if (n == 0 || n >= cap)
 		return;
+	for (i = 0; i < n; i++)
+		if (port[i] < '0' || port[i] > '9')
+			return;
 	memcpy(out, port, n + 1);
 }
 
