@@ -292,10 +292,7 @@ parse_options(int argc, char **argv, struct config *cfg, const char **files)
 		die_usage("unexpected argument", argv[optind]);
 }
 
-/*
- * ipv4_text - "a.b.c.d" for four octets.  (glibc's inet_ntop() goes
- * through sprintf: four more libc pages to fault in, per connection.)
- */
+/* ipv4_text - "a.b.c.d" for four octets */
 static int
 ipv4_text(const unsigned char *a, char *out, size_t cap)
 {
@@ -311,13 +308,39 @@ ipv4_text(const unsigned char *a, char *out, size_t cap)
 	return !sb.overflow;
 }
 
-/* normalize_ip - a checked, canonical text address ("" if invalid) */
+/*
+ * parse_ipv4 - dotted-quad text into four octets, as inet_pton() takes
+ * it (four decimal parts of 0-255, no leading zeros): 1, or 0
+ */
+static int
+parse_ipv4(const char *s, unsigned char *a)
+{
+	unsigned v;
+	int i, n;
+
+	for (i = 0; i < 4; i++) {
+		if (i > 0 && *s++ != '.')
+			return 0;
+		for (v = 0, n = 0; *s >= '0' && *s <= '9' && n < 4; s++, n++)
+			v = v * 10 + (unsigned)(*s - '0');
+		if (n == 0 || n > 3 || v > 255 || (n > 1 && s[-n] == '0'))
+			return 0;
+		a[i] = (unsigned char)v;
+	}
+	return *s == '\0';
+}
+
+/*
+ * normalize_ip - a checked, canonical text address ("" if invalid).
+ * IPv4, the usual case, by hand: inet_pton() and inet_ntop() are libc
+ * pages (and sprintf ones) to fault in for every connection.
+ */
 static int
 normalize_ip(const char *in, char *out, size_t cap)
 {
 	unsigned char a[16];
 
-	if (inet_pton(AF_INET, in, a) == 1)
+	if (parse_ipv4(in, a))
 		return ipv4_text(a, out, cap);
 	if (inet_pton(AF_INET6, in, a) != 1)
 		return 0;

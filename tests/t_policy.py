@@ -20,6 +20,7 @@ final * matching any rest); @WORK@ stands for this run's directory.
 import json
 import os
 import random
+import re
 import shutil
 import smtplib
 import socket
@@ -1172,6 +1173,34 @@ def test_help():
           "missing %r" % missing)
 
 
+def test_client_addresses():
+    """TCPREMOTEIP as smtpd takes it: canonical IPv4 (IPv4-mapped IPv6
+    too) and IPv6; anything else, leading zeros included, is "unknown"
+    (and so never trusted as loopback)."""
+    cases = [("192.0.2.1", "192.0.2.1"), ("0.0.0.0", "0.0.0.0"),
+             ("255.255.255.255", "255.255.255.255"),
+             ("::ffff:10.0.0.1", "10.0.0.1"), ("2001:db8::1", "2001:db8::1"),
+             ("2001:DB8:0:0::1", "2001:db8::1"), ("256.1.1.1", "unknown"),
+             ("01.2.3.4", "unknown"), ("127.0.0.01", "unknown"),
+             ("1.2.3", "unknown"), ("1.2.3.4.5", "unknown"),
+             ("1.2.3.4x", "unknown"), (" 1.2.3.4", "unknown"),
+             ("1..2.3", "unknown"), ("1234.1.1.1", "unknown")]
+    q = lib.Queue()
+    try:
+        bad = []
+        for given, want in cases:
+            rc, out, err = lib.run_smtpd(b"QUIT\r\n", q,
+                                         env={"TCPREMOTEIP": given})
+            m = re.search(rb"ip=(\S+) event=connect", err)
+            got = m.group(1).decode() if m else None
+            if got != want or (want == "unknown" and b"trusted=no" not in
+                               err):
+                bad.append((given, want, got))
+        check("client-addresses-canonical", not bad, "%r" % bad)
+    finally:
+        q.cleanup()
+
+
 def main():
     program("verdict", VERDICT)
     program("dump", DUMPER)
@@ -1182,7 +1211,7 @@ def main():
                    test_rcpt_stage, test_check_order, test_environment,
                    test_program_io, test_sanitising, test_program_usage,
                    test_check_mailbox, test_greylist, test_limits,
-                   test_help):
+                   test_help, test_client_addresses):
             run(fn)
         if shutil.which("tcpserver") is None:
             check("tcpserver-installed", False, "tcpserver not found "
