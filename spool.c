@@ -21,6 +21,7 @@
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sbuf.h"
@@ -360,19 +361,42 @@ fsync_together(struct spool *sp, const int *fds, int *errs, unsigned n)
 	return (unsigned)sent;
 }
 
+/* fsync_timed - fsync fd: its errno or 0, and how long it took (us) */
+static int
+fsync_timed(int fd, long *us)
+{
+	struct timespec a, b;
+	int err;
+
+	clock_gettime(CLOCK_MONOTONIC, &a);
+	err = fsync(fd) < 0 ? errno : 0;
+	clock_gettime(CLOCK_MONOTONIC, &b);
+	*us = (long)(b.tv_sec - a.tv_sec) * 1000000 +
+	    (b.tv_nsec - a.tv_nsec) / 1000;
+	return err;
+}
+
 /*
- * spool_fsync_all - fsync n held files, errs[i] each one's errno or 0:
- * several at once where the kernel lets us (fsync_together), else one
- * after another
+ * spool_fsync_all - fsync n held files, errs[i] each one's errno or 0.
+ * The first two one after another: the first carries the journal
+ * commit, the second shows what each of the rest costs.  If that is a
+ * real wait (a disk cache flush: SPOOL_AIO_WORTH us or more) the rest go
+ * out together (fsync_together), where AIO's own cost (a kernel worker
+ * per file) is small beside the flushes it merges; on tmpfs or a disk
+ * without a volatile cache one after another is cheaper.
  */
 void
 spool_fsync_all(struct spool *sp, const int *fds, int *errs, unsigned n)
 {
-	unsigned i = 0, k;
+	unsigned i, k;
+	long us = 0;
 
-	while (n - i > 1 && (k = fsync_together(sp, fds + i, errs + i,
-	    n - i)) > 0)
-		i += k;
+	for (i = 0; i < n && i < 2; i++)
+		errs[i] = fsync_timed(fds[i], &us);
+	if (us >= SPOOL_AIO_WORTH)
+		while (n - i > 1 && (k = fsync_together(sp, fds + i,
+		    errs + i, n - i)) > 0)
+			i += k;
 	for (; i < n; i++)
 		errs[i] = fsync(fds[i]) < 0 ? errno : 0;
 }

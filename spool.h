@@ -17,6 +17,7 @@
 #define SPOOL_ID_MAX	96
 #define SPOOL_WBUF	65536
 #define SPOOL_AIO_MAX	64		/* fsyncs in flight at once */
+#define SPOOL_AIO_WORTH	100		/* us an fsync takes to make AIO pay */
 #define SPOOL_ROOM	8192		/* what spool_room() offers at least */
 
 enum spool_step {		/* where a queue set-up failed */

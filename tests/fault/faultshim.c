@@ -5,8 +5,9 @@
  * fails the Nth call of a kind (or every call from the Nth on):
  *   FAULT_SPEC="kind:N[+][:ERR],..."  e.g. "write:2:ENOSPC", "fsync:1",
  *       "renameat2:1:EINVAL,linkat:1:EIO", "write:1+:EDQUOT".  ERR is an
- *       errno name (default EIO), or "short" (write: half the bytes) or
- *       "eintr" (fail with EINTR once: the caller must retry).
+ *       errno name (default EIO), or "short" (write: half the bytes),
+ *       "eintr" (fail with EINTR once: the caller must retry) or "slow"
+ *       (fsync: succeed after 2 ms, like a disk flushing its cache).
  *   FAULT_PREFIX=DIR   count only calls on files and directories under
  *       DIR (the queue); other fds (replies, logs) are left alone.
  *   FAULT_COUNTS=FILE  at exit, append "kind count" lines to FILE, and
@@ -51,6 +52,7 @@ static const char *const kind_name[K__N] = {
 #define SPECS_MAX	8
 #define ERR_SHORT	(-1)
 #define ERR_EINTR	(-2)
+#define ERR_SLOW	(-3)
 
 struct spec {
 	enum kind kind;
@@ -71,7 +73,7 @@ static const struct { const char *name; int err; } errnames[] = {
 	{ "EINVAL", EINVAL }, { "ENOSYS", ENOSYS }, { "EXDEV", EXDEV },
 	{ "EEXIST", EEXIST }, { "ENOENT", ENOENT }, { "EMFILE", EMFILE },
 	{ "EFBIG", EFBIG }, { "ENOMEM", ENOMEM }, { "short", ERR_SHORT },
-	{ "eintr", ERR_EINTR },
+	{ "eintr", ERR_EINTR }, { "slow", ERR_SLOW },
 };
 
 /* parse_one - "kind:N[+][:ERR]" */
@@ -245,7 +247,9 @@ fsync(int fd)
 	int err;
 
 	REAL(fsync);
-	if ((err = sync_fault(fd)) != 0)
+	if ((err = sync_fault(fd)) == ERR_SLOW)
+		usleep(2000);
+	else if (err != 0)
 		return fail_with(err);
 	return real_fsync(fd);
 }
@@ -293,7 +297,8 @@ syscall(long nr, ...)
 			continue;
 		if (fd_watched((int)cb->aio_fildes) == S_IFREG)
 			counts[K_AIOFSYNC]++;
-		if ((err = sync_fault((int)cb->aio_fildes)) != 0)
+		if ((err = sync_fault((int)cb->aio_fildes)) != 0 &&
+		    err != ERR_SLOW)
 			ev[i].res = -(err < 0 ? EIO : err);
 	}
 	return r;
