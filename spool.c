@@ -5,7 +5,9 @@
  * and closed (checked), then renamed into new/ with RENAME_NOREPLACE (or
  * link+unlink), and new/ is fsync'ed.  Any failure unlinks the tmp file.
  * For group commit the steps are split: spool_hold() at the final dot,
- * spool_settle() per file and one spool_sync_new() per batch.
+ * spool_fsync_all() for a batch's files (together through Linux AIO when
+ * fsyncs wait on the disk), spool_settle() per file (close, rename) and
+ * one spool_sync_new() per batch.
  * Queue ids are "SEC.USEC.PID.RANDOM.HOST": letters, digits and dots,
  * USEC and PID zero-padded (6 and 7 digits) so ids sort by time.
  * The file format (envelope block, empty line, message) is in envelope.c.
