@@ -288,16 +288,17 @@ def test_aio_fsync():
     data = b"EHLO c.example\r\n" + b"".join(
         tx(m, b"<r%d@example.com>" % i) for i, m in enumerate(msgs)) + \
         b"QUIT\r\n"
-    for spec, want_aio in ((None, 0), ("fsync:1+:slow", 3),
-                           ("aiosetup:1+:ENOSYS,fsync:1+:slow", 0),
-                           ("aiosetup:1+:EAGAIN,fsync:1+:slow", 0)):
+    # unslowed, either way is right: it depends on this disk's fsyncs
+    for spec, want_aio in ((None, (0, 3)), ("fsync:1+:slow", (3,)),
+                           ("aiosetup:1+:ENOSYS,fsync:1+:slow", (0,)),
+                           ("aiosetup:1+:EAGAIN,fsync:1+:slow", (0,))):
         q = lib.Queue()
         try:
             rc, out, err, c = run(q, data, spec)
             tag = "fault-aio-%s" % (spec or "fast-fsync").replace(
                 ":", "-").replace(",", "-")
             verify(tag, q, msgs, rc, out, err, False)
-            check(tag + "-counts", c.get("aiofsync", 0) == want_aio and
+            check(tag + "-counts", c.get("aiofsync", 0) in want_aio and
                   c.get("fsync", 0) == 5, "counts %r" % c)
         finally:
             q.cleanup()
