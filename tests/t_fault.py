@@ -307,9 +307,10 @@ def test_aio_fsync():
         try:
             rc, out, err, c = run(q, data, "fsync:%d:EIO,fsync:1+:slow" % n)
             codes = final_codes(out)
-            # the 2nd fsync is the timed one: failing at once, it is fast
-            check("fault-aio-fsync-%d-one-451" % n, c.get("aiofsync", 0) ==
-                  (0 if n == 2 else 3) and
+            # the 2nd fsync is the timed one: failing at once it is
+            # usually fast, but not under valgrind
+            check("fault-aio-fsync-%d-one-451" % n, c.get("aiofsync", 0) in
+                  ((0, 3) if n == 2 else (3,)) and
                   sorted(codes) == ["250"] * 4 + ["451"] and
                   len(q.files("new")) == 4 and q.files("tmp") == [],
                   "codes %r new %r counts %r" % (codes, q.files("new"), c))
