@@ -178,7 +178,7 @@ check_mailbox(struct session *s, const struct path *rcpt)
 	const char *d = rcpt->addr + rcpt->domain_off;
 	size_t n = rcpt->len - rcpt->domain_off;
 
-	if (s->cfg->rcpts.fd < 0)	/* no --recipients list */
+	if (!rcptlist_active(&s->cfg->rcpts))
 		return R_DONE;
 	switch (rcptlist_check(&s->cfg->rcpts, rcpt->addr, rcpt->len,
 	    rcpt->domain_off, rcpt->domain_off != 0 &&

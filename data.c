@@ -34,6 +34,16 @@ struct dm {
 	size_t	(*next_special)(const unsigned char *, size_t);
 };
 
+/* the header field name whose lines are counted as hops */
+static const char received[] = "received:";
+
+/* is_special - CR, LF or NUL: the octets DATA must look at */
+static int
+is_special(unsigned char c)
+{
+	return c == '\r' || c == '\n' || c == '\0';
+}
+
 /* emit - store message octets (counted even once we stop storing) */
 static void
 emit(struct dm *m, const unsigned char *p, size_t n)
@@ -57,18 +67,16 @@ count_hop(struct dm *m)
 static void
 header_octet(struct dm *m, unsigned char c)
 {
-	static const char want[] = "received:";
-
 	m->line_len++;
 	if (m->hmatch < 0)
 		return;
 	if (c >= 'A' && c <= 'Z')
 		c = (unsigned char)(c - 'A' + 'a');
-	if (c != (unsigned char)want[m->hmatch]) {
+	if (c != (unsigned char)received[m->hmatch]) {
 		m->hmatch = -1;
 		return;
 	}
-	if (++m->hmatch == (int)sizeof want - 1) {
+	if (++m->hmatch == (int)sizeof received - 1) {
 		m->hmatch = -1;
 		count_hop(m);
 	}
@@ -206,7 +214,7 @@ mask16(const unsigned char *p)
 
 	if (word_special(p) || word_special(p + 8))
 		for (j = 0; j < 16; j++)
-			if (p[j] == '\r' || p[j] == '\n' || p[j] == '\0')
+			if (is_special(p[j]))
 				m |= 1u << j;
 	return m;
 #endif
@@ -230,7 +238,7 @@ special_mask(const unsigned char *p, size_t i, size_t n)
 	for (; j + 16 <= n; j += 16)
 		m |= (uint64_t)mask16(p + j) << j;
 	for (; j < n; j++)
-		if (p[j] == '\r' || p[j] == '\n' || p[j] == '\0')
+		if (is_special(p[j]))
 			m |= 1ull << j;
 	return m;
 }
@@ -371,13 +379,13 @@ pick_scans(struct dm *m)
 static int
 is_received(const unsigned char *p, size_t n)
 {
-	static const char want[] = "received:";
 	size_t k;
 
-	if (n < sizeof want - 1)
+	if (n < sizeof received - 1)
 		return 0;
-	for (k = 0; k < sizeof want - 1; k++)
-		if ((p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k]) != want[k])
+	for (k = 0; k < sizeof received - 1; k++)
+		if ((p[k] >= 'A' && p[k] <= 'Z' ? p[k] + 32 : p[k]) !=
+		    received[k])
 			return 0;
 	return 1;
 }

@@ -211,7 +211,7 @@ rcptlist_check(const struct rcptlist *rl, const char *addr, size_t len,
 	char key[KEY_MAX];
 	size_t n, at;
 
-	if (rl->fd < 0 || doff == 0)
+	if (!rcptlist_active(rl) || doff == 0)
 		return RL_UNLISTED;
 	n = make_key(key, addr, len, doff);
 	at = n - (len - doff) - 1;	/* the '@' in key */

@@ -28,6 +28,13 @@ struct rcptlist {
 };
 
 int	 rcptlist_open(struct rcptlist *, const char *);
+
+/* rcptlist_active - a list was given (--recipients) */
+static inline int
+rcptlist_active(const struct rcptlist *rl)
+{
+	return rl->fd >= 0;
+}
 void	 rcptlist_close(struct rcptlist *);
 int	 rcptlist_check(const struct rcptlist *, const char *, size_t, size_t,
 	    int);

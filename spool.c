@@ -390,11 +390,13 @@ fsync_timed(int fd, long *us)
 void
 spool_fsync_all(struct spool *sp, const int *fds, int *errs, unsigned n)
 {
-	unsigned i, k;
+	unsigned i = 0, k;
 	long us = 0;
 
-	for (i = 0; i < n && i < 2; i++)
-		errs[i] = fsync_timed(fds[i], &us);
+	if (n > 0)
+		errs[i++] = fsync(fds[0]) < 0 ? errno : 0;
+	if (n > 1)
+		errs[i++] = fsync_timed(fds[1], &us);
 	if (us >= SPOOL_AIO_WORTH)
 		while (n - i > 1 && (k = fsync_together(sp, fds + i,
 		    errs + i, n - i)) > 0)
