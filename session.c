@@ -352,27 +352,36 @@ cmd_forbidden(struct session *s, const char *arg, const char *end)
 }
 
 /*
- * verb_is - the n octets at in are verb (upper case, letters only) in
- * any case: clearing bit 0x20 upper-cases a letter and turns nothing
- * else into one
+ * same_word - the n octets at in are the n of word (upper-case letters
+ * and other octets) with letters in any case: clearing bit 0x20
+ * upper-cases a letter; other octets must match exactly
  */
+int
+same_word(const char *word, const char *in, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if ((word[k] >= 'A' && word[k] <= 'Z' ? (char)(in[k] & ~0x20) :
+		    in[k]) != word[k])
+			return 0;
+	return 1;
+}
+
+/* verb_is - the n octets at in are verb (upper case) in any case */
 static int
 verb_is(const char *verb, const char *in, size_t n)
 {
 	uint32_t a, b;
-	size_t k;
 
 	if (n == 4) {		/* most verbs: compared as one word */
 		if (verb[3] == '\0' || verb[4] != '\0')
 			return 0;
 		memcpy(&a, verb, 4);
 		memcpy(&b, in, 4);
-		return (b & 0xdfdfdfdfu) == a;
+		return (b & 0xdfdfdfdfu) == a;	/* verbs are all letters */
 	}
-	for (k = 0; k < n; k++)
-		if (verb[k] == '\0' || (char)(in[k] & ~0x20) != verb[k])
-			return 0;
-	return verb[n] == '\0';
+	return strlen(verb) == n && same_word(verb, in, n);
 }
 
 /* find_command - the table row for a verb, NULL if unknown */

@@ -114,6 +114,7 @@ void	 session_enter(struct session *, unsigned);
 void	 reset_transaction(struct session *);
 void	 timed_out(struct session *);
 const char *skip_spaces(const char *, const char *);
+int	 same_word(const char *, const char *, size_t);
 
 
 #endif

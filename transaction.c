@@ -19,25 +19,16 @@
 #include "transaction.h"
 #include "session.h"
 
-/*
- * after_keyword - arg must start with kw ("FROM:"/"TO:", upper case):
- * the rest.  Letters match in either case (clearing bit 0x20 upper-cases
- * a letter and turns nothing else into one), the colon exactly.
- */
+/* after_keyword - arg must start with kw ("FROM:"/"TO:"); the rest */
 static const char *
 after_keyword(const char *arg, const char *end, const char *kw)
 {
-	char c;
+	size_t n = strlen(kw);
 
 	arg = skip_spaces(arg, end);
-	for (; *kw != '\0'; kw++, arg++) {
-		if (arg == end)
-			return NULL;
-		c = *kw >= 'A' && *kw <= 'Z' ? (char)(*arg & ~0x20) : *arg;
-		if (c != *kw)
-			return NULL;
-	}
-	return skip_spaces(arg, end);
+	if ((size_t)(end - arg) < n || !same_word(kw, arg, n))
+		return NULL;
+	return skip_spaces(arg + n, end);
 }
 
 /* path_reply - the reply for a failed addr_parse_path() */
