@@ -1,12 +1,13 @@
 /*
  * io.c - buffered client I/O under absolute deadlines.
- * Every read and write waits with poll() until the earlier of "now plus
- * the idle timeout" and the session's hard end; nothing here ever blocks
- * past them.  Pending replies are flushed before a read that would block,
+ * Every read and write waits until the earlier of "now plus the idle
+ * timeout" and the session's hard end (poll(), or a socket's own receive
+ * timeout); nothing here ever blocks past them.  Pending replies are flushed before a read that would block,
  * which is what makes PIPELINING (RFC 2920) safe.  Never parses SMTP.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/time.h>
 
 #include <errno.h>
 #include <limits.h>
@@ -53,12 +54,14 @@ io_is_socket(int fd)
 
 /* io_init - set up the buffers, the fds and the session's hard end */
 void
-io_init(struct io *io, int in, int out, unsigned timeout, unsigned session)
+io_init(struct io *io, const struct conn *c, unsigned timeout,
+    unsigned session)
 {
-	io->in = in;
-	io->out = out;
-	io->out_sock = io_is_socket(out);
-	io->in_sock = in == out ? io->out_sock : io_is_socket(in);
+	io->in = c->in;
+	io->out = c->out;
+	io->in_sock = c->in_sock;
+	io->out_sock = c->out_sock;
+	io->rcv_ms = 0;
 	io->lf_ok = 0;
 	io->wfail = IO_OK;
 	io->line_timed = 0;
@@ -94,36 +97,45 @@ io_session_expired(const struct io *io)
 }
 
 /*
- * wait_for - poll fd for events until the idle limit, the end of the
- * current command line's time (io_readline) or the session's hard end,
- * whichever comes first.  Once the session's end has passed it times
- * out at once, even if input is ready: a client that keeps bytes
- * flowing cannot outlive the cap.
+ * wait_ms - how long the next wait may last: until the idle limit, the
+ * end of the current command line's time (io_readline) or the session's
+ * hard end, whichever comes first.  0 once one of them has passed: then
+ * the wait times out at once, even if input is ready, so a client that
+ * keeps bytes flowing cannot outlive the cap.
  */
+static int
+wait_ms(struct io *io)
+{
+	int idle, cap, line;
+
+	idle = io->timeout > INT_MAX / 1000 ? INT_MAX : (int)io->timeout * 1000;
+	cap = ms_until(io->session_end);
+	if (io->line_timed == LINE_ARMED) {	/* its first wait */
+		io->line_end = now();
+		io->line_end.tv_sec += io->timeout;
+		io->line_timed = LINE_RUNNING;
+	}
+	if (io->line_timed) {
+		line = ms_until(io->line_end);
+		cap = line < cap ? line : cap;
+	}
+	return idle < cap ? idle : cap;
+}
+
+/* wait_for - poll fd for events within wait_ms() */
 static int
 wait_for(struct io *io, int fd, short events)
 {
 	struct pollfd pfd;
-	int idle, cap, line, r;
+	int ms, r;
 
-	idle = io->timeout > INT_MAX / 1000 ? INT_MAX : (int)io->timeout * 1000;
 	for (;;) {
-		cap = ms_until(io->session_end);
-		if (io->line_timed == LINE_ARMED) {	/* its first wait */
-			io->line_end = now();
-			io->line_end.tv_sec += io->timeout;
-			io->line_timed = LINE_RUNNING;
-		}
-		if (io->line_timed) {
-			line = ms_until(io->line_end);
-			cap = line < cap ? line : cap;
-		}
-		if (cap == 0)
+		if ((ms = wait_ms(io)) == 0)
 			return IO_TIMEOUT;
 		pfd.fd = fd;
 		pfd.events = events;
 		pfd.revents = 0;
-		r = poll(&pfd, 1, idle < cap ? idle : cap);
+		r = poll(&pfd, 1, ms);
 		if (r > 0)
 			return IO_OK;
 		if (r == 0)
@@ -131,6 +143,33 @@ wait_for(struct io *io, int fd, short events)
 		if (errno != EINTR)
 			return IO_ERROR;
 	}
+}
+
+/*
+ * arm_read - before a read from a socket: let the read itself wait, with
+ * SO_RCVTIMEO at wait_ms(), instead of a poll() first (a system call per
+ * command saved).  The option is set again only when the time changes,
+ * which for whole lines well inside the session's cap it does not.  If
+ * it cannot be set, poll() waits as for pipes.
+ */
+static int
+arm_read(struct io *io)
+{
+	struct timeval tv;
+	int ms;
+
+	if ((ms = wait_ms(io)) == 0)
+		return IO_TIMEOUT;
+	if (ms == io->rcv_ms)
+		return IO_OK;
+	tv.tv_sec = ms / 1000;
+	tv.tv_usec = (ms % 1000) * 1000;
+	if (setsockopt(io->in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+		io->rcv_ms = 0;
+		return wait_for(io, io->in, POLLIN);
+	}
+	io->rcv_ms = ms;
+	return IO_OK;
 }
 
 /*
@@ -243,8 +282,9 @@ io_fill(struct io *io)
 		return IO_OK;
 	if ((r = io_flush(io)) != IO_OK)
 		return r;
+	r = io->in_sock ? arm_read(io) : wait_for(io, io->in, POLLIN);
 	for (;;) {
-		if ((r = wait_for(io, io->in, POLLIN)) != IO_OK)
+		if (r != IO_OK)
 			return r;
 		n = read(io->in, io->inbuf, sizeof io->inbuf);
 		if (n > 0)
@@ -253,6 +293,9 @@ io_fill(struct io *io)
 			return IO_EOF;
 		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return IO_ERROR;
+		/* a signal, a socket that does not block, or its timer ran
+		 * out: poll() says which (and times out past the deadline) */
+		r = wait_for(io, io->in, POLLIN);
 	}
 	io->in_pos = 0;
 	io->in_len = (size_t)n;

@@ -29,6 +29,12 @@ enum line_status {
 	LINE_ERROR
 };
 
+/* the client's fds, and which are sockets (the caller knows: fstat) */
+struct conn {
+	int	 in, out;
+	int	 in_sock, out_sock;
+};
+
 struct io {
 	int	 in;			/* fd the client writes to us on */
 	int	 out;			/* fd replies go to */
@@ -41,6 +47,7 @@ struct io {
 	unsigned timeout;		/* idle limit per read/write, seconds */
 	struct timespec session_end;	/* hard cap on the whole session */
 	struct timespec line_end;	/* idle limit of the command line */
+	int	 rcv_ms;		/* SO_RCVTIMEO set on in, 0: none */
 	int	 line_timed;		/* 0, or: */
 #define LINE_ARMED	1	/* reading a line; its clock starts at */
 #define LINE_RUNNING	2	/* the first wait (line_end) */
@@ -53,7 +60,7 @@ struct io {
 
 int	 io_is_socket(int);
 int	 ms_until(struct timespec);
-void	 io_init(struct io *, int, int, unsigned, unsigned);
+void	 io_init(struct io *, const struct conn *, unsigned, unsigned);
 int	 io_fill(struct io *);
 int	 io_readline(struct io *, char *, size_t, size_t *);
 int	 io_put_more(struct io *, const char *, size_t);

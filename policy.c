@@ -118,20 +118,14 @@ policy_domain_listed(const struct domains *d, const char *s, size_t n)
 	return 0;
 }
 
-/* policy_is_loopback - 127.0.0.0/8, ::1 or ::ffff:127.0.0.0/104 */
+/*
+ * policy_is_loopback - 127.0.0.0/8 or ::1.  ip is in the canonical text
+ * form smtpd.c's normalize_ip() gives (IPv4 in dotted quad without
+ * leading zeros, a v4-mapped IPv6 address shown as IPv4, other IPv6 as
+ * inet_ntop() writes it), so comparing text is exact.
+ */
 int
 policy_is_loopback(const char *ip)
 {
-	struct in_addr a4;
-	struct in6_addr a6;
-	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
-	    0xff, 0xff };
-
-	if (inet_pton(AF_INET, ip, &a4) == 1)
-		return (ntohl(a4.s_addr) >> 24) == 127;
-	if (inet_pton(AF_INET6, ip, &a6) != 1)
-		return 0;
-	if (IN6_IS_ADDR_LOOPBACK(&a6))
-		return 1;
-	return memcmp(a6.s6_addr, mapped, 12) == 0 && a6.s6_addr[12] == 127;
+	return strncmp(ip, "127.", 4) == 0 || strcmp(ip, "::1") == 0;
 }

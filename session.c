@@ -72,10 +72,10 @@ static const char *const ehlo_keywords[] = {
 	"HELP",
 };
 
-/* session_init - a fresh session on fds in/out */
+/* session_init - a fresh session on the client's fds */
 void
 session_init(struct session *s, const struct config *cfg,
-    const struct client *client, int in, int out)
+    const struct client *client, const struct conn *conn)
 {
 	s->cfg = cfg;
 	s->client = client;
@@ -92,7 +92,7 @@ session_init(struct session *s, const struct config *cfg,
 	    client->ip[0] != '\0' ? client->ip : "local");
 	envelope_init(&s->env);
 	s->spool.tmpfd = s->spool.newfd = s->spool.fd = -1;
-	io_init(&s->io, in, out, cfg->timeout, cfg->session_max);
+	io_init(&s->io, conn, cfg->timeout, cfg->session_max);
 	s->io.lf_ok = cfg->lf;
 	s->batch.n = 0;
 	s->clock.sec = -1;
@@ -195,7 +195,7 @@ valid_helo(const char *p, size_t n)
 		c = (unsigned char)p[i];
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
 		    (c >= '0' && c <= '9') || c >= 0x80 ||
-		    strchr(".-_:[]", c) != NULL))
+		    memchr(".-_:[]", c, 6) != NULL))
 			return 0;
 	}
 	return addr_valid_utf8(p, n);

@@ -102,7 +102,7 @@ struct session {
 };
 
 void	 session_init(struct session *, const struct config *,
-	    const struct client *, int, int);
+	    const struct client *, const struct conn *);
 int	 session_run(struct session *);
 int	 session_refuse(struct session *, const char *, const char *, int);
 void	 session_free(struct session *);

@@ -401,12 +401,12 @@ peer_from_socket(struct client *c, int fd)
 
 /*
  * identify_client - first found wins: TCPREMOTEIP (tcpserver),
- * REMOTE_ADDR (systemd), REMOTE_HOST (xinetd), getpeername(fd).  An
+ * REMOTE_ADDR (systemd), REMOTE_HOST (xinetd), getpeername() of a socket.  An
  * address that is set but malformed makes an untrusted "unknown" client,
  * never a local one.
  */
 static void
-identify_client(struct client *c, int fd)
+identify_client(struct client *c, const struct conn *conn)
 {
 	static const char *const ip_vars[][2] = {
 		{ "TCPREMOTEIP", "TCPREMOTEPORT" },
@@ -429,8 +429,8 @@ identify_client(struct client *c, int fd)
 			    getenv(ip_vars[i][1]));
 		break;
 	}
-	if (!remote)
-		peer_from_socket(c, fd);
+	if (!remote && conn->in_sock)
+		peer_from_socket(c, conn->in);
 	copy_name(c->name, sizeof c->name, getenv("TCPREMOTEHOST"));
 	if ((v = getenv("TCPLOCALIP")) != NULL)
 		normalize_ip(v, c->local_ip, sizeof c->local_ip);
@@ -439,15 +439,19 @@ identify_client(struct client *c, int fd)
 	    getenv("RELAYCLIENT") != NULL;
 }
 
-/* guard_std_fds - make sure 0, 1, 2 are open, so no file lands there */
+/*
+ * guard_std_fds - make sure 0, 1, 2 are open, so no file lands there;
+ * st[] says what each is (one fstat each, for quiet_stderr and
+ * client_fds too).
+ */
 static void
-guard_std_fds(void)
+guard_std_fds(struct stat st[3])
 {
 	int fd;
 
 	for (fd = 0; fd < 3; fd++)
-		if (fcntl(fd, F_GETFD) < 0 &&
-		    open("/dev/null", O_RDWR) != fd)
+		if (fstat(fd, &st[fd]) < 0 &&
+		    (open("/dev/null", O_RDWR) != fd || fstat(fd, &st[fd]) < 0))
 			exit(111);
 }
 
@@ -471,23 +475,27 @@ config_defaults(struct config *cfg)
 
 /*
  * client_fds - fd 0 and fd 1, or fd 3 for both when systemd passed the
- * connection (Accept=yes without StandardInput=socket).
+ * connection (Accept=yes without StandardInput=socket); st[] is what
+ * fds 0-2 are.
  */
 static void
-client_fds(int *in, int *out)
+client_fds(struct conn *c, const struct stat st[3])
 {
 	struct sdglue sd;
 	int fd;
 
 	memset(&sd, 0, sizeof sd);
-	*in = 0;
-	*out = 1;
+	c->in = 0;
+	c->out = 1;
+	c->in_sock = S_ISSOCK(st[0].st_mode);
+	c->out_sock = S_ISSOCK(st[1].st_mode);
 	fd = sdglue_listen_fd(&sd);
 	if (fd == -2)
 		die_usage("LISTEN_FDS: expected exactly one socket (Accept=yes)",
 		    NULL);
 	if (fd >= 0) {
-		*in = *out = fd;
+		c->in = c->out = fd;
+		c->in_sock = c->out_sock = io_is_socket(fd);
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
 	}
 }
@@ -513,20 +521,25 @@ drop_privileges(const char *user)
 		fatal(111, "unable to become user", user, "");
 }
 
+/* same_file - do two fstat results name the same file (or socket)? */
+static int
+same_file(const struct stat *a, const struct stat *b)
+{
+	return a->st_ino == b->st_ino && a->st_dev == b->st_dev;
+}
+
 /*
  * quiet_stderr - xinetd gives the client's socket as fd 2 too: anything
  * written there (getopt's complaints, a usage text) would reach the
  * client.  Put /dev/null there; logs then go to syslog.  1 if it did.
  */
 static int
-quiet_stderr(void)
+quiet_stderr(const struct stat st[3])
 {
-	struct stat e, o;
 	int fd;
 
-	if (fstat(2, &e) < 0 || !S_ISSOCK(e.st_mode) ||
-	    ((fstat(1, &o) < 0 || o.st_ino != e.st_ino || o.st_dev != e.st_dev) &&
-	    (fstat(0, &o) < 0 || o.st_ino != e.st_ino || o.st_dev != e.st_dev)))
+	if (!S_ISSOCK(st[2].st_mode) || (!same_file(&st[1], &st[2]) &&
+	    !same_file(&st[0], &st[2])))
 		return 0;
 	if ((fd = open("/dev/null", O_WRONLY | O_CLOEXEC)) >= 0) {
 		dup2(fd, 2);
@@ -555,10 +568,12 @@ main(int argc, char **argv)
 	static struct client client;
 	static struct session s;
 	const char *files[3] = { NULL, NULL, NULL };
-	int rc, in, out, quiet;
+	struct stat std[3];
+	struct conn conn;
+	int rc, quiet;
 
-	guard_std_fds();
-	quiet = quiet_stderr();
+	guard_std_fds(std);
+	quiet = quiet_stderr(std);
 	signal(SIGPIPE, SIG_IGN);	/* EPIPE comes back from write */
 	signal(SIGXFSZ, SIG_IGN);	/* EFBIG too: a 451, not a death */
 	umask(027);
@@ -570,16 +585,18 @@ main(int argc, char **argv)
 		drop_privileges(files[2]);
 	if (cfg.hostname[0] == '\0')
 		default_hostname(&cfg);
-	client_fds(&in, &out);
-	if (cfg.lf && io_is_socket(in))
+	client_fds(&conn, std);
+	if (cfg.lf && conn.in_sock)
 		die_usage("--lf is for transcripts, not network clients",
 		    NULL);
-	identify_client(&client, in);
-	session_init(&s, &cfg, &client, in, out);
+	identify_client(&client, &conn);
+	session_init(&s, &cfg, &client, &conn);
 	if ((rc = load_lists(&cfg, &s, files)) == 0)
 		rc = session_run(&s);
 	session_free(&s);
-	policy_free_domains(&cfg.domains);
-	rcptlist_close(&cfg.rcpts);
+	if (files[0] != NULL)		/* else nothing to free: no free() */
+		policy_free_domains(&cfg.domains);
+	if (files[1] != NULL)
+		rcptlist_close(&cfg.rcpts);
 	return rc;
 }

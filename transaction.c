@@ -236,7 +236,7 @@ protocol_name(const struct session *s)
 static void
 add_literal(struct sbuf *sb, const char *ip)
 {
-	sb_str(sb, strchr(ip, ':') != NULL ? "[IPv6:" : "[");
+	sb_str(sb, memchr(ip, ':', strlen(ip)) != NULL ? "[IPv6:" : "[");
 	sb_str(sb, ip);
 	sb_str(sb, "]");
 }

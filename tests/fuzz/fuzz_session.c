@@ -177,7 +177,8 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	const char *base = getenv("FUZZ_TMPDIR");
-	int i, nullfd;
+	struct conn nullconn = { -1, -1, 0, 0 };
+	int i;
 
 	(void)argc;
 	(void)argv;
@@ -200,20 +201,20 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	for (i = 0; i < NCONFIG; i++)
 		set_config(&configs[i], i);
 	/* the two clients, found the way smtpd finds them */
-	nullfd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	nullconn.in = nullconn.out = open("/dev/null", O_RDWR | O_CLOEXEC);
 	unsetenv("TCPREMOTEIP");
 	unsetenv("REMOTE_ADDR");
 	unsetenv("REMOTE_HOST");
 	unsetenv("RELAYCLIENT");
-	identify_client(&local_client, nullfd);
+	identify_client(&local_client, &nullconn);
 	setenv("TCPREMOTEIP", "192.0.2.7", 1);
 	setenv("TCPREMOTEPORT", "40123", 1);
 	setenv("TCPREMOTEHOST", "client.fuzz.example", 1);
-	identify_client(&remote_client, nullfd);
+	identify_client(&remote_client, &nullconn);
 	unsetenv("TCPREMOTEIP");
 	unsetenv("TCPREMOTEPORT");
 	unsetenv("TCPREMOTEHOST");
-	close(nullfd);
+	close(nullconn.in);
 	if (local_client.trusted != 1 || remote_client.trusted != 0)
 		fail("identify_client", "trust", 5);
 	if ((in_fd = memfd_create("smtpd-fuzz-input", MFD_CLOEXEC)) < 0)
@@ -499,6 +500,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	static char ids[MAX_IDS][SPOOL_ID_MAX];
 	const struct config *cfg;
 	const struct client *client;
+	struct conn conn = { -1, -1, 0, 0 };	/* a memfd and a pipe */
 	struct drain d;
 	pthread_t th;
 	int p[2], rc, free_fd, pieces;
@@ -525,7 +527,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	d.fd = p[0];
 	if (pthread_create(&th, NULL, drain_main, &d) != 0)
 		fail("pthread_create", NULL, 0);
-	session_init(&sess, cfg, client, in_fd, p[1]);
+	conn.in = in_fd;
+	conn.out = p[1];
+	session_init(&sess, cfg, client, &conn);
 	rc = session_run(&sess);
 	session_free(&sess);
 	close(p[1]);
