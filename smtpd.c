@@ -13,7 +13,6 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
 #include <signal.h>
@@ -89,32 +88,42 @@ enum {
 	OPT_HELP, OPT_VERSION
 };
 
-static const struct option long_options[] = {
-	{ "queue", required_argument, NULL, OPT_QUEUE },
-	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
-	{ "domain", required_argument, NULL, OPT_DOMAIN },
-	{ "domains", required_argument, NULL, OPT_DOMAINS },
-	{ "max-size", required_argument, NULL, OPT_MAX_SIZE },
-	{ "max-recipients", required_argument, NULL, OPT_MAX_RCPT },
-	{ "max-errors", required_argument, NULL, OPT_MAX_ERRORS },
-	{ "timeout", required_argument, NULL, OPT_TIMEOUT },
-	{ "session-timeout", required_argument, NULL, OPT_SESSION },
-	{ "lf", no_argument, NULL, OPT_LF },
-	{ "log", required_argument, NULL, OPT_LOG },
-	{ "recipients", required_argument, NULL, OPT_RECIPIENTS },
-	{ "check-client", required_argument, NULL, OPT_CHECK_CLIENT },
-	{ "check-sender", required_argument, NULL, OPT_CHECK_SENDER },
-	{ "check-recipient", required_argument, NULL, OPT_CHECK_RCPT },
-	{ "check-timeout", required_argument, NULL, OPT_CHECK_TIMEOUT },
-	{ "greet-delay", required_argument, NULL, OPT_GREET_DELAY },
-	{ "max-messages", required_argument, NULL, OPT_MAX_MESSAGES },
-	{ "user", required_argument, NULL, OPT_USER },
-	{ "help", no_argument, NULL, OPT_HELP },
-	{ "version", no_argument, NULL, OPT_VERSION },
-	{ NULL, 0, NULL, 0 }
+/* a long option: --name VALUE or --name=VALUE when it takes a value */
+struct longopt {
+	const char *name;
+	int	 has_value;
+	int	 code;
+};
+
+static const struct longopt long_options[] = {
+	{ "queue", 1, OPT_QUEUE },
+	{ "hostname", 1, OPT_HOSTNAME },
+	{ "domain", 1, OPT_DOMAIN },
+	{ "domains", 1, OPT_DOMAINS },
+	{ "max-size", 1, OPT_MAX_SIZE },
+	{ "max-recipients", 1, OPT_MAX_RCPT },
+	{ "max-errors", 1, OPT_MAX_ERRORS },
+	{ "timeout", 1, OPT_TIMEOUT },
+	{ "session-timeout", 1, OPT_SESSION },
+	{ "lf", 0, OPT_LF },
+	{ "log", 1, OPT_LOG },
+	{ "recipients", 1, OPT_RECIPIENTS },
+	{ "check-client", 1, OPT_CHECK_CLIENT },
+	{ "check-sender", 1, OPT_CHECK_SENDER },
+	{ "check-recipient", 1, OPT_CHECK_RCPT },
+	{ "check-timeout", 1, OPT_CHECK_TIMEOUT },
+	{ "greet-delay", 1, OPT_GREET_DELAY },
+	{ "max-messages", 1, OPT_MAX_MESSAGES },
+	{ "user", 1, OPT_USER },
+	{ "help", 0, OPT_HELP },
+	{ "version", 0, OPT_VERSION },
+	{ NULL, 0, 0 }
 };
 
 /*
+ * Messages go out with dprintf(), not stdio: naming stdout or stderr
+ * would cost every process a symbol lookup at start.
+ *
  * fatal - say why we stop, on stderr and to syslog (mail.err): under
  * xinetd stderr was the client's socket and now is /dev/null
  * (quiet_stderr), so syslog is the only place the reason can go.
@@ -122,7 +131,7 @@ static const struct option long_options[] = {
 static void
 fatal(int code, const char *what, const char *arg, const char *more)
 {
-	fprintf(stderr, "smtpd: fatal: %s%s%s\n%s", what,
+	dprintf(2, "smtpd: fatal: %s%s%s\n%s", what,
 	    arg != NULL ? ": " : "", arg != NULL ? arg : "", more);
 	openlog("smtpd", LOG_PID, LOG_MAIL);
 	syslog(LOG_ERR, "fatal: %s%s%s", what, arg != NULL ? ": " : "",
@@ -178,7 +187,7 @@ parse_log_mode(const char *s)
 static void
 print_version(void)
 {
-	printf("smtpd %s (libsystemd: %s)\n", VERSION,
+	dprintf(1, "smtpd %s (libsystemd: %s)\n", VERSION,
 	    sdglue_built_with_libsystemd() ? "loaded when used" : "no");
 }
 
@@ -226,25 +235,96 @@ program_path(const char *p)
 
 /* parse_more_options - the policy options (issue: options, part two) */
 static int
-parse_more_options(int c, struct config *cfg, const char **files)
+parse_more_options(int c, const char *val, struct config *cfg,
+    const char **files)
 {
 	switch (c) {
-	case OPT_RECIPIENTS: files[1] = optarg; return 1;
-	case OPT_CHECK_CLIENT: cfg->check_client = program_path(optarg);
+	case OPT_RECIPIENTS: files[1] = val; return 1;
+	case OPT_CHECK_CLIENT: cfg->check_client = program_path(val);
 		return 1;
-	case OPT_CHECK_SENDER: cfg->check_sender = program_path(optarg);
+	case OPT_CHECK_SENDER: cfg->check_sender = program_path(val);
 		return 1;
-	case OPT_CHECK_RCPT: cfg->check_recipient = program_path(optarg);
+	case OPT_CHECK_RCPT: cfg->check_recipient = program_path(val);
 		return 1;
 	case OPT_CHECK_TIMEOUT: cfg->check_timeout = (unsigned)parse_number(
-		    optarg, 1, 3600, "bad --check-timeout"); return 1;
+		    val, 1, 3600, "bad --check-timeout"); return 1;
 	case OPT_GREET_DELAY: cfg->greet_delay = (unsigned)parse_number(
-		    optarg, 0, 300, "bad --greet-delay"); return 1;
+		    val, 0, 300, "bad --greet-delay"); return 1;
 	case OPT_MAX_MESSAGES: cfg->max_messages = (unsigned)parse_number(
-		    optarg, 1, 1000000, "bad --max-messages"); return 1;
-	case OPT_USER: files[2] = optarg; return 1;
+		    val, 1, 1000000, "bad --max-messages"); return 1;
+	case OPT_USER: files[2] = val; return 1;
 	default: return 0;
 	}
+}
+
+/* prefix_of - are the n octets at a the start of name? */
+static int
+prefix_of(const char *name, const char *a, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (name[k] != a[k])
+			return 0;
+	return 1;
+}
+
+/* find_option - the option named by the n octets at a: the exact name,
+ * else the only one it is a prefix of (getopt_long's rule); NULL if none */
+static const struct longopt *
+find_option(const char *a, size_t n)
+{
+	const struct longopt *o, *hit = NULL;
+
+	for (o = long_options; o->name != NULL; o++) {
+		if (!prefix_of(o->name, a, n))
+			continue;
+		if (o->name[n] == '\0')
+			return o;
+		if (hit != NULL)
+			die_usage("ambiguous option", a - 2);
+		hit = o;
+	}
+	return hit;
+}
+
+/*
+ * next_option - the option at argv[*i] (--name VALUE, --name=VALUE,
+ * --name): its code, *val its value, *i past it; -1 at the first word
+ * that is not an option, or past "--".  Our own loop rather than
+ * getopt_long(): that and optarg, optind and opterr would be four more
+ * symbols for the dynamic loader to look up in every process.
+ */
+static int
+next_option(int argc, char **argv, int *i, const char **val)
+{
+	const struct longopt *o;
+	const char *a;
+	size_t n;
+
+	*val = NULL;
+	if (*i >= argc || argv[*i][0] != '-' || argv[*i][1] == '\0')
+		return -1;
+	a = argv[(*i)++];
+	if (a[1] != '-')
+		die_usage("unknown option", a);
+	if (a[2] == '\0')		/* "--": no more options */
+		return -1;
+	a += 2;
+	for (n = 0; a[n] != '\0' && a[n] != '='; n++)
+		;
+	if ((o = find_option(a, n)) == NULL)
+		die_usage("unknown option", a - 2);
+	if (!o->has_value) {
+		if (a[n] == '=')
+			die_usage("option takes no value", a - 2);
+	} else if (a[n] == '=')
+		*val = a + n + 1;
+	else if (*i < argc)
+		*val = argv[(*i)++];
+	else
+		die_usage("option needs a value", a - 2);
+	return o->code;
 }
 
 /*
@@ -254,42 +334,43 @@ parse_more_options(int c, struct config *cfg, const char **files)
 static void
 parse_options(int argc, char **argv, struct config *cfg, const char **files)
 {
-	int c;
+	const char *val;
+	int c, i = 1;
 
-	while ((c = getopt_long(argc, argv, "", long_options, NULL)) != -1) {
-		if (parse_more_options(c, cfg, files))
+	while ((c = next_option(argc, argv, &i, &val)) != -1) {
+		if (parse_more_options(c, val, cfg, files))
 			continue;
 		switch (c) {
-		case OPT_QUEUE: cfg->queue = optarg; break;
-		case OPT_HOSTNAME: set_hostname(cfg, optarg); break;
+		case OPT_QUEUE: cfg->queue = val; break;
+		case OPT_HOSTNAME: set_hostname(cfg, val); break;
 		case OPT_DOMAIN:
-			if (!addr_valid_domain(optarg[0] == '.' ? optarg + 1 :
-			    optarg, strlen(optarg) - (optarg[0] == '.')) ||
-			    policy_add_domain(&cfg->domains, optarg) < 0)
-				die_usage("bad or too many --domain", optarg);
+			if (!addr_valid_domain(val[0] == '.' ? val + 1 :
+			    val, strlen(val) - (val[0] == '.')) ||
+			    policy_add_domain(&cfg->domains, val) < 0)
+				die_usage("bad or too many --domain", val);
 			break;
-		case OPT_DOMAINS: files[0] = optarg; break;
-		case OPT_MAX_SIZE: cfg->max_size = parse_number(optarg, 0,
+		case OPT_DOMAINS: files[0] = val; break;
+		case OPT_MAX_SIZE: cfg->max_size = parse_number(val, 0,
 			    1ull << 62, "bad --max-size"); break;
 		case OPT_MAX_RCPT: cfg->max_rcpt = (unsigned)parse_number(
-			    optarg, 1, MAX_RCPT_CAP, "bad --max-recipients");
+			    val, 1, MAX_RCPT_CAP, "bad --max-recipients");
 			break;
 		case OPT_MAX_ERRORS: cfg->max_errors = (unsigned)parse_number(
-			    optarg, 1, 100000, "bad --max-errors"); break;
+			    val, 1, 100000, "bad --max-errors"); break;
 		case OPT_TIMEOUT: cfg->timeout = (unsigned)parse_number(
-			    optarg, 1, 86400, "bad --timeout"); break;
+			    val, 1, 86400, "bad --timeout"); break;
 		case OPT_SESSION: cfg->session_max = (unsigned)parse_number(
-			    optarg, 1, 7 * 86400, "bad --session-timeout");
+			    val, 1, 7 * 86400, "bad --session-timeout");
 			break;
 		case OPT_LF: cfg->lf = 1; break;
-		case OPT_LOG: cfg->log_mode = parse_log_mode(optarg); break;
-		case OPT_HELP: fputs(usage_text, stdout); exit(0);
+		case OPT_LOG: cfg->log_mode = parse_log_mode(val); break;
+		case OPT_HELP: dprintf(1, "%s", usage_text); exit(0);
 		case OPT_VERSION: print_version(); exit(0);
-		default: die_usage("unknown option", NULL);
+		default: die_usage("unknown option", NULL);	/* not reached */
 		}
 	}
-	if (optind < argc)
-		die_usage("unexpected argument", argv[optind]);
+	if (i < argc)
+		die_usage("unexpected argument", argv[i]);
 }
 
 /* ipv4_text - "a.b.c.d" for four octets */
@@ -530,7 +611,7 @@ same_file(const struct stat *a, const struct stat *b)
 
 /*
  * quiet_stderr - xinetd gives the client's socket as fd 2 too: anything
- * written there (getopt's complaints, a usage text) would reach the
+ * written there (a complaint about an option, a usage text) would reach the
  * client.  Put /dev/null there; logs then go to syslog.  1 if it did.
  */
 static int
@@ -545,7 +626,6 @@ quiet_stderr(const struct stat st[3])
 		dup2(fd, 2);
 		close(fd);
 	}
-	opterr = 0;
 	return 1;
 }
 

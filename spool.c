@@ -114,13 +114,14 @@ spool_open(struct spool *sp, const char *queue, const char *host, pid_t pid,
 	sp->tmpfd = open_subdir(qfd, "tmp", step);
 	if (sp->tmpfd >= 0)
 		sp->newfd = open_subdir(qfd, "new", step);
-	saved = errno;
-	close(qfd);
 	if (sp->newfd < 0) {
+		saved = errno;
+		close(qfd);
 		spool_close(sp);
 		errno = saved;
 		return -1;
 	}
+	close(qfd);
 	return 0;
 }
 

@@ -228,6 +228,27 @@ def test_usage_errors():
     lib.check("usage-help-0", rc == 0 and b"--max-size" in out, out[:100])
     rc, out, err = lib.run_smtpd(b"", q, ["--version"])
     lib.check("usage-version-0", rc == 0 and out.startswith(b"smtpd "), out)
+    # option syntax: --name=value, unique prefixes, "--" (smtpd.8 OPTIONS)
+    other = lib.Queue()
+    msg = (b"HELO a\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>\r\n"
+           b"DATA\r\nx\r\n.\r\nQUIT\r\n")
+    rc, out, err = lib.run_smtpd(msg, q, ["--queue=" + other.dir,
+                                          "--max-s=100", "--max-rec", "5",
+                                          "--"])
+    lib.check("usage-equals-and-prefix", rc == 0 and
+              len(other.files("new")) == 1 and not q.files("new"),
+              "rc=%r %r" % (rc, err))
+    other.cleanup()
+    for name, args, text in (
+            ("ambiguous", ["--max", "5"], b"ambiguous option: --max"),
+            ("no-value", ["--timeout"], b"option needs a value: --timeout"),
+            ("value-for-flag", ["--lf=1"], b"option takes no value"),
+            ("short", ["-x"], b"unknown option: -x"),
+            ("stray", ["stray"], b"unexpected argument: stray"),
+            ("after-dashes", ["--", "--lf"], b"unexpected argument: --lf")):
+        rc, out, err = lib.run_smtpd(b"QUIT\r\n", q, args)
+        lib.check("usage-%s-100" % name, rc == 100 and text in err and
+                  not out, "rc=%r %r" % (rc, err[:120]))
     a, b = socket.socketpair()
     p = start(q, ["--lf"], stdin=a.fileno())
     rc, out, err, _ = finish(p, 10)
