@@ -2,8 +2,9 @@
  * io.c - buffered client I/O under absolute deadlines.
  * Every read and write waits until the earlier of "now plus the idle
  * timeout" and the session's hard end (poll(), or a socket's own receive
- * timeout); nothing here ever blocks past them.  Pending replies are flushed before a read that would block,
- * which is what makes PIPELINING (RFC 2920) safe.  Never parses SMTP.
+ * timeout); nothing here ever blocks past them.  Pending replies are
+ * flushed before a read that would block, which is what makes
+ * PIPELINING (RFC 2920) safe.  Never parses SMTP.
  */
 #include <sys/socket.h>
 #include <sys/stat.h>
