@@ -269,22 +269,26 @@ prefix_of(const char *name, const char *a, size_t n)
 	return 1;
 }
 
-/* find_option - the option named by the n octets at a: the exact name,
- * else the only one it is a prefix of (getopt_long's rule); NULL if none */
+/*
+ * find_option - the option named by the n octets at a: the exact name,
+ * else the only one it is a prefix of (getopt_long's rule); NULL if none
+ */
 static const struct longopt *
 find_option(const char *a, size_t n)
 {
 	const struct longopt *o, *hit = NULL;
+	int hits = 0;
 
 	for (o = long_options; o->name != NULL; o++) {
 		if (!prefix_of(o->name, a, n))
 			continue;
 		if (o->name[n] == '\0')
 			return o;
-		if (hit != NULL)
-			die_usage("ambiguous option", a - 2);
 		hit = o;
+		hits++;
 	}
+	if (hits > 1)
+		die_usage("ambiguous option", a - 2);
 	return hit;
 }
 
