@@ -5,6 +5,7 @@ recipients and NOOPs, oversized messages: the right reply code, a clean
 exit, and a peak RSS that does not grow with the input (os.wait4).
 """
 import os
+import resource
 import socket
 import subprocess
 import sys
@@ -290,6 +291,134 @@ def test_client_never_reads():
     q.cleanup()
 
 
+def on_socket(args, nonblock=False):
+    """smtpd with a socket for stdin and stdout, as under tcpserver."""
+    q = lib.Queue()
+    a, b = socket.socketpair()
+    if nonblock:            # O_NONBLOCK on the description smtpd shares
+        a.setblocking(False)
+    p = subprocess.Popen([lib.SMTPD, "--queue", q.dir, "--hostname",
+                          lib.HOST] + args, stdin=a.fileno(),
+                         stdout=a.fileno(), stderr=subprocess.DEVNULL,
+                         env=lib.base_env())
+    a.close()
+    b.settimeout(20)
+    return q, p, b
+
+
+def read_to_eof(b):
+    got = b""
+    try:
+        while True:
+            d = b.recv(65536)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    return got
+
+
+def trickle(b, data, gap, limit):
+    """Send data a byte every gap seconds until smtpd hangs up or limit."""
+    t0 = time.time()
+    try:
+        for c in data:
+            b.send(bytes([c]))
+            time.sleep(gap)
+            if time.time() - t0 > limit:
+                break
+    except OSError:
+        pass
+
+
+def test_socket_waits():
+    """Socket reads wait in read() under SO_RCVTIMEO: the same deadlines."""
+    q, p, b = on_socket(["--timeout", "1"])
+    b.recv(4096)
+    t0 = time.time()
+    b.send(b"EHLO x\r\n")
+    got = read_to_eof(b)
+    took = time.time() - t0
+    lib.check("socket-idle-timeout-421", b"421 4.4.2 mx.test.example timeout"
+              in got and p.wait(10) == 1 and 0.8 < took < 6,
+              "%.2fs %r" % (took, got[-120:]))
+    b.close()
+    q.cleanup()
+    # bytes every 0.5 s never end the line: its own 2 s clock must
+    q, p, b = on_socket(["--timeout", "2"])
+    b.recv(4096)
+    t0 = time.time()
+    trickle(b, b"NOOP and no end of line" * 4, 0.5, 10)
+    got = read_to_eof(b)
+    took = time.time() - t0
+    lib.check("socket-line-deadline-421", b"421 4.4.2 mx.test.example "
+              b"timeout" in got and took < 7, "%.2fs %r" % (took, got[-120:]))
+    p.wait(10)
+    b.close()
+    q.cleanup()
+    # a line begun, more of it 1.5 s later, then silence: the line's 2 s
+    # end comes first (at ~2 s, not 1.5 + 2 s), so the receive timer has
+    # to shrink with it
+    q, p, b = on_socket(["--timeout", "2"])
+    b.recv(4096)
+    t0 = time.time()
+    b.send(b"NO")
+    time.sleep(1.5)
+    b.send(b"OP")
+    got = read_to_eof(b)
+    took = time.time() - t0
+    lib.check("socket-line-deadline-shrinks", b"421 4.4.2 " in got and
+              took < 3.0, "%.2fs %r" % (took, got[-120:]))
+    p.wait(10)
+    b.close()
+    q.cleanup()
+    q, p, b = on_socket(["--timeout", "5", "--session-timeout", "2"])
+    b.recv(4096)
+    t0 = time.time()
+    trickle(b, b"NOOP\r\n" * 40, 0.3, 10)
+    got = read_to_eof(b)
+    took = time.time() - t0
+    lib.check("socket-session-cap-421", b"421 4.4.2 mx.test.example session "
+              b"time limit reached" in got and took < 7,
+              "%.2fs %r" % (took, got[-120:]))
+    p.wait(10)
+    b.close()
+    q.cleanup()
+
+
+def test_nonblocking_socket():
+    """A socket handed over with O_NONBLOCK: no busy wait, same result."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    q, p, b = on_socket(["--timeout", "3"], nonblock=True)
+    got = b.recv(4096)
+    for line in (b"EHLO x\r\n", b"MAIL FROM:<a@b.example>\r\n",
+                 b"RCPT TO:<c@d.example>\r\n", b"DATA\r\n",
+                 b"Subject: x\r\n\r\nbody\r\n.\r\n", b"QUIT\r\n"):
+        time.sleep(0.5)     # smtpd waits for each line
+        b.send(line)
+    got += read_to_eof(b)
+    rc = p.wait(10)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime +
+                                               before.ru_stime)
+    lib.check("nonblocking-socket-session", rc == 0 and b"250 2.0.0 OK queued"
+              in got and got.endswith(b"closing connection\r\n") and
+              len(q.files("new")) == 1, "rc=%r %r" % (rc, got[-200:]))
+    # 3 s of waiting: a loop on EAGAIN would spend them all on the CPU
+    lib.check("nonblocking-socket-no-busy-wait", cpu < 2.5, "%.2fs CPU" % cpu)
+    b.close()
+    q.cleanup()
+    q, p, b = on_socket(["--timeout", "1"], nonblock=True)
+    b.recv(4096)
+    t0 = time.time()
+    got = read_to_eof(b)
+    lib.check("nonblocking-socket-timeout", b"421 4.4.2 " in got and
+              p.wait(10) == 1 and time.time() - t0 < 6, got[-120:])
+    b.close()
+    q.cleanup()
+
+
 def test_stderr_is_client_socket():
     """xinetd gives the socket as fd 2 too: logs must not reach it."""
     q = lib.Queue()
@@ -319,6 +448,7 @@ def test_stderr_is_client_socket():
 for t in [test_stderr_is_client_socket, test_idle_timeout, test_timeout_in_data, test_session_cap_trickle,
           test_huge_command_line, test_many_recipients, test_noop_flood,
           test_oversized_message, test_many_header_lines, test_usage_errors,
-          test_client_never_reads]:
+          test_client_never_reads, test_socket_waits,
+          test_nonblocking_socket]:
     t()
 lib.finish()
