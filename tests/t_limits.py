@@ -332,59 +332,50 @@ def trickle(b, data, gap, limit):
         pass
 
 
-def test_socket_waits():
-    """Socket reads wait in read() under SO_RCVTIMEO: the same deadlines."""
-    q, p, b = on_socket(["--timeout", "1"])
+def timed_on_socket(args, feed, nonblock=False):
+    """Run feed(b) after the greeting, read to the end: (rc, got, secs)."""
+    q, p, b = on_socket(args, nonblock)
     b.recv(4096)
     t0 = time.time()
-    b.send(b"EHLO x\r\n")
+    feed(b)
     got = read_to_eof(b)
     took = time.time() - t0
-    lib.check("socket-idle-timeout-421", b"421 4.4.2 mx.test.example timeout"
-              in got and p.wait(10) == 1 and 0.8 < took < 6,
-              "%.2fs %r" % (took, got[-120:]))
+    rc = p.wait(10)
     b.close()
     q.cleanup()
-    # bytes every 0.5 s never end the line: its own 2 s clock must
-    q, p, b = on_socket(["--timeout", "2"])
-    b.recv(4096)
-    t0 = time.time()
-    trickle(b, b"NOOP and no end of line" * 4, 0.5, 10)
-    got = read_to_eof(b)
-    took = time.time() - t0
-    lib.check("socket-line-deadline-421", b"421 4.4.2 mx.test.example "
-              b"timeout" in got and took < 7, "%.2fs %r" % (took, got[-120:]))
-    p.wait(10)
-    b.close()
-    q.cleanup()
-    # a line begun, more of it 1.5 s later, then silence: the line's 2 s
-    # end comes first (at ~2 s, not 1.5 + 2 s), so the receive timer has
-    # to shrink with it
-    q, p, b = on_socket(["--timeout", "2"])
-    b.recv(4096)
-    t0 = time.time()
+    return rc, got, took
+
+
+def resume_then_stop(b):
     b.send(b"NO")
     time.sleep(1.5)
     b.send(b"OP")
-    got = read_to_eof(b)
-    took = time.time() - t0
+
+
+def test_socket_waits():
+    """Socket reads wait in read() under SO_RCVTIMEO: the same deadlines."""
+    rc, got, took = timed_on_socket(["--timeout", "1"],
+                                    lambda b: b.send(b"EHLO x\r\n"))
+    lib.check("socket-idle-timeout-421", b"421 4.4.2 mx.test.example timeout"
+              in got and rc == 1 and 0.8 < took < 6,
+              "%.2fs %r" % (took, got[-120:]))
+    # bytes every 0.5 s never end the line: its own 2 s clock must
+    rc, got, took = timed_on_socket(["--timeout", "2"], lambda b: trickle(
+        b, b"NOOP and no end of line" * 4, 0.5, 10))
+    lib.check("socket-line-deadline-421", b"421 4.4.2 mx.test.example "
+              b"timeout" in got and took < 7, "%.2fs %r" % (took, got[-120:]))
+    # a line begun, more of it 1.5 s later, then silence: the line's 2 s
+    # end comes first (at ~2 s, not 1.5 + 2 s), so the receive timer has
+    # to shrink with it
+    rc, got, took = timed_on_socket(["--timeout", "2"], resume_then_stop)
     lib.check("socket-line-deadline-shrinks", b"421 4.4.2 " in got and
               took < 3.0, "%.2fs %r" % (took, got[-120:]))
-    p.wait(10)
-    b.close()
-    q.cleanup()
-    q, p, b = on_socket(["--timeout", "5", "--session-timeout", "2"])
-    b.recv(4096)
-    t0 = time.time()
-    trickle(b, b"NOOP\r\n" * 40, 0.3, 10)
-    got = read_to_eof(b)
-    took = time.time() - t0
+    rc, got, took = timed_on_socket(
+        ["--timeout", "5", "--session-timeout", "2"],
+        lambda b: trickle(b, b"NOOP\r\n" * 40, 0.3, 10))
     lib.check("socket-session-cap-421", b"421 4.4.2 mx.test.example session "
               b"time limit reached" in got and took < 7,
               "%.2fs %r" % (took, got[-120:]))
-    p.wait(10)
-    b.close()
-    q.cleanup()
 
 
 def test_nonblocking_socket():
@@ -409,14 +400,10 @@ def test_nonblocking_socket():
     lib.check("nonblocking-socket-no-busy-wait", cpu < 2.5, "%.2fs CPU" % cpu)
     b.close()
     q.cleanup()
-    q, p, b = on_socket(["--timeout", "1"], nonblock=True)
-    b.recv(4096)
-    t0 = time.time()
-    got = read_to_eof(b)
+    rc, got, took = timed_on_socket(["--timeout", "1"], lambda b: None,
+                                    nonblock=True)
     lib.check("nonblocking-socket-timeout", b"421 4.4.2 " in got and
-              p.wait(10) == 1 and time.time() - t0 < 6, got[-120:])
-    b.close()
-    q.cleanup()
+              rc == 1 and took < 6, got[-120:])
 
 
 def test_stderr_is_client_socket():
