@@ -279,7 +279,7 @@ io_fill(struct io *io)
 	ssize_t n;
 	int r;
 
-	if (io->in_pos < io->in_len)
+	if (io_buffered(io))
 		return IO_OK;
 	if ((r = io_flush(io)) != IO_OK)
 		return r;

@@ -62,6 +62,14 @@ int	 io_is_socket(int);
 int	 ms_until(struct timespec);
 void	 io_init(struct io *, const struct conn *, unsigned, unsigned);
 int	 io_fill(struct io *);
+
+/* io_buffered - input is waiting in the buffer: reading it cannot block */
+static inline int
+io_buffered(const struct io *io)
+{
+	return io->in_pos < io->in_len;
+}
+
 int	 io_readline(struct io *, char *, size_t, size_t *);
 int	 io_put_more(struct io *, const char *, size_t);
 

@@ -416,6 +416,18 @@ parse_ipv4(const char *s, unsigned char *a)
 }
 
 /*
+ * ipv6_text - canonical text for a binary IPv6 address: a v4-mapped one
+ * as plain IPv4 (the same client either way), others as inet_ntop()
+ */
+static int
+ipv6_text(const unsigned char *a, char *out, size_t cap)
+{
+	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a))
+		return ipv4_text(a + 12, out, cap);
+	return inet_ntop(AF_INET6, a, out, (socklen_t)cap) != NULL;
+}
+
+/*
  * normalize_ip - a checked, canonical text address ("" if invalid).
  * IPv4, the usual case, by hand: inet_pton() and inet_ntop() are libc
  * pages (and sprintf ones) to fault in for every connection.
@@ -427,11 +439,7 @@ normalize_ip(const char *in, char *out, size_t cap)
 
 	if (parse_ipv4(in, a))
 		return ipv4_text(a, out, cap);
-	if (inet_pton(AF_INET6, in, a) != 1)
-		return 0;
-	if (IN6_IS_ADDR_V4MAPPED((struct in6_addr *)a))
-		return ipv4_text(a + 12, out, cap);
-	return inet_ntop(AF_INET6, a, out, (socklen_t)cap) != NULL;
+	return inet_pton(AF_INET6, in, a) == 1 && ipv6_text(a, out, cap);
 }
 
 /* copy_port - a port number from the environment, if it is one */
@@ -465,23 +473,31 @@ peer_from_socket(struct client *c, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
-	char ip[64];
+	struct sbuf sb;
 	unsigned port;
+	int ok;
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
 		return;
 	if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		inet_ntop(AF_INET, &sin->sin_addr, ip, sizeof ip);
+		ok = ipv4_text((unsigned char *)&sin->sin_addr, c->ip,
+		    sizeof c->ip);
 		port = ntohs(sin->sin_port);
 	} else if (ss.ss_family == AF_INET6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		inet_ntop(AF_INET6, &sin6->sin6_addr, ip, sizeof ip);
+		ok = ipv6_text(sin6->sin6_addr.s6_addr, c->ip, sizeof c->ip);
 		port = ntohs(sin6->sin6_port);
 	} else
 		return;
-	normalize_ip(ip, c->ip, sizeof c->ip);
-	snprintf(c->port, sizeof c->port, "%u", port);
+	if (!ok) {
+		c->ip[0] = '\0';
+		return;
+	}
+	sb_init(&sb, c->port, sizeof c->port);
+	sb_num(&sb, port);
+	if (sb.overflow)
+		c->port[0] = '\0';
 }
 
 /*

@@ -364,7 +364,14 @@ fsync_together(struct spool *sp, const int *fds, int *errs, unsigned n)
 	return (unsigned)sent;
 }
 
-/* fsync_timed - fsync fd: its errno or 0, and how long it took (us) */
+/* fsync_err - fsync fd: its errno, or 0 */
+static int
+fsync_err(int fd)
+{
+	return fsync(fd) < 0 ? errno : 0;
+}
+
+/* fsync_timed - fsync_err(), and how long it took (us) */
 static int
 fsync_timed(int fd, long *us)
 {
@@ -372,7 +379,7 @@ fsync_timed(int fd, long *us)
 	int err;
 
 	clock_gettime(CLOCK_MONOTONIC, &a);
-	err = fsync(fd) < 0 ? errno : 0;
+	err = fsync_err(fd);
 	clock_gettime(CLOCK_MONOTONIC, &b);
 	*us = (long)(b.tv_sec - a.tv_sec) * 1000000 +
 	    (b.tv_nsec - a.tv_nsec) / 1000;
@@ -395,7 +402,7 @@ spool_fsync_all(struct spool *sp, const int *fds, int *errs, unsigned n)
 	long us = 0;
 
 	if (n > 0)
-		errs[i++] = fsync(fds[0]) < 0 ? errno : 0;
+		errs[i++] = fsync_err(fds[0]);
 	if (n > 1)
 		errs[i++] = fsync_timed(fds[1], &us);
 	if (us >= SPOOL_AIO_WORTH)
@@ -403,7 +410,7 @@ spool_fsync_all(struct spool *sp, const int *fds, int *errs, unsigned n)
 		    errs + i, n - i)) > 0)
 			i += k;
 	for (; i < n; i++)
-		errs[i] = fsync(fds[i]) < 0 ? errno : 0;
+		errs[i] = fsync_err(fds[i]);
 }
 
 /*

@@ -535,7 +535,7 @@ finish_message(struct session *s, const struct data_result *res)
 		session_reply(s, refusal_for(res->flags), limit);
 		return;
 	}
-	if (spool_hold(&s->spool, s->io.in_pos < s->io.in_len, &fd) < 0) {
+	if (spool_hold(&s->spool, io_buffered(&s->io), &fd) < 0) {
 		spool_failed(s, "write", errno);
 		return;
 	}

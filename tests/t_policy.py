@@ -1201,6 +1201,58 @@ def test_client_addresses():
         q.cleanup()
 
 
+def peer_session(family, listen_addr, connect_addr):
+    """smtpd on an accepted TCP socket with no launcher variables: the
+    client is found by getpeername().  (ip, port) from its connect log,
+    and the client's own port."""
+    ls = socket.socket(family, socket.SOCK_STREAM)
+    if family == socket.AF_INET6:
+        ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
+    ls.bind((listen_addr, 0))
+    ls.listen(1)
+    c = socket.create_connection((connect_addr, ls.getsockname()[1]), 10)
+    conn, _ = ls.accept()
+    ls.close()
+    mine = c.getsockname()[1]
+    q = lib.Queue()
+    try:
+        p = subprocess.Popen([lib.SMTPD, "--queue", q.dir, "--hostname",
+                              lib.HOST], stdin=conn, stdout=conn,
+                             stderr=subprocess.PIPE, env=lib.base_env())
+        conn.close()
+        c.settimeout(10)
+        c.recv(4096)
+        c.sendall(b"QUIT\r\n")
+        while c.recv(4096):
+            pass
+        err = p.communicate(timeout=10)[1]
+    finally:
+        c.close()
+        q.cleanup()
+    m = re.search(rb"ip=(\S+) event=connect port=(\d+)", err)
+    if m is None:
+        return None, err, mine
+    return m.group(1).decode(), int(m.group(2)), mine
+
+
+def test_peer_addresses():
+    """Without TCPREMOTEIP/REMOTE_ADDR smtpd asks the socket: IPv4, IPv6,
+    and a v4-mapped peer on a dual-stack socket written as IPv4."""
+    cases = [(socket.AF_INET, "127.0.0.1", "127.0.0.1", "127.0.0.1")]
+    if socket.has_ipv6:
+        cases += [(socket.AF_INET6, "::1", "::1", "::1"),
+                  (socket.AF_INET6, "::", "127.0.0.1", "127.0.0.1")]
+    for fam, where, to, want in cases:
+        try:
+            ip, port, mine = peer_session(fam, where, to)
+        except OSError as e:	# no IPv6 here
+            print("SKIP peer-%s: %s" % (to, e))
+            continue
+        check("peer-address-%s-via-%s" % (to, where), ip == want and
+              port == mine, "ip %r port %r (client port %d)" % (ip, port,
+                                                                mine))
+
+
 def main():
     program("verdict", VERDICT)
     program("dump", DUMPER)
@@ -1211,7 +1263,7 @@ def main():
                    test_rcpt_stage, test_check_order, test_environment,
                    test_program_io, test_sanitising, test_program_usage,
                    test_check_mailbox, test_greylist, test_limits,
-                   test_help, test_client_addresses):
+                   test_help, test_client_addresses, test_peer_addresses):
             run(fn)
         if shutil.which("tcpserver") is None:
             check("tcpserver-installed", False, "tcpserver not found "
