@@ -7,6 +7,8 @@ Each tests/transcripts/*.t file holds:
   C: text              a client line; CRLF is added; \r \n \0 \xHH escapes
   C~ text              raw client bytes, nothing added
   S: text              an expected reply line; a final * matches any rest
+  S: EHLO-REPLY         the whole EHLO reply: the greeting name's line, six
+                       keyword lines, the last line (250-... x7, 250 ...)
   @new N / @tmp N      files expected in QUEUE/new and QUEUE/tmp at the end
   @exit N              expected exit status
   @contains TEXT       a spooled file must contain TEXT (escapes allowed)
@@ -21,6 +23,9 @@ import sys
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 
+# what "S: EHLO-REPLY" stands for: one place to change when a keyword comes
+EHLO_REPLY = ["250-" + lib.HOST] + ["250-*"] * 6 + ["250 *"]
+
 
 def parse(path):
     t = {"args": [], "env": {}, "input": b"", "expect": [], "checks": []}
@@ -33,6 +38,8 @@ def parse(path):
                 t["input"] += b"\r\n"
             elif line.startswith("C~ "):
                 t["input"] += lib.decode_escapes(line[3:])
+            elif line == "S: EHLO-REPLY":
+                t["expect"] += EHLO_REPLY
             elif line.startswith("S: "):
                 t["expect"].append(line[3:])
             elif line.startswith("@args "):

@@ -6,14 +6,7 @@ C: HELP MAIL
 C: QUIT
 S: 220 mx.test.example ESMTP*
 S: 214 2.0.0 *
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 214 2.0.0 *
 S: 214 2.0.0 *
 S: 221 2.0.0 *

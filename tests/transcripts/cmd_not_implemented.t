@@ -10,14 +10,7 @@ C: starttls
 C: NOOP
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 502 5.5.1 *
 S: 502 5.5.1 *
 S: 502 5.5.1 *

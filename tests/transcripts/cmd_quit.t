@@ -8,14 +8,7 @@ C: never
 C: .
 C: NOOP
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 250 2.1.0 *
 S: 250 2.1.5 *
 S: 221 2.0.0 mx.test.example *

@@ -4,14 +4,7 @@ C: QUIT now
 C: NOOP
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 501 5.5.4 *
 S: 250 2.0.0 *
 S: 221 2.0.0 *

@@ -7,14 +7,7 @@ C:
 C: NOOP
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 500 5.5.1 *
 S: 500 5.5.1 *
 S: 500 5.5.1 *

@@ -5,14 +5,7 @@ C: VRFY <bob@example.com>
 C: VRFY
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 252 2.*
 S: 252 2.*
 S: 501 5.5.4 *

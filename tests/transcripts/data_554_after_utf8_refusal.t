@@ -5,14 +5,7 @@ C: RCPT TO:<jörg@example.com>
 C: DATA
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 250 2.1.0 *
 S: 553 5.6.7 *
 S: 554 5.*

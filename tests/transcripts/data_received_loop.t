@@ -422,14 +422,7 @@ C: Received: from h99.example by h100.example; Mon, 1 Jan 2024 00:00:00 +0000
 C: .
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 250 2.1.0 *
 S: 250 2.1.5 *
 S: 354 *

@@ -7,14 +7,7 @@ C: Subject: cut
 C:
 C~ half a line
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 250 2.1.0 *
 S: 250 2.1.5 *
 S: 354 *

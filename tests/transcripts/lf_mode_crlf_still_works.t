@@ -9,14 +9,7 @@ C~ lf line\n
 C: .
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 250 2.1.0 *
 S: 250 2.1.5 *
 S: 354 *

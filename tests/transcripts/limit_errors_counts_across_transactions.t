@@ -14,14 +14,7 @@ C: XYZZY
 C: NOOP
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 500 5.5.1 *
 S: 250 2.1.0 *
 S: 501 5.1.3 *

@@ -6,14 +6,7 @@ C: RCPT TO:<b@example.com>
 C: NOOP
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 500 5.5.2 *
 S: 500 5.5.2 *
 S: 503 5.5.1 *

@@ -13,14 +13,7 @@ C: RCPT TO:<b@example.com> ORCPT=;b@example.com
 C: RCPT TO:<b@example.com> ORCPT
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 250 2.1.0 *
 S: 501 5.5.4 *
 S: 501 5.5.4 *

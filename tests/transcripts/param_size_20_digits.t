@@ -4,14 +4,7 @@ C: MAIL FROM:<a@example.org> SIZE=99999999999999999999
 C: MAIL FROM:<a@example.org> SIZE=00000000000000000100
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 552 5.3.4 *
 S: 250 2.1.0 *
 S: 221 2.0.0 *

@@ -4,14 +4,7 @@ C: RCPT TO:<b@example.com>
 C: DATA
 C: QUIT
 S: 220 mx.test.example ESMTP*
-S: 250-mx.test.example
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250-*
-S: 250 *
+S: EHLO-REPLY
 S: 503 5.5.1 *
 S: 503 5.5.1 *
 S: 221 2.0.0 *
