@@ -1,8 +1,9 @@
 /*
  * io.c - buffered client I/O under absolute deadlines.
- * Every read and write waits until the earlier of "now plus the idle
- * timeout" and the session's hard end (poll(), or a socket's own receive
- * timeout); nothing here ever blocks past them.  Pending replies are
+ * Every read and every flush waits until the earlier of "now plus the
+ * idle timeout", fixed once as the wait begins, and the session's hard
+ * end (poll(), or a socket's own receive timeout); nothing here ever
+ * blocks past them, however often a wait is resumed.  Pending replies are
  * flushed before a read that would block, which is what makes
  * PIPELINING (RFC 2920) safe.  Never parses SMTP.
  */
@@ -20,9 +21,9 @@
 
 static int read_line(struct io *, char *, size_t, size_t *);
 
-/* now - the monotonic clock */
-static struct timespec
-now(void)
+/* io_now - the monotonic clock all deadlines are on */
+struct timespec
+io_now(void)
 {
 	struct timespec ts;
 
@@ -34,7 +35,7 @@ now(void)
 int
 ms_until(struct timespec ts)
 {
-	struct timespec n = now();
+	struct timespec n = io_now();
 	long long ms;
 
 	ms = (long long)(ts.tv_sec - n.tv_sec) * 1000 +
@@ -69,7 +70,7 @@ io_init(struct io *io, const struct conn *c, unsigned timeout,
 	io->before_flush = NULL;
 	io->hook = NULL;
 	io->timeout = timeout;
-	io->session_end = now();
+	io->session_end = io_now();
 	io->session_end.tv_sec += session;
 	io->in_pos = io->in_len = io->out_len = 0;
 	io->bytes_in = io->bytes_out = 0;
@@ -79,7 +80,7 @@ io_init(struct io *io, const struct conn *c, unsigned timeout,
 void
 io_grace(struct io *io, unsigned n)
 {
-	io->session_end = now();
+	io->session_end = io_now();
 	io->session_end.tv_sec += n;
 }
 
@@ -97,30 +98,44 @@ io_session_expired(const struct io *io)
 	return ms_until(io->session_end) == 0;
 }
 
+/* earlier - the earlier of two monotonic times */
+static struct timespec
+earlier(struct timespec a, struct timespec b)
+{
+	if (a.tv_sec != b.tv_sec)
+		return a.tv_sec < b.tv_sec ? a : b;
+	return a.tv_nsec < b.tv_nsec ? a : b;
+}
+
 /*
- * wait_ms - how long the next wait may last: until the idle limit, the
- * end of the current command line's time (io_readline) or the session's
- * hard end, whichever comes first.  0 once one of them has passed: then
- * the wait times out at once, even if input is ready, so a client that
- * keeps bytes flowing cannot outlive the cap.
+ * arm_wait - fix the deadline of the wait about to start (a read or a
+ * flush): now plus the idle limit.  Every poll() and receive timer of
+ * that wait counts down to this one time, however often it is resumed
+ * (a signal, a socket timer that ran out, a partial write), so silence
+ * is cut after one idle period, never two.
+ */
+static void
+arm_wait(struct io *io)
+{
+	io->wait_end = io_now();
+	io->wait_end.tv_sec += io->timeout;
+}
+
+/*
+ * wait_ms - how long the current wait may still last: until its own
+ * deadline (arm_wait), the end of the command line's time (io_readline)
+ * or the session's hard end, whichever comes first.  0 once one of them
+ * has passed: then the wait times out at once, even if input is ready, so a
+ * client that keeps bytes flowing cannot outlive the cap.
  */
 static int
-wait_ms(struct io *io)
+wait_ms(const struct io *io)
 {
-	int idle, cap, line;
+	struct timespec end = earlier(io->wait_end, io->session_end);
 
-	idle = io->timeout > INT_MAX / 1000 ? INT_MAX : (int)io->timeout * 1000;
-	cap = ms_until(io->session_end);
-	if (io->line_timed == LINE_ARMED) {	/* its first wait */
-		io->line_end = now();
-		io->line_end.tv_sec += io->timeout;
-		io->line_timed = LINE_RUNNING;
-	}
-	if (io->line_timed) {
-		line = ms_until(io->line_end);
-		cap = line < cap ? line : cap;
-	}
-	return idle < cap ? idle : cap;
+	if (io->line_timed)
+		end = earlier(end, io->line_end);
+	return ms_until(end);
 }
 
 /* wait_for - poll fd for events within wait_ms() */
@@ -148,11 +163,15 @@ wait_for(struct io *io, int fd, short events)
 
 /*
  * arm_read - before a read from a socket: let the read itself wait, with
- * SO_RCVTIMEO at wait_ms(), instead of a poll() first (a system call per
- * command saved).  The option is set again only when the time changes,
- * which for whole lines well inside the session's cap it does not.  If
+ * SO_RCVTIMEO, instead of a poll() first (a system call per command
+ * saved).  The timer may end before the deadline but never after it;
+ * it is set again only when it would be more than RCV_SLACK_MS early,
+ * which for whole lines well inside the session's cap it is not.  A
+ * timer that runs out early lands in poll() for the rest (io_fill).  If
  * it cannot be set, poll() waits as for pipes.
  */
+#define RCV_SLACK_MS	100
+
 static int
 arm_read(struct io *io)
 {
@@ -161,7 +180,8 @@ arm_read(struct io *io)
 
 	if ((ms = wait_ms(io)) == 0)
 		return IO_TIMEOUT;
-	if (ms == io->rcv_ms)
+	if (io->rcv_ms != 0 && io->rcv_ms <= ms &&
+	    ms - io->rcv_ms <= RCV_SLACK_MS)
 		return IO_OK;
 	tv.tv_sec = ms / 1000;
 	tv.tv_usec = (ms % 1000) * 1000;
@@ -174,36 +194,43 @@ arm_read(struct io *io)
 }
 
 /*
- * write_some - one write that cannot block past the deadline.  Sockets:
- * send(MSG_DONTWAIT), no change to the shared file flags.  Pipes and
- * the rest: wait for POLLOUT, then write at most PIPE_BUF, which a
- * writable pipe always takes whole.
+ * write_some - one write that cannot block.  Sockets: send(MSG_DONTWAIT),
+ * no change to the shared file flags.  Pipes and the rest: called once
+ * poll() said POLLOUT, at most PIPE_BUF, which a writable pipe always
+ * takes whole.
  */
 static ssize_t
 write_some(struct io *io, const char *p, size_t n)
 {
-	int r;
-
 	if (io->out_sock)
 		return send(io->out, p, n, MSG_DONTWAIT | MSG_NOSIGNAL);
-	if ((r = wait_for(io, io->out, POLLOUT)) != IO_OK) {
-		errno = r == IO_TIMEOUT ? ETIMEDOUT : errno;
-		return -1;
-	}
 	return write(io->out, p, n < PIPE_BUF ? n : PIPE_BUF);
 }
 
+/* wait_out - wait until fd out takes bytes; the flush's deadline is
+ * fixed at its first wait */
+static int
+wait_out(struct io *io, int *armed)
+{
+	if (!*armed) {
+		arm_wait(io);
+		*armed = 1;
+	}
+	return wait_for(io, io->out, POLLOUT);
+}
+
 /*
- * io_flush - write out every pending reply byte.  A client that does not
- * take its replies within the deadline is given up on for good: the
- * failure sticks, and every later write or read returns it at once.
+ * io_flush - write out every pending reply byte, within one idle period
+ * from the first wait.  A client that does not take its replies by then
+ * is given up on for good: the failure sticks, and every later write or
+ * read returns it at once.
  */
 int
 io_flush(struct io *io)
 {
 	size_t done = 0;
 	ssize_t w;
-	int r;
+	int r, armed = 0;
 
 	if (io->wfail != IO_OK)
 		return io->wfail;
@@ -213,6 +240,8 @@ io_flush(struct io *io)
 		return io->wfail = IO_ERROR;
 	}
 	while (done < io->out_len) {
+		if (!io->out_sock && (r = wait_out(io, &armed)) != IO_OK)
+			return io->wfail = r;
 		w = write_some(io, io->outbuf + done, io->out_len - done);
 		if (w > 0) {
 			done += (size_t)w;
@@ -220,11 +249,9 @@ io_flush(struct io *io)
 		}
 		if (w < 0 && errno == EINTR)
 			continue;
-		if (w < 0 && errno == ETIMEDOUT)
-			return io->wfail = IO_TIMEOUT;
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
 			return io->wfail = IO_ERROR;
-		if ((r = wait_for(io, io->out, POLLOUT)) != IO_OK)
+		if (io->out_sock && (r = wait_out(io, &armed)) != IO_OK)
 			return io->wfail = r;
 	}
 	io->bytes_out += io->out_len;
@@ -272,7 +299,10 @@ io_replace(struct io *io, size_t off, size_t n, const char *p, size_t m)
 	return 0;
 }
 
-/* io_fill - make sure input is buffered: flush replies, then wait, read */
+/*
+ * io_fill - make sure input is buffered: flush replies, then wait (one
+ * deadline for the whole wait: arm_wait) and read
+ */
 int
 io_fill(struct io *io)
 {
@@ -283,6 +313,11 @@ io_fill(struct io *io)
 		return IO_OK;
 	if ((r = io_flush(io)) != IO_OK)
 		return r;
+	arm_wait(io);
+	if (io->line_timed == LINE_ARMED) {	/* the line's first wait */
+		io->line_end = io->wait_end;
+		io->line_timed = LINE_RUNNING;
+	}
 	r = io->in_sock ? arm_read(io) : wait_for(io, io->in, POLLIN);
 	for (;;) {
 		if (r != IO_OK)
@@ -295,7 +330,7 @@ io_fill(struct io *io)
 		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
 			return IO_ERROR;
 		/* a signal, a socket that does not block, or its timer ran
-		 * out: poll() says which (and times out past the deadline) */
+		 * out: poll() for what is left of the same deadline */
 		r = wait_for(io, io->in, POLLIN);
 	}
 	io->in_pos = 0;
@@ -314,7 +349,7 @@ void
 io_linger(struct io *io)
 {
 	struct pollfd pfd = { io->in, POLLIN, 0 };
-	struct timespec end = now();
+	struct timespec end = io_now();
 	size_t total = 0;
 	ssize_t n;
 	int ms;

@@ -45,6 +45,7 @@ struct io {
 	int	 (*before_flush)(void *);	/* runs before replies go out */
 	void	*hook;				/* its argument */
 	unsigned timeout;		/* idle limit per read/write, seconds */
+	struct timespec wait_end;	/* the current wait's deadline */
 	struct timespec session_end;	/* hard cap on the whole session */
 	struct timespec line_end;	/* idle limit of the command line */
 	int	 rcv_ms;		/* SO_RCVTIMEO set on in, 0: none */
@@ -59,6 +60,7 @@ struct io {
 };
 
 int	 io_is_socket(int);
+struct timespec io_now(void);
 int	 ms_until(struct timespec);
 void	 io_init(struct io *, const struct conn *, unsigned, unsigned);
 int	 io_fill(struct io *);
