@@ -133,7 +133,7 @@ wait_ms(const struct io *io)
 {
 	struct timespec end = earlier(io->wait_end, io->session_end);
 
-	if (io->line_timed)
+	if (io->line_timed == LINE_RUNNING)
 		end = earlier(end, io->line_end);
 	return ms_until(end);
 }
