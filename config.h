@@ -15,6 +15,7 @@
 #define DEFAULT_MAX_RCPT	100		/* RFC 5321 4.5.3.1.8 */
 #define DEFAULT_TIMEOUT		300		/* RFC 5321 4.5.3.2.7 */
 #define DEFAULT_SESSION_MAX	3600		/* whole session, seconds */
+#define DEFAULT_MIN_DATA_RATE	500		/* octets/s in DATA */
 #define DEFAULT_MAX_ERRORS	20
 #define DEFAULT_MAX_MESSAGES	10000		/* per session */
 #define DEFAULT_CHECK_TIMEOUT	20		/* policy programs, s */
@@ -29,6 +30,7 @@ struct config {
 	unsigned max_rcpt;
 	unsigned timeout;
 	unsigned session_max;
+	unsigned min_data_rate;		/* 0: none */
 	unsigned max_errors;
 	int	 lf;			/* --lf: LF alone ends lines */
 	enum log_mode log_mode;		/* --log */

@@ -444,29 +444,60 @@ feed(struct dm *m, const unsigned char *p, size_t n)
 }
 
 /*
+ * too_slow - the minimum data rate (Postfix's smtpd_min_data_rate): the
+ * first idle period is free, after that each octet buys 1/rate s more.
+ * Checked after each read, so a trickle is cut within an idle period
+ * of falling behind; plain silence is the idle limit's (io.c).
+ */
+static int
+too_slow(const struct io *io, struct timespec start, unsigned long long got,
+    unsigned rate)
+{
+	struct timespec t = io_now();
+	long long ms;
+
+	if (rate == 0)
+		return 0;
+	ms = (long long)(t.tv_sec - start.tv_sec) * 1000 +
+	    (t.tv_nsec - start.tv_nsec) / 1000000 - (long long)io->timeout * 1000;
+	return ms > 0 && got < (unsigned long long)ms * rate / 1000;
+}
+
+/*
  * data_receive - read the message up to CRLF.CRLF into the spool file.
  * IO_OK means the end was seen; res->flags then says whether the
- * message may be kept.  Any other result: the session is over.
+ * message may be kept.  Any other result: the session is over (with
+ * DATA_SLOW in res->flags when the client fell below the minimum rate).
  */
 int
-data_receive(struct io *io, struct spool *sp, unsigned long long max,
-    unsigned lf_ok, struct data_result *res)
+data_receive(struct io *io, struct spool *sp, const struct data_limits *lim,
+    struct data_result *res)
 {
+	struct timespec start = lim->min_rate != 0 ? io_now() :
+	    (struct timespec){ 0, 0 };
+	unsigned long long base = io->bytes_in;
 	struct dm m;
 	int r;
 
 	memset(res, 0, sizeof *res);
 	memset(&m, 0, sizeof m);
 	m.st = D_BOL;
-	m.lf_ok = (int)lf_ok;
+	m.lf_ok = (int)lim->lf_ok;
 	m.in_header = 1;
-	m.max = max;
+	m.max = lim->max_size;
 	m.sp = sp;
 	m.res = res;
 	pick_scans(&m);
 	while (m.st != D_END) {
-		if ((r = io_fill(io)) != IO_OK)
-			return r;
+		if (!io_buffered(io)) {
+			if ((r = io_fill(io)) != IO_OK)
+				return r;
+			if (too_slow(io, start, io->bytes_in - base,
+			    lim->min_rate)) {
+				res->flags |= DATA_SLOW;
+				return IO_TIMEOUT;
+			}
+		}
 		io->in_pos += feed(&m, io->inbuf + io->in_pos,
 		    io->in_len - io->in_pos);
 	}

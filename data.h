@@ -13,6 +13,15 @@
 #define DATA_NUL	2	/* NUL byte: 554 5.6.0 */
 #define DATA_TOOBIG	4	/* over --max-size: 552 5.3.4 */
 #define DATA_LOOP	8	/* too many Received: lines: 554 5.4.6 */
+#define DATA_SLOW	16	/* below the minimum rate: 421 4.4.2, the end */
+
+/* what data_receive() enforces */
+struct data_limits {
+	unsigned long long max_size;	/* octets after unstuffing, 0: none */
+	unsigned min_rate;		/* octets a second past the first */
+					/* idle period, 0: none */
+	unsigned lf_ok;			/* --lf */
+};
 
 struct data_result {
 	unsigned long long size;	/* octets after unstuffing */
@@ -20,7 +29,7 @@ struct data_result {
 	unsigned hops;			/* Received: header lines */
 };
 
-int	 data_receive(struct io *, struct spool *, unsigned long long,
-	    unsigned, struct data_result *);
+int	 data_receive(struct io *, struct spool *, const struct data_limits *,
+	    struct data_result *);
 
 #endif

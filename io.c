@@ -164,11 +164,13 @@ wait_for(struct io *io, int fd, short events)
 /*
  * arm_read - before a read from a socket: let the read itself wait, with
  * SO_RCVTIMEO, instead of a poll() first (a system call per command
- * saved).  The timer may end before the deadline but never after it;
- * it is set again only when it would be more than RCV_SLACK_MS early,
- * which for whole lines well inside the session's cap it is not.  A
- * timer that runs out early lands in poll() for the rest (io_fill).  If
- * it cannot be set, poll() waits as for pipes.
+ * saved).  The kernel runs long socket timers late, by up to an eighth
+ * (its coarse timer wheel), so the timer is set an eighth early and a
+ * timer that runs out lands in poll() for the rest of the same deadline
+ * (io_fill): the wait ends on time.  The option is set again only when
+ * the time it would get differs by more than RCV_SLACK_MS, which for
+ * whole lines well inside the session's cap it does not.  If it cannot
+ * be set, poll() waits as for pipes.
  */
 #define RCV_SLACK_MS	100
 
@@ -176,20 +178,22 @@ static int
 arm_read(struct io *io)
 {
 	struct timeval tv;
-	int ms;
+	int ms, early;
 
 	if ((ms = wait_ms(io)) == 0)
 		return IO_TIMEOUT;
-	if (io->rcv_ms != 0 && io->rcv_ms <= ms &&
-	    ms - io->rcv_ms <= RCV_SLACK_MS)
+	early = ms - ms / 8;
+	if (io->rcv_ms != 0 && io->rcv_ms + io->rcv_ms / 8 <= ms &&
+	    early - io->rcv_ms <= RCV_SLACK_MS)
 		return IO_OK;
-	tv.tv_sec = ms / 1000;
-	tv.tv_usec = (ms % 1000) * 1000;
-	if (setsockopt(io->in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+	tv.tv_sec = early / 1000;
+	tv.tv_usec = (early % 1000) * 1000;
+	if (early == 0 ||
+	    setsockopt(io->in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
 		io->rcv_ms = 0;
 		return wait_for(io, io->in, POLLIN);
 	}
-	io->rcv_ms = ms;
+	io->rcv_ms = early;
 	return IO_OK;
 }
 

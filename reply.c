@@ -106,6 +106,8 @@ static const struct reply replies[] = {
 	    RF_CLOSE),
 	[R_SESSION_LIMIT] = ARG(421, "4.4.2", "",
 	    " session time limit reached, closing connection", RF_CLOSE),
+	[R_DATA_SLOW] =	ARG(421, "4.4.2", "", " data arrives too slowly (below the "
+	    "minimum rate), closing connection", RF_CLOSE),
 	[R_UNAVAILABLE] = ARG(421, "4.3.0", "",
 	    " mail service unavailable (local problem), try again later",
 	    RF_CLOSE),

@@ -49,6 +49,10 @@ DEFAULT_QUEUE ")\n"
 "(default 300)\n"
 "  --session-timeout SECONDS  hard limit on a whole session "
 "(default 3600)\n"
+"  --min-data-rate BYTES  after the first --timeout period of DATA, "
+"octets a\n"
+"                         second it must average, 0 = none "
+"(default 500)\n"
 "  --lf                   accept LF alone as line end (hand-written "
 "transcripts;\n"
 "                         refused when stdin is a socket)\n"
@@ -84,7 +88,7 @@ enum {
 	OPT_MAX_RCPT, OPT_MAX_ERRORS, OPT_TIMEOUT, OPT_SESSION, OPT_LF,
 	OPT_LOG, OPT_RECIPIENTS, OPT_CHECK_CLIENT, OPT_CHECK_SENDER,
 	OPT_CHECK_RCPT, OPT_CHECK_TIMEOUT, OPT_GREET_DELAY, OPT_MAX_MESSAGES,
-	OPT_USER,
+	OPT_USER, OPT_MIN_DATA_RATE,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -115,6 +119,7 @@ static const struct longopt long_options[] = {
 	{ "greet-delay", 1, OPT_GREET_DELAY },
 	{ "max-messages", 1, OPT_MAX_MESSAGES },
 	{ "user", 1, OPT_USER },
+	{ "min-data-rate", 1, OPT_MIN_DATA_RATE },
 	{ "help", 0, OPT_HELP },
 	{ "version", 0, OPT_VERSION },
 	{ NULL, 0, 0 }
@@ -253,6 +258,8 @@ parse_more_options(int c, const char *val, struct config *cfg,
 	case OPT_MAX_MESSAGES: cfg->max_messages = (unsigned)parse_number(
 		    val, 1, 1000000, "bad --max-messages"); return 1;
 	case OPT_USER: files[2] = val; return 1;
+	case OPT_MIN_DATA_RATE: cfg->min_data_rate = (unsigned)parse_number(
+		    val, 0, 1u << 30, "bad --min-data-rate"); return 1;
 	default: return 0;
 	}
 }
@@ -568,6 +575,7 @@ config_defaults(struct config *cfg)
 	cfg->max_rcpt = DEFAULT_MAX_RCPT;
 	cfg->timeout = DEFAULT_TIMEOUT;
 	cfg->session_max = DEFAULT_SESSION_MAX;
+	cfg->min_data_rate = DEFAULT_MIN_DATA_RATE;
 	cfg->max_errors = DEFAULT_MAX_ERRORS;
 	cfg->max_messages = DEFAULT_MAX_MESSAGES;
 	cfg->check_timeout = DEFAULT_CHECK_TIMEOUT;

@@ -544,10 +544,13 @@ finish_message(struct session *s, const struct data_result *res)
 
 /* data_ended - the session ends inside DATA: EOF, timeout or error */
 static void
-data_ended(struct session *s, int r)
+data_ended(struct session *s, int r, const struct data_result *res)
 {
 	spool_abort(&s->spool);
-	if (r == IO_TIMEOUT)
+	if (res->flags & DATA_SLOW) {
+		s->end_reason = "data-too-slow";
+		session_reply(s, R_DATA_SLOW, NULL);
+	} else if (r == IO_TIMEOUT)
 		timed_out(s);
 	else {
 		s->end_reason = r == IO_EOF ? "eof-in-data" : "io-error";
@@ -559,6 +562,7 @@ data_ended(struct session *s, int r)
 void
 cmd_data(struct session *s, const char *arg, const char *end)
 {
+	struct data_limits lim;
 	struct data_result res;
 	int r;
 
@@ -583,10 +587,12 @@ cmd_data(struct session *s, const char *arg, const char *end)
 	}
 	write_head(s);
 	session_reply(s, R_START_DATA, NULL);
-	r = data_receive(&s->io, &s->spool, s->cfg->max_size,
-	    (unsigned)s->cfg->lf, &res);
+	lim.max_size = s->cfg->max_size;
+	lim.min_rate = s->cfg->min_data_rate;
+	lim.lf_ok = (unsigned)s->cfg->lf;
+	r = data_receive(&s->io, &s->spool, &lim, &res);
 	if (r != IO_OK)
-		data_ended(s, r);
+		data_ended(s, r, &res);
 	else
 		finish_message(s, &res);
 	reset_transaction(s);

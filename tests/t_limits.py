@@ -432,10 +432,52 @@ def test_stderr_is_client_socket():
     q.cleanup()
 
 
+def data_paced(args, chunks, gap):
+    """DATA sent as chunks, gap seconds apart, on a socket: (got, new/)."""
+    q, p, b = on_socket(["--domain", "d.example"] + args)
+    b.recv(4096)
+    b.sendall(b"EHLO x\r\nMAIL FROM:<a@b.example>\r\n"
+              b"RCPT TO:<c@d.example>\r\nDATA\r\n")
+    try:
+        for c in chunks:
+            time.sleep(gap)
+            b.sendall(c)
+        b.sendall(b".\r\nQUIT\r\n")
+    except OSError:
+        pass
+    got = read_to_eof(b)
+    p.wait(10)
+    new = q.files("new") + q.files("tmp")
+    b.close()
+    q.cleanup()
+    return got, new
+
+
+def test_min_data_rate():
+    """--min-data-rate: the first idle period is free, then the average
+    must hold; a trickle is cut with 421 4.4.2, a slow link passes."""
+    line = b"x" * 58 + b"\r\n"
+    got, new = data_paced(["--timeout", "2", "--min-data-rate", "200"],
+                          [line] * 40, 0.1)      # 600 octets/s, 4 s
+    lib.check("min-data-rate-slow-link-passes", b"250 2.0.0 OK queued" in got
+              and len(new) == 1, got[-200:])
+    t0 = time.time()
+    got, new = data_paced(["--timeout", "2", "--min-data-rate", "200"],
+                          [b"x"] * 80, 0.05)     # 20 octets/s
+    took = time.time() - t0         # cut at ~2 s, then up to 1 s linger
+    lib.check("min-data-rate-trickle-cut", b"421 4.4.2 mx.test.example data "
+              b"arrives too slowly" in got and new == [] and 1.9 < took < 4,
+              "%.2fs %r %r" % (took, got[-200:], new))
+    got, new = data_paced(["--timeout", "2", "--min-data-rate", "0"],
+                          [b"x"] * 60 + [b"\r\n"], 0.05)
+    lib.check("min-data-rate-0-is-off", b"250 2.0.0 OK queued" in got and
+              len(new) == 1, got[-200:])
+
+
 for t in [test_stderr_is_client_socket, test_idle_timeout, test_timeout_in_data, test_session_cap_trickle,
           test_huge_command_line, test_many_recipients, test_noop_flood,
           test_oversized_message, test_many_header_lines, test_usage_errors,
           test_client_never_reads, test_socket_waits,
-          test_nonblocking_socket]:
+          test_nonblocking_socket, test_min_data_rate]:
     t()
 lib.finish()
