@@ -540,6 +540,22 @@ addr_parse_path(const char **pp, const char *end, int flags,
 	return ADDR_OK;
 }
 
+/*
+ * addr_is_routed - the local part holds a routing character: '%' (the
+ * percent hack), '!' (a UUCP bang path) or '@' (inside quotes), which
+ * relays such as Postfix and sendmail may act on to send mail elsewhere
+ */
+int
+addr_is_routed(const struct path *p)
+{
+	size_t n = p->domain_off != 0 ? p->domain_off - 1 : p->len, i;
+
+	for (i = 0; i < n; i++)
+		if (p->addr[i] == '%' || p->addr[i] == '!' || p->addr[i] == '@')
+			return 1;
+	return 0;
+}
+
 /* addr_is_postmaster - 1 if the local part is postmaster, quoted or not */
 int
 addr_is_postmaster(const struct path *pa)

@@ -71,5 +71,6 @@ int	 addr_parse_rcpt_params(const char *, const char *,
 int	 addr_valid_domain(const char *, size_t);
 int	 addr_valid_utf8(const char *, size_t);
 int	 addr_is_postmaster(const struct path *);
+int	 addr_is_routed(const struct path *);
 
 #endif

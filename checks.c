@@ -170,10 +170,12 @@ check_client(struct session *s)
 /*
  * check_mailbox - the --recipients list for rcpt: R_RCPT_OK (listed:
  * accepted from anyone), R_NO_MAILBOX, R_LIST_FAILED, or R_DONE when
- * the list does not know the domain (relay rules decide).
+ * the list does not know the domain (relay rules decide).  A routed
+ * address (addr_is_routed) counts as listed only when its own entry
+ * names it: a catch-all does not cover it.
  */
 enum reply_id
-check_mailbox(struct session *s, const struct path *rcpt)
+check_mailbox(struct session *s, const struct path *rcpt, int routed)
 {
 	const char *d = rcpt->addr + rcpt->domain_off;
 	size_t n = rcpt->len - rcpt->domain_off;
@@ -184,6 +186,7 @@ check_mailbox(struct session *s, const struct path *rcpt)
 	    rcpt->domain_off, rcpt->domain_off != 0 &&
 	    is_our_domain(s, d, n))) {
 	case RL_VALID: return R_RCPT_OK;
+	case RL_CATCHALL: return routed ? R_DONE : R_RCPT_OK;
 	case RL_UNKNOWN: return R_NO_MAILBOX;
 	case RL_ERROR: return R_LIST_FAILED;
 	default: return R_DONE;

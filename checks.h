@@ -11,6 +11,6 @@ int	 check_early_talker(struct session *);
 int	 check_client(struct session *);
 enum reply_id check_program(struct session *, const char *, const char *,
 	    const char *, char *, size_t);
-enum reply_id check_mailbox(struct session *, const struct path *);
+enum reply_id check_mailbox(struct session *, const struct path *, int);
 
 #endif

@@ -175,8 +175,10 @@ text_check(const struct rcptlist *rl, const char *key, size_t n,
 		w = trimmed(p, e, &wn);
 		if (wn == 0 || w[0] == '#')
 			continue;
-		if (same(w, wn, key, n) || same(w, wn, dom - 1, dn + 1))
+		if (same(w, wn, key, n))
 			return RL_VALID;
+		if (same(w, wn, dom - 1, dn + 1))
+			return RL_CATCHALL;
 		d = domain_of(w, wn, &wdn);
 		if (same(d, wdn, dom, dn))
 			listed = 1;
@@ -191,9 +193,10 @@ cdb_check(const struct rcptlist *rl, const char *key, size_t n,
 {
 	int r;
 
-	if ((r = cdb_find(&rl->db, key, n)) != 0 ||
-	    (r = cdb_find(&rl->db, dom - 1, dn + 1)) != 0)
+	if ((r = cdb_find(&rl->db, key, n)) != 0)
 		return r < 0 ? RL_ERROR : RL_VALID;
+	if ((r = cdb_find(&rl->db, dom - 1, dn + 1)) != 0)
+		return r < 0 ? RL_ERROR : RL_CATCHALL;
 	if ((r = cdb_find(&rl->db, dom, dn)) < 0)
 		return RL_ERROR;
 	return listed || r ? RL_UNKNOWN : RL_UNLISTED;

@@ -14,7 +14,8 @@
 
 enum rcptlist_verdict {
 	RL_UNLISTED = 0,	/* the domain is not in the list: not ours to say */
-	RL_VALID,		/* a listed address, or a catch-all @domain */
+	RL_VALID,		/* a listed address */
+	RL_CATCHALL,		/* any user there: a catch-all @domain */
 	RL_UNKNOWN,		/* a listed domain, an unknown user: 550 5.1.1 */
 	RL_ERROR		/* the list could not be read: 451 */
 };

@@ -91,6 +91,8 @@ static const struct reply replies[] = {
 	[R_TOO_MANY_RCPT] = ROW(452, "4.5.3", "too many recipients", 0),
 	[R_RELAY_DENIED] = ROW(550, "5.7.1",
 	    "relaying denied: not a local domain", RF_ERROR),
+	[R_ROUTING_DENIED] = ROW(550, "5.7.1", "relaying denied: no routing "
+	    "(%, ! or @) in the local part", RF_ERROR),
 	[R_MSG_BARENL] = ROW(550, "5.6.0", "message refused: bare CR or LF in "
 	    "data (lines must end with CRLF; see SMTP smuggling)", 0),
 	[R_MSG_NUL] =	ROW(554, "5.6.0", "message refused: NUL byte in data", 0),

@@ -152,14 +152,19 @@ relay_allowed(const struct session *s, const struct path *rcpt)
  * The --recipients list first (listed: yes, unknown in a listed domain:
  * 550 5.1.1), else relay rules; postmaster (RFC 5321 4.5.1) bare or at
  * any domain we serve always; then the --check-recipient program.
+ * Routing in the local part (% ! @: a relay further on may honour it)
+ * only from trusted clients or for an address listed as it is.
  */
 static enum reply_id
 judge_rcpt(struct session *s, const struct path *to, char *text,
     size_t cap)
 {
-	enum reply_id id = check_mailbox(s, to);
+	int routed = !s->client->trusted && addr_is_routed(to);
+	enum reply_id id = check_mailbox(s, to, routed);
 
-	if (id == R_DONE && !relay_allowed(s, to))
+	if (routed && id != R_RCPT_OK && id != R_LIST_FAILED)
+		id = R_ROUTING_DENIED;
+	else if (id == R_DONE && !relay_allowed(s, to))
 		id = R_RELAY_DENIED;
 	if (addr_is_postmaster(to) && (to->domain_off == 0 ||
 	    id == R_NO_MAILBOX || is_our_domain(s, to->addr + to->domain_off,

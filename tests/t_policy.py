@@ -107,12 +107,14 @@ LIST_TEXT = (
     "marked.example\n"              # domain listed, no user in it
     "alice@other.example\n"         # a text list lists other.example
     "john smith@example.com\n"      # "john smith"@example.com, unquoted
+    "list%route@example.com\n"      # a routed address, listed as it is
 )
 # the cdb has the same addresses, lower case, and the bare domains it
 # lists: example.com, marked.example, but not other.example
 LIST_MAP = (
     "user@example.com\nbob@example.com\ncarol@example.com\n"
-    "@catch.example\nmarked.example\nalice@other.example\nexample.com\n")
+    "@catch.example\nmarked.example\nalice@other.example\nexample.com\n"
+    "list%route@example.com\n")
 
 
 def write(path, text, mode=0o644):
@@ -245,6 +247,7 @@ S: 250 2.1.0 sender OK
 OK = "250 2.1.5 recipient OK"
 UNKNOWN = "550 5.1.1 no such mailbox here"
 RELAY = "550 5.7.1 relaying denied: not a local domain"
+ROUTED = "550 5.7.1 relaying denied: no routing (%, ! or @) in the local part"
 
 # (recipient as written, reply to an untrusted client), both list forms
 COMMON = [
@@ -270,6 +273,11 @@ COMMON = [
     ("x@elsewhere.example", RELAY),
     ("postmaster@elsewhere.example", RELAY),
     ("alice@other.example", OK),                # listed: from anyone
+    ("list%route@example.com", OK),             # routed, listed exactly
+    ("x%elsewhere.example@catch.example", ROUTED),  # a catch-all does
+    ("elsewhere.example!x@catch.example", ROUTED),  # not cover routing
+    ('"x@elsewhere.example"@catch.example', ROUTED),
+    ("x%elsewhere.example@local.example", ROUTED),  # nor does --domain
 ]
 TEXT_ONLY = [
     ('"john smith"@example.com', OK),           # unquoted in the list
@@ -285,6 +293,7 @@ TRUSTED = [
     ("x@marked.example", UNKNOWN),
     ("x@elsewhere.example", OK),
     ("user@example.com", OK),
+    ("x%elsewhere.example@catch.example", OK),  # trusted: may route
 ]
 
 
