@@ -13,6 +13,7 @@
 #define DEFAULT_QUEUE		"/var/spool/smtpd"
 #define DEFAULT_MAX_SIZE	(25ull << 20)	/* 26214400 bytes */
 #define DEFAULT_MAX_RCPT	100		/* RFC 5321 4.5.3.1.8 */
+#define DEFAULT_MAX_ENVELOPE	(256u << 10)	/* recipients' octets */
 #define DEFAULT_TIMEOUT		300		/* RFC 5321 4.5.3.2.7 */
 #define DEFAULT_SESSION_MAX	3600		/* whole session, seconds */
 #define DEFAULT_MIN_DATA_RATE	500		/* octets/s in DATA */
@@ -28,6 +29,7 @@ struct config {
 	char	 hostname[HOSTNAME_MAX + 1];
 	unsigned long long max_size;	/* 0: no limit */
 	unsigned max_rcpt;
+	size_t	 max_envelope;		/* envelope_octets() cap */
 	unsigned timeout;
 	unsigned session_max;
 	unsigned min_data_rate;		/* 0: none */

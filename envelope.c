@@ -137,7 +137,10 @@ slot_of(const struct envelope *env, const char *line, size_t n)
 	return i;
 }
 
-/* grow_seen - keep the set at most half full (rehash into a new one) */
+/*
+ * grow_seen - keep the set at most half full (rehash into a new one):
+ * 1 if it did, 0 if it had room, -1 out of memory
+ */
 static int
 grow_seen(struct envelope *env)
 {
@@ -161,49 +164,71 @@ grow_seen(struct envelope *env)
 	}
 	if (old != env->seen_inline)
 		free(old);
-	return 0;
+	return 1;
 }
 
 /*
- * envelope_add_rcpt - record an accepted recipient: 0 when added,
- * 1 when the same path was already there (kept once), -1 out of memory.
+ * envelope_octets - what the recipients are charged against the cap:
+ * their text, and ENVELOPE_RCPT_COST each
  */
-int
+size_t
+envelope_octets(const struct envelope *env)
+{
+	return env->rcpts_len + (size_t)env->nrcpt * ENVELOPE_RCPT_COST;
+}
+
+/* rcpt_entry - a recipient's lines: "Recipient: <...>" (its first
+ * *first octets), then its Notify and ORCPT when given */
+static void
+rcpt_entry(struct sbuf *sb, const struct path *rcpt,
+    const struct rcpt_params *rp, size_t *first)
+{
+	sb_str(sb, RCPT_KEY);
+	sb_add(sb, rcpt->addr, rcpt->len);
+	sb_str(sb, ">\n");
+	*first = sb->len;
+	if (rp->notify != 0) {
+		sb_str(sb, "Notify: ");
+		notify_text(sb, rp->notify);
+		sb_add(sb, "\n", 1);
+	}
+	if (rp->orcpt[0] != '\0') {
+		sb_str(sb, "ORCPT: ");
+		sb_str(sb, rp->orcpt);
+		sb_add(sb, "\n", 1);
+	}
+}
+
+/*
+ * envelope_add_rcpt - record an accepted recipient, unless it is there
+ * already or would take the envelope past cap octets (envelope_octets)
+ */
+enum envelope_add
 envelope_add_rcpt(struct envelope *env, const struct path *rcpt,
-    const struct rcpt_params *rp)
+    const struct rcpt_params *rp, size_t cap)
 {
 	char buf[RCPT_ENTRY_MAX];
 	struct sbuf sb;
 	size_t first, slot;
+	int grown;
 
 	sb_init(&sb, buf, sizeof buf);
-	sb_str(&sb, RCPT_KEY);
-	sb_add(&sb, rcpt->addr, rcpt->len);
-	sb_str(&sb, ">\n");
-	first = sb.len;
-	if (grow_seen(env) < 0)
-		return -1;
+	rcpt_entry(&sb, rcpt, rp, &first);
 	slot = slot_of(env, buf, first);
 	if (env->seen[slot] != 0)
-		return 1;
-	if (rp->notify != 0) {
-		sb_str(&sb, "Notify: ");
-		notify_text(&sb, rp->notify);
-		sb_add(&sb, "\n", 1);
-	}
-	if (rp->orcpt[0] != '\0') {
-		sb_str(&sb, "ORCPT: ");
-		sb_str(&sb, rp->orcpt);
-		sb_add(&sb, "\n", 1);
-	}
-	if (make_room(env, sb.len) < 0)
-		return -1;
+		return ENV_DUPLICATE;
+	if (envelope_octets(env) + sb.len + ENVELOPE_RCPT_COST > cap)
+		return ENV_FULL;
+	if ((grown = grow_seen(env)) < 0 || make_room(env, sb.len) < 0)
+		return ENV_NOMEM;
+	if (grown)
+		slot = slot_of(env, buf, first);
 	memcpy(env->rcpts + env->rcpts_len, buf, sb.len);
 	env->seen[slot] = env->rcpts_len + 1;
 	env->rcpts_len += sb.len;
 	if (env->nrcpt++ == 0)
 		env->first_rcpt_len = rcpt->len;
-	return 0;
+	return ENV_ADDED;
 }
 
 /* envelope_first_rcpt - the first recipient's address (*lenp octets) */

@@ -65,11 +65,25 @@ struct envelope_meta {
 	size_t	 client_len;
 };
 
+/*
+ * what envelope_add_rcpt() says; each recipient is charged its text and
+ * ENVELOPE_RCPT_COST more (its share of the duplicate set) against the
+ * caller's cap, before any memory grows
+ */
+enum envelope_add {
+	ENV_ADDED = 0,
+	ENV_DUPLICATE,		/* the same path is there: kept once */
+	ENV_FULL,		/* it would pass the cap: 452 4.5.3 */
+	ENV_NOMEM
+};
+#define ENVELOPE_RCPT_COST	32
+
 void	 envelope_init(struct envelope *);
 void	 envelope_reset(struct envelope *);
 void	 envelope_free(struct envelope *);
-int	 envelope_add_rcpt(struct envelope *, const struct path *,
-	    const struct rcpt_params *);
+enum envelope_add envelope_add_rcpt(struct envelope *, const struct path *,
+	    const struct rcpt_params *, size_t);
+size_t	 envelope_octets(const struct envelope *);
 void	 envelope_client_lines(const struct envelope_client *, struct sbuf *);
 const char *envelope_first_rcpt(const struct envelope *, size_t *);
 void	 envelope_header(const struct envelope *,

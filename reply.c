@@ -89,6 +89,8 @@ static const struct reply replies[] = {
 	    "message size exceeds fixed limit of ", " bytes", 0),
 	[R_NO_SPACE] =	ROW(452, "4.3.1", "insufficient system storage", 0),
 	[R_TOO_MANY_RCPT] = ROW(452, "4.5.3", "too many recipients", 0),
+	[R_ENVELOPE_FULL] = ROW(452, "4.5.3", "too many recipients: the "
+	    "envelope is full, send the rest in another transaction", 0),
 	[R_RELAY_DENIED] = ROW(550, "5.7.1",
 	    "relaying denied: not a local domain", RF_ERROR),
 	[R_ROUTING_DENIED] = ROW(550, "5.7.1", "relaying denied: no routing "

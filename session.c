@@ -129,9 +129,22 @@ log_refusal(struct session *s, enum reply_id id, const char *arg)
 }
 
 /*
+ * session_error - count one error; past --max-errors, 421 and close
+ * (Postfix's hard error limit)
+ */
+void
+session_error(struct session *s)
+{
+	if (++s->errors >= s->cfg->max_errors && !s->closing) {
+		s->end_reason = "too-many-errors";
+		session_reply(s, R_TOO_MANY_ERRORS, NULL);
+	}
+}
+
+/*
  * session_reply - send a reply from the table, and do what it implies:
- * log a refusal, count an error, close the session after a 421/221,
- * and close it after too many errors (RF_ERROR).
+ * log a refusal, count an error (RF_ERROR), close the session after a
+ * 421/221.
  */
 void
 session_reply(struct session *s, enum reply_id id, const char *arg)
@@ -149,11 +162,8 @@ session_reply(struct session *s, enum reply_id id, const char *arg)
 	}
 	if (r->flags & RF_CLOSE)
 		s->closing = 1;
-	if ((r->flags & RF_ERROR) && ++s->errors >= s->cfg->max_errors &&
-	    !s->closing) {
-		s->end_reason = "too-many-errors";
-		session_reply(s, R_TOO_MANY_ERRORS, NULL);
-	}
+	if (r->flags & RF_ERROR)
+		session_error(s);
 }
 
 /* session_enter - change state (the only place that does) */

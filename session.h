@@ -109,6 +109,7 @@ void	 session_free(struct session *);
 
 /* for the command handlers (session.c, transaction.c, checks.c) */
 void	 session_reply(struct session *, enum reply_id, const char *);
+void	 session_error(struct session *);
 void	 log_refusal(struct session *, enum reply_id, const char *);
 void	 session_enter(struct session *, unsigned);
 void	 reset_transaction(struct session *);

@@ -43,6 +43,9 @@ DEFAULT_QUEUE ")\n"
 "  --domains FILE         the same, one name per line (# comments)\n"
 "  --max-size BYTES       message size limit, 0 = none (default 26214400)\n"
 "  --max-recipients N     recipients per message (default 100)\n"
+"  --max-envelope BYTES   recipients' octets per message, with ORCPT "
+"and NOTIFY\n"
+"                         and 32 more each (default 262144)\n"
 "  --max-errors N         errors before the session is closed "
 "(default 20)\n"
 "  --timeout SECONDS      idle limit per command and data read "
@@ -88,7 +91,7 @@ enum {
 	OPT_MAX_RCPT, OPT_MAX_ERRORS, OPT_TIMEOUT, OPT_SESSION, OPT_LF,
 	OPT_LOG, OPT_RECIPIENTS, OPT_CHECK_CLIENT, OPT_CHECK_SENDER,
 	OPT_CHECK_RCPT, OPT_CHECK_TIMEOUT, OPT_GREET_DELAY, OPT_MAX_MESSAGES,
-	OPT_USER, OPT_MIN_DATA_RATE,
+	OPT_USER, OPT_MIN_DATA_RATE, OPT_MAX_ENVELOPE,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -120,6 +123,7 @@ static const struct longopt long_options[] = {
 	{ "max-messages", 1, OPT_MAX_MESSAGES },
 	{ "user", 1, OPT_USER },
 	{ "min-data-rate", 1, OPT_MIN_DATA_RATE },
+	{ "max-envelope", 1, OPT_MAX_ENVELOPE },
 	{ "help", 0, OPT_HELP },
 	{ "version", 0, OPT_VERSION },
 	{ NULL, 0, 0 }
@@ -260,6 +264,8 @@ parse_more_options(int c, const char *val, struct config *cfg,
 	case OPT_USER: files[2] = val; return 1;
 	case OPT_MIN_DATA_RATE: cfg->min_data_rate = (unsigned)parse_number(
 		    val, 0, 1u << 30, "bad --min-data-rate"); return 1;
+	case OPT_MAX_ENVELOPE: cfg->max_envelope = (size_t)parse_number(
+		    val, 4096, 64u << 20, "bad --max-envelope"); return 1;
 	default: return 0;
 	}
 }
@@ -573,6 +579,7 @@ config_defaults(struct config *cfg)
 	cfg->queue = q != NULL && *q != '\0' ? q : DEFAULT_QUEUE;
 	cfg->max_size = DEFAULT_MAX_SIZE;
 	cfg->max_rcpt = DEFAULT_MAX_RCPT;
+	cfg->max_envelope = DEFAULT_MAX_ENVELOPE;
 	cfg->timeout = DEFAULT_TIMEOUT;
 	cfg->session_max = DEFAULT_SESSION_MAX;
 	cfg->min_data_rate = DEFAULT_MIN_DATA_RATE;

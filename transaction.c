@@ -203,9 +203,24 @@ check_rcpt(struct session *s, const char *arg, const char *end,
 	return judge_rcpt(s, to, text, HOOK_TEXT_MAX + 1);
 }
 
+/* add_rcpt - keep an accepted recipient in the envelope, if it fits */
+static enum reply_id
+add_rcpt(struct session *s, const struct path *to,
+    const struct rcpt_params *rp)
+{
+	switch (envelope_add_rcpt(&s->env, to, rp, s->cfg->max_envelope)) {
+	case ENV_ADDED: return R_RCPT_OK;
+	case ENV_DUPLICATE: return R_RCPT_DUP;
+	case ENV_FULL: return R_ENVELOPE_FULL;
+	default: return R_SPOOL_FAIL;
+	}
+}
+
 /*
  * cmd_rcpt - RFC 5321 4.1.1.3 with NOTIFY and ORCPT.  Refusals are
- * counted so that DATA can tell "all refused" (554) from "none" (503).
+ * counted so that DATA can tell "all refused" (554) from "none" (503),
+ * and every one is an error, 4xx too: a client hammering 452s is cut
+ * at --max-errors like one collecting 550s.
  */
 void
 cmd_rcpt(struct session *s, const char *arg, const char *end)
@@ -214,18 +229,20 @@ cmd_rcpt(struct session *s, const char *arg, const char *end)
 	struct rcpt_params rp;
 	char text[HOOK_TEXT_MAX + 1];
 	enum reply_id id;
-	int r;
 
 	text[0] = '\0';
 	id = check_rcpt(s, arg, end, &to, &rp, text);
 
-	if (id == R_RCPT_OK && (r = envelope_add_rcpt(&s->env, &to, &rp)) != 0)
-		id = r > 0 ? R_RCPT_DUP : R_SPOOL_FAIL;
+	if (id == R_RCPT_OK)
+		id = add_rcpt(s, &to, &rp);
 	if (id == R_RCPT_OK || id == R_RCPT_DUP)
 		session_enter(s, S_RCPT);
 	else
 		s->rcpt_refused++;
 	session_reply(s, id, text[0] != '\0' ? text : NULL);
+	if (id != R_RCPT_OK && id != R_RCPT_DUP &&
+	    !(reply_get(id)->flags & RF_ERROR))
+		session_error(s);
 }
 
 /* protocol_name - the "with" of our Received line (RFC 3848, 6531) */
@@ -580,7 +597,8 @@ cmd_data(struct session *s, const char *arg, const char *end)
 		    R_SEQ_DATA, NULL);
 		return;
 	}
-	if (!spool_space_ok(&s->spool, s->env.mp.size)) {
+	if (!spool_space_ok(&s->spool, s->env.mp.size +
+	    envelope_octets(&s->env))) {
 		session_reply(s, R_NO_SPACE, NULL);
 		return;
 	}
