@@ -35,6 +35,7 @@ struct config {
 	unsigned min_data_rate;		/* 0: none */
 	unsigned max_errors;
 	int	 lf;			/* --lf: LF alone ends lines */
+	int	 allow_root;		/* --allow-root, SMTPD_ALLOW_ROOT=1 */
 	enum log_mode log_mode;		/* --log */
 	unsigned max_messages;
 	unsigned greet_delay;		/* --greet-delay seconds */

@@ -73,6 +73,9 @@ DEFAULT_QUEUE ")\n"
 "  --user NAME            started as root: become NAME (its uid and gid, "
 "no\n"
 "                         other groups) before reading a byte\n"
+"  --allow-root           run a session on a socket as root (env "
+"SMTPD_ALLOW_ROOT=1);\n"
+"                         otherwise refused, exit 100\n"
 "  --log auto|stderr|syslog|journal  where logs go (default auto: the "
 "journal\n"
 "                         when stderr is journald's, syslog when stderr "
@@ -82,7 +85,7 @@ DEFAULT_QUEUE ")\n"
 "Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
 "TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
 "REMOTE_HOST\n"
-"(xinetd), RELAYCLIENT (trust this client).\n"
+"(xinetd), RELAYCLIENT (trust this client), SMTPD_ALLOW_ROOT.\n"
 "Exit: 0 after QUIT, 1 client error or timeout, 100 usage, "
 "111 temporary failure.\n";
 
@@ -91,7 +94,7 @@ enum {
 	OPT_MAX_RCPT, OPT_MAX_ERRORS, OPT_TIMEOUT, OPT_SESSION, OPT_LF,
 	OPT_LOG, OPT_RECIPIENTS, OPT_CHECK_CLIENT, OPT_CHECK_SENDER,
 	OPT_CHECK_RCPT, OPT_CHECK_TIMEOUT, OPT_GREET_DELAY, OPT_MAX_MESSAGES,
-	OPT_USER, OPT_MIN_DATA_RATE, OPT_MAX_ENVELOPE,
+	OPT_USER, OPT_MIN_DATA_RATE, OPT_MAX_ENVELOPE, OPT_ALLOW_ROOT,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -124,6 +127,7 @@ static const struct longopt long_options[] = {
 	{ "user", 1, OPT_USER },
 	{ "min-data-rate", 1, OPT_MIN_DATA_RATE },
 	{ "max-envelope", 1, OPT_MAX_ENVELOPE },
+	{ "allow-root", 0, OPT_ALLOW_ROOT },
 	{ "help", 0, OPT_HELP },
 	{ "version", 0, OPT_VERSION },
 	{ NULL, 0, 0 }
@@ -264,6 +268,7 @@ parse_more_options(int c, const char *val, struct config *cfg,
 	case OPT_USER: files[2] = val; return 1;
 	case OPT_MIN_DATA_RATE: cfg->min_data_rate = (unsigned)parse_number(
 		    val, 0, 1u << 30, "bad --min-data-rate"); return 1;
+	case OPT_ALLOW_ROOT: cfg->allow_root = 1; return 1;
 	case OPT_MAX_ENVELOPE: cfg->max_envelope = (size_t)parse_number(
 		    val, 4096, 64u << 20, "bad --max-envelope"); return 1;
 	default: return 0;
@@ -480,8 +485,11 @@ copy_name(char *out, size_t cap, const char *name)
 	memcpy(out, name, n + 1);
 }
 
-/* peer_from_socket - getpeername() for an inet socket on fd */
-static void
+/*
+ * peer_from_socket - getpeername() for an inet socket on fd: 1 if it
+ * is one, 0 for any other peer (AF_UNIX) or none
+ */
+static int
 peer_from_socket(struct client *c, int fd)
 {
 	struct sockaddr_storage ss;
@@ -491,7 +499,7 @@ peer_from_socket(struct client *c, int fd)
 	int ok;
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
-		return;
+		return 0;
 	if (ss.ss_family == AF_INET) {
 		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
 		ok = ipv4_text((unsigned char *)&sin->sin_addr, c->ip,
@@ -502,22 +510,25 @@ peer_from_socket(struct client *c, int fd)
 		ok = ipv6_text(sin6->sin6_addr.s6_addr, c->ip, sizeof c->ip);
 		port = ntohs(sin6->sin6_port);
 	} else
-		return;
+		return 0;
 	if (!ok) {
 		c->ip[0] = '\0';
-		return;
+		return 0;
 	}
 	sb_init(&sb, c->port, sizeof c->port);
 	sb_num(&sb, port);
 	if (sb.overflow)
 		c->port[0] = '\0';
+	return 1;
 }
 
 /*
  * identify_client - first found wins: TCPREMOTEIP (tcpserver),
- * REMOTE_ADDR (systemd), REMOTE_HOST (xinetd), getpeername() of a socket.  An
- * address that is set but malformed makes an untrusted "unknown" client,
- * never a local one.
+ * REMOTE_ADDR (systemd), REMOTE_HOST (xinetd), getpeername() of a
+ * socket.  An address that is set but malformed makes an untrusted
+ * "unknown" client, never a local one.  Trusted: RELAYCLIENT, loopback,
+ * or a pipe or file (the operator's own transcript); a UNIX-domain
+ * socket is not (a front end may let any local user reach it).
  */
 static void
 identify_client(struct client *c, const struct conn *conn)
@@ -529,7 +540,7 @@ identify_client(struct client *c, const struct conn *conn)
 	};
 	const char *v;
 	size_t i;
-	int remote = 0;
+	int remote = 0, unix_peer = 0;
 
 	memset(c, 0, sizeof *c);
 	for (i = 0; i < sizeof ip_vars / sizeof ip_vars[0]; i++) {
@@ -544,13 +555,13 @@ identify_client(struct client *c, const struct conn *conn)
 		break;
 	}
 	if (!remote && conn->in_sock)
-		peer_from_socket(c, conn->in);
+		unix_peer = !peer_from_socket(c, conn->in);
 	copy_name(c->name, sizeof c->name, getenv("TCPREMOTEHOST"));
 	if ((v = getenv("TCPLOCALIP")) != NULL)
 		normalize_ip(v, c->local_ip, sizeof c->local_ip);
 	copy_name(c->local_name, sizeof c->local_name, getenv("TCPLOCALHOST"));
-	c->trusted = c->ip[0] == '\0' || policy_is_loopback(c->ip) ||
-	    getenv("RELAYCLIENT") != NULL;
+	c->trusted = (c->ip[0] == '\0' && !unix_peer) ||
+	    policy_is_loopback(c->ip) || getenv("RELAYCLIENT") != NULL;
 }
 
 /*
@@ -637,6 +648,24 @@ drop_privileges(const char *user)
 		fatal(111, "unable to become user", user, "");
 }
 
+/*
+ * refuse_root - a network client's octets are never parsed as root by
+ * accident: on a socket, uid 0 (after --user) needs --allow-root or
+ * SMTPD_ALLOW_ROOT=1.  Pipes and files (transcripts) are not clients.
+ */
+static void
+refuse_root(const struct config *cfg, const struct conn *conn)
+{
+	const char *env = getenv("SMTPD_ALLOW_ROOT");
+
+	if (!conn->in_sock || geteuid() != 0 || cfg->allow_root ||
+	    (env != NULL && strcmp(env, "1") == 0))
+		return;
+	fatal(EXIT_USAGE, "refusing to run a network session as root",
+	    NULL, "smtpd: use --user NAME (or the launcher's user setting), "
+	    "or --allow-root\n(env SMTPD_ALLOW_ROOT=1) if root is meant\n");
+}
+
 /* same_file - do two fstat results name the same file (or socket)? */
 static int
 same_file(const struct stat *a, const struct stat *b)
@@ -701,6 +730,7 @@ main(int argc, char **argv)
 	if (cfg.hostname[0] == '\0')
 		default_hostname(&cfg);
 	client_fds(&conn, std);
+	refuse_root(&cfg, &conn);
 	if (cfg.lf && conn.in_sock)
 		die_usage("--lf is for transcripts, not network clients",
 		    NULL);

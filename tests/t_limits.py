@@ -347,10 +347,11 @@ def on_socket(args, nonblock=False):
     a, b = socket.socketpair()
     if nonblock:            # O_NONBLOCK on the description smtpd shares
         a.setblocking(False)
+    # an AF_UNIX peer is untrusted: RELAYCLIENT, these test the waits
     p = subprocess.Popen([lib.SMTPD, "--queue", q.dir, "--hostname",
                           lib.HOST] + args, stdin=a.fileno(),
                          stdout=a.fileno(), stderr=subprocess.DEVNULL,
-                         env=lib.base_env())
+                         env=lib.base_env({"RELAYCLIENT": ""}))
     a.close()
     b.settimeout(20)
     return q, p, b
@@ -462,7 +463,7 @@ def test_stderr_is_client_socket():
     a, b = socket.socketpair()
     p = subprocess.Popen([lib.SMTPD, "--queue", q.dir, "--hostname",
                           lib.HOST], stdin=a, stdout=a, stderr=a,
-                         env=lib.base_env())
+                         env=lib.base_env({"RELAYCLIENT": ""}))
     a.close()
     b.settimeout(10)
     greeting = b.recv(4096)             # a client waits for it (RFC 5321)

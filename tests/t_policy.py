@@ -1262,6 +1262,86 @@ def test_peer_addresses():
                                                                 mine))
 
 
+def socketpair_session(args=(), env=None, send=None):
+    """smtpd on one end of an AF_UNIX socketpair: (rc, replies, log)."""
+    q = lib.Queue()
+    os.chmod(q.dir, 0o777)      # for --user nobody
+    a, b = socket.socketpair()
+    p = subprocess.Popen([lib.SMTPD, "--queue", q.dir, "--hostname",
+                          lib.HOST] + list(args), stdin=a, stdout=a,
+                         stderr=subprocess.PIPE, env=env)
+    a.close()
+    b.settimeout(20)
+    if send is not None:
+        b.recv(4096)            # the greeting first: no early talker
+        b.sendall(send)
+    got = b""
+    while True:
+        d = b.recv(65536)
+        if not d:
+            break
+        got += d
+    b.close()
+    err = p.stderr.read().decode()
+    rc = p.wait(20)
+    q.cleanup()
+    return rc, got, err
+
+
+def test_unix_peer():
+    """A UNIX-domain peer (a front end's socket file) is untrusted unless
+    RELAYCLIENT says otherwise; a pipe stays local and trusted."""
+    relay = (b"EHLO x\r\nMAIL FROM:<a@example.org>\r\n"
+             b"RCPT TO:<far@elsewhere.example>\r\n"
+             b"RCPT TO:<user@ok.example>\r\nQUIT\r\n")
+    rc, got, err = socketpair_session(["--domain", "ok.example"],
+                                      lib.base_env(), relay)
+    check("unix-peer-untrusted", b"550 5.7.1 relaying denied" in got and
+          b"250 2.1.5" in got and "trusted=no" in err, "%r %s" % (got, err))
+    rc, got, err = socketpair_session(["--domain", "ok.example"],
+                                      lib.base_env({"RELAYCLIENT": ""}),
+                                      relay)
+    check("unix-peer-relayclient", got.count(b"250 2.1.5") == 2 and
+          "trusted=yes" in err, "%r %s" % (got, err))
+    r = subprocess.run([lib.SMTPD, "--queue", WORK + "/pipe-q", "--hostname",
+                        lib.HOST], input=relay, capture_output=True,
+                       env=lib.base_env())
+    check("pipe-still-local", r.stdout.count(b"250 2.1.5") == 2 and
+          b"trusted=yes" in r.stderr, r.stdout)
+
+
+def test_root():
+    """As root, a session on a socket needs --user, --allow-root or
+    SMTPD_ALLOW_ROOT=1: otherwise no greeting, a clear error, exit 100.
+    Pipes (transcripts) are not affected."""
+    if os.geteuid() != 0:
+        print("SKIP root: the suite is not running as root")
+        return
+    env = lib.base_env()
+    del env["SMTPD_ALLOW_ROOT"]
+    session = b"EHLO x\r\nQUIT\r\n"
+    rc, got, err = socketpair_session((), env)
+    check("root-socket-refused", rc == 100 and got == b"" and
+          "refusing to run a network session as root" in err and
+          "--allow-root" in err, "rc %r %r %s" % (rc, got, err))
+    for name, args, extra in (
+            ("root-allow-root-option", ["--allow-root"], {}),
+            ("root-allow-root-env", [], {"SMTPD_ALLOW_ROOT": "1"}),
+            ("root-user-nobody", ["--user", "nobody"], {})):
+        rc, got, err = socketpair_session(args, dict(env, **extra), session)
+        check(name, rc == 0 and got.endswith(
+            b"250 HELP\r\n221 2.0.0 mx.test.example closing connection\r\n"),
+            "rc %r %r %s" % (rc, got, err))
+    rc, got, err = socketpair_session([], dict(env, SMTPD_ALLOW_ROOT="yes"))
+    check("root-allow-root-env-only-1", rc == 100 and got == b"",
+          "rc %r %r" % (rc, got))
+    r = subprocess.run([lib.SMTPD, "--queue", WORK + "/root-q", "--hostname",
+                        lib.HOST], input=session, capture_output=True,
+                       env=env)
+    check("root-pipe-allowed", r.returncode == 0 and
+          r.stdout.startswith(b"220 "), r.stdout + r.stderr)
+
+
 def main():
     program("verdict", VERDICT)
     program("dump", DUMPER)
@@ -1272,7 +1352,8 @@ def main():
                    test_rcpt_stage, test_check_order, test_environment,
                    test_program_io, test_sanitising, test_program_usage,
                    test_check_mailbox, test_greylist, test_limits,
-                   test_help, test_client_addresses, test_peer_addresses):
+                   test_help, test_client_addresses, test_peer_addresses,
+                   test_unix_peer, test_root):
             run(fn)
         if shutil.which("tcpserver") is None:
             check("tcpserver-installed", False, "tcpserver not found "
