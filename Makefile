@@ -2,7 +2,7 @@
 #   make                 build ./smtpd (gcc or clang: CC=clang)
 #   make test            install test dependencies if missing, run all tests
 #   make SANITIZE=1 test the same under AddressSanitizer + UBSan
-#   make demo            build and run one session into ./queue
+#   make demo            build and run one session into ./demo-queue
 #   make install         install into DESTDIR under PREFIX (/usr/local):
 #                        sbin, man pages, systemd units, examples
 #   make uninstall       remove what make install put there
@@ -32,12 +32,29 @@ CPPFLAGS += -DHAVE_LIBSYSTEMD $(shell pkg-config --cflags libsystemd)
 endif
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS)
 
-OBJS	 = smtpd.o session.o transaction.o data.o spool.o envelope.o addr.o policy.o \
-	   reply.o io.o log.o sbuf.o sdglue.o checks.o hook.o rcptlist.o cdb.o
+# Three wings (README, SOURCE): the receiver (smtpd.c, session.c and
+# spool.c here, the rest in receiver/), the queue tool (queue/) and the
+# code both use (lib/).  Each wing is compiled with its own include
+# path, so a dependency that points the wrong way does not build: lib
+# sees only lib, the queue tool never sees the receiver, nor it the
+# queue tool.
+LIB	 = lib/addr.o lib/sbuf.o lib/spoolfmt.o
+RECEIVER = receiver/transaction.o receiver/data.o receiver/envelope.o \
+	   receiver/policy.o receiver/reply.o receiver/io.o receiver/log.o \
+	   receiver/sdglue.o receiver/checks.o receiver/hook.o \
+	   receiver/rcptlist.o receiver/cdb.o
+OBJS	 = smtpd.o session.o spool.o $(RECEIVER) lib/addr.o lib/sbuf.o
+QUEUE	 = queue/smtpd-queue.o queue/dir.o queue/msg.o queue/state.o \
+	   queue/cmd.o queue/exec.o queue/deliver.o queue/loop.o \
+	   queue/entry.o queue/show.o queue/clean.o queue/log.o
+QOBJS	 = $(QUEUE) $(LIB)
+RECEIVER_INC = -I. -Ireceiver -Ilib
+QUEUE_INC = -Iqueue -Ilib
+$(OBJS): INC = $(RECEIVER_INC)
+$(QUEUE): INC = $(QUEUE_INC)
+$(LIB): INC = -Ilib
 UNIT	 = tests/unit/addr_test tests/unit/sbuf_test tests/unit/reply_test
 TOOLS	 = tests/tools/maxrss
-QOBJS	 = smtpd-queue.o spoolfmt.o qdir.o qmsg.o qstate.o qcmd.o qexec.o \
-	   qdeliver.o qloop.o qentry.o qshow.o qclean.o qlog.o sbuf.o addr.o
 
 all: smtpd smtpd-queue
 
@@ -48,43 +65,44 @@ smtpd-queue: $(QOBJS)
 	$(CC) $(LDFLAGS) -o $@ $(QOBJS) $(LDLIBS)
 
 %.o: %.c
-	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+	$(CC) $(ALL_CFLAGS) $(INC) -c -o $@ $<
 
 tests/tools/maxrss: tests/tools/maxrss.c
 	$(CC) $(ALL_CFLAGS) -o $@ tests/tools/maxrss.c
 
-tests/unit/sbuf_test: tests/unit/sbuf_test.c sbuf.o
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/sbuf_test.c sbuf.o
+tests/unit/sbuf_test: tests/unit/sbuf_test.c lib/sbuf.o
+	$(CC) $(ALL_CFLAGS) -Ilib $(LDFLAGS) -o $@ tests/unit/sbuf_test.c \
+	    lib/sbuf.o
 
-tests/unit/reply_test: tests/unit/reply_test.c reply.o io.o sbuf.o
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/reply_test.c reply.o \
-	    io.o sbuf.o
+tests/unit/reply_test: tests/unit/reply_test.c receiver/reply.o \
+	    receiver/io.o lib/sbuf.o
+	$(CC) $(ALL_CFLAGS) $(RECEIVER_INC) $(LDFLAGS) -o $@ \
+	    tests/unit/reply_test.c receiver/reply.o receiver/io.o lib/sbuf.o
 
-tests/unit/addr_test: tests/unit/addr_test.c addr.o
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ tests/unit/addr_test.c addr.o
+tests/unit/addr_test: tests/unit/addr_test.c lib/addr.o
+	$(CC) $(ALL_CFLAGS) -Ilib $(LDFLAGS) -o $@ tests/unit/addr_test.c \
+	    lib/addr.o
 
-$(OBJS): config.h policy.h addr.h io.h log.h sbuf.h reply.h spool.h \
-	 envelope.h data.h session.h sdglue.h hook.h rcptlist.h cdb.h \
-	 checks.h transaction.h
-
-$(QOBJS): addr.h sbuf.h envelope.h spoolfmt.h qdir.h qmsg.h qstate.h qcmd.h \
-	 qexec.h qdeliver.h qloop.h qentry.h qshow.h qclean.h qlog.h
+$(OBJS): $(wildcard *.h receiver/*.h lib/*.h)
+$(QUEUE): $(wildcard queue/*.h lib/*.h)
+$(LIB): $(wildcard lib/*.h)
 
 # demo: build, then run one real session (examples/hello.smtp, a
-# transcript with CRLF line ends added) into ./queue and show the result
+# transcript with CRLF line ends added) into ./demo-queue and show the
+# result
 demo: smtpd
-	@sed 's/$$/\r/' examples/hello.smtp | ./smtpd --queue ./queue \
+	@sed 's/$$/\r/' examples/hello.smtp | ./smtpd --queue ./demo-queue \
 	    --hostname mx.demo.example
-	@echo "--- queued in ./queue/new:"
-	@f=$$(ls -t queue/new | head -1); echo "queue/new/$$f"; \
-	    cat "queue/new/$$f" | tr -d '\r'
+	@echo "--- queued in ./demo-queue/new:"
+	@f=$$(ls -t demo-queue/new | head -1); echo "demo-queue/new/$$f"; \
+	    cat "demo-queue/new/$$f" | tr -d '\r'
 
 test: smtpd smtpd-queue $(UNIT) $(TOOLS)
 	sh tests/deps.sh
 	sh tests/run.sh
 
 clean:
-	rm -f smtpd smtpd-queue $(OBJS) $(QOBJS) $(UNIT) $(TOOLS)
+	rm -f smtpd smtpd-queue $(OBJS) $(QOBJS) $(UNIT) $(TOOLS) *.o
 
 # install: PREFIX (default /usr/local) and DESTDIR (a staging root) as
 # usual.  systemd files go where systemd's pkg-config file says (Debian:
@@ -117,9 +135,9 @@ install: $(SBIN_PROGS)
 	    $(DESTDIR)$(DOCDIR)/examples/xinetd \
 	    $(DESTDIR)$(DOCDIR)/examples/tcpserver
 	$(INSTALL) -m 0755 $(SBIN_PROGS) $(DESTDIR)$(SBINDIR)/
-	$(INSTALL) -m 0644 smtpd.8 $(DESTDIR)$(MANDIR)/man8/
-	$(INSTALL) -m 0644 smtpd-spool.5 $(DESTDIR)$(MANDIR)/man5/
-	$(INSTALL) -m 0644 smtpd-queue.1 $(DESTDIR)$(MANDIR)/man1/
+	$(INSTALL) -m 0644 man/smtpd.8 $(DESTDIR)$(MANDIR)/man8/
+	$(INSTALL) -m 0644 man/smtpd-spool.5 $(DESTDIR)$(MANDIR)/man5/
+	$(INSTALL) -m 0644 man/smtpd-queue.1 $(DESTDIR)$(MANDIR)/man1/
 	for f in $(UNITS); do \
 	    $(FIXPATH) units/$$f > $(DESTDIR)$(SYSTEMDUNITDIR)/$$f && \
 	    chmod 0644 $(DESTDIR)$(SYSTEMDUNITDIR)/$$f || exit 1; done

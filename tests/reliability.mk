@@ -11,10 +11,10 @@ FUZZ_SECONDS	?= 300
 FUZZ_DIR	 = tests/fuzz
 FUZZ_SAN	 = -fsanitize=address,undefined -fno-sanitize-recover=all \
 		   -fno-omit-frame-pointer
-FUZZ_CFLAGS	 = $(STD) $(WARN) $(CPPFLAGS) -g -O1 $(FUZZ_SAN)
-FUZZ_HAVE_SPOOLFMT = $(if $(wildcard spoolfmt.h spoolfmt.c),1,)
+FUZZ_CFLAGS	 = $(STD) $(WARN) $(CPPFLAGS) -g -O1 $(FUZZ_SAN) $(RECEIVER_INC)
+FUZZ_HAVE_SPOOLFMT = $(if $(wildcard lib/spoolfmt.h lib/spoolfmt.c),1,)
 FUZZ_SRCS	 = $(sort $(filter-out smtpd.o,$(OBJS)) \
-		   $(if $(FUZZ_HAVE_SPOOLFMT),spoolfmt.o))
+		   $(if $(FUZZ_HAVE_SPOOLFMT),lib/spoolfmt.o))
 FUZZ_OBJS	 = $(addprefix $(FUZZ_DIR)/obj/,$(FUZZ_SRCS))
 FUZZ_TARGETS	 = $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
 		   $(if $(FUZZ_HAVE_SPOOLFMT),$(FUZZ_DIR)/fuzz_spoolfmt)
@@ -27,12 +27,14 @@ $(FUZZ_DIR)/obj/.flags: fuzz-force
 	@echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' | cmp -s - $@ || \
 	    echo '$(FUZZ_CC) $(FUZZ_CFLAGS)' > $@
 
-$(FUZZ_DIR)/obj/%.o: %.c $(wildcard *.h) $(FUZZ_DIR)/obj/.flags
+$(FUZZ_DIR)/obj/%.o: %.c $(wildcard *.h receiver/*.h lib/*.h) \
+	    $(FUZZ_DIR)/obj/.flags
+	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_OBJS) $(wildcard *.h) \
-	    $(FUZZ_DIR)/obj/.flags
-	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -Wno-unused-function -I. \
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_OBJS) \
+	    $(wildcard *.h receiver/*.h lib/*.h) $(FUZZ_DIR)/obj/.flags
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -Wno-unused-function \
 	    -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(FUZZ_LDFLAGS) \
 	    $(LDLIBS) -lpthread
 

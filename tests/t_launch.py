@@ -332,7 +332,7 @@ def unit_copies(workdir):
     man = os.path.join(workdir, "man")
     for page, sec in (("smtpd.8", "8"), ("smtpd-spool.5", "5")):
         os.makedirs(os.path.join(man, "man" + sec), exist_ok=True)
-        shutil.copy(os.path.join(lib.ROOT, page), os.path.join(man,
+        shutil.copy(os.path.join(lib.ROOT, "man", page), os.path.join(man,
                                                              "man" + sec))
     return d, man
 
@@ -1021,10 +1021,10 @@ def expected_install(prefix, env):
                      env)
     exp = {prefix + "/sbin/smtpd": (0o755, "smtpd", False),
            prefix + "/sbin/smtpd-queue": (0o755, "smtpd-queue", False),
-           prefix + "/share/man/man1/smtpd-queue.1": (0o644, "smtpd-queue.1",
+           prefix + "/share/man/man1/smtpd-queue.1": (0o644, "man/smtpd-queue.1",
                                                       False),
-           prefix + "/share/man/man8/smtpd.8": (0o644, "smtpd.8", False),
-           prefix + "/share/man/man5/smtpd-spool.5": (0o644, "smtpd-spool.5",
+           prefix + "/share/man/man8/smtpd.8": (0o644, "man/smtpd.8", False),
+           prefix + "/share/man/man5/smtpd-spool.5": (0o644, "man/smtpd-spool.5",
                                                       False),
            sd_dir("sysusersdir", prefix + "/lib/sysusers.d", env) +
            "/smtpd.conf": (0o644, "units/smtpd.sysusers", False),
@@ -1120,8 +1120,8 @@ def man_item(src, opt):
 
 
 def test_man():
-    pages = [os.path.join(lib.ROOT, "smtpd.8"),
-             os.path.join(lib.ROOT, "smtpd-spool.5")]
+    pages = [os.path.join(lib.ROOT, "man", "smtpd.8"),
+             os.path.join(lib.ROOT, "man", "smtpd-spool.5")]
     if shutil.which("mandoc") is None:
         check("man-lint", False, "mandoc is not installed (tests/deps.sh)")
         return
@@ -1129,7 +1129,7 @@ def test_man():
     # mandoc also notes, for each reference it found by file name, that
     # the system has no apropos database (Debian indexes with man-db, not
     # makewhatis): not a lint message.  Those pages must exist.
-    p = run(["mandoc", "-T", "lint"] + pages)
+    p = run(["mandoc", "-T", "lint"] + pages, cwd=os.path.dirname(pages[0]))
     noise = re.compile(r"^mandoc: outdated mandoc\.db lacks ([\w.-]+)"
                        r"\((\w+)\) entry, run makewhatis \S+$")
     real = []
@@ -1143,8 +1143,8 @@ def test_man():
                         "LANG": "C.UTF-8"})
     rendered = {}
     for page in pages:
-        r = run(["man", "./" + os.path.basename(page)], cwd=lib.ROOT,
-                env=env)
+        r = run(["man", "./" + os.path.basename(page)],
+                cwd=os.path.dirname(page), env=env)
         out = text(r.stdout).replace("\u2212", "-").replace("\u2010", "-")
         rendered[page] = out
         check("man-render-" + os.path.basename(page), r.returncode == 0 and

@@ -1031,12 +1031,12 @@ def test_clean():
 # --- documentation and units -------------------------------------------------
 
 def test_man_and_units():
-    page = os.path.join(lib.ROOT, "smtpd-queue.1")
+    page = os.path.join(lib.ROOT, "man", "smtpd-queue.1")
     if shutil.which("mandoc") is None:
         check("man-queue-lint", False, "mandoc is not installed")
     else:
         p = subprocess.run(["mandoc", "-T", "lint", "-W", "all", page],
-                           capture_output=True)
+                           capture_output=True, cwd=os.path.dirname(page))
         out = txt(p.stdout + p.stderr)
         real = [ln for ln in out.splitlines() if not re.match(
             r"^mandoc: outdated mandoc\.db lacks", ln)]

@@ -31,7 +31,7 @@ int	 smtpd_main(int, char **);
 #undef main
 
 #ifdef HAVE_SPOOLFMT
-#include "../../spoolfmt.h"
+#include "spoolfmt.h"
 #endif
 
 #define REPLY_LINE_MAX	512	/* RFC 5321 4.5.3.1.5, with the CRLF */

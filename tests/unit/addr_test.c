@@ -7,7 +7,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../addr.h"
+#include "addr.h"
 
 #define NITEMS(a)	(sizeof(a) / sizeof((a)[0]))
 

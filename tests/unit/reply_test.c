@@ -9,7 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../../reply.h"
+#include "reply.h"
 
 static int pass, fail;
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../../sbuf.h"
+#include "sbuf.h"
 
 static int pass, fail;
 

@@ -1,5 +1,5 @@
 /*
- * qstate.h - the delivery record of a queued message (QUEUE/state/ID).
+ * state.h - the delivery record of a queued message (QUEUE/state/ID).
  * Attempts, times, the last error, why it failed, and which recipients
  * are done; written atomically so that a retry never re-sends to them.
  */

@@ -1,5 +1,5 @@
 /*
- * qloop.c - the delivery loop: passes over new/, and --watch.
+ * loop.c - the delivery loop: passes over new/, and --watch.
  * Before each pass the claims of dead deliverers go back to new/.  With
  * --watch, a pass runs whenever inotify says mail arrived, when a
  * deferred message is due, and at least every WATCH_IDLE seconds.
@@ -14,8 +14,8 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qlog.h"
-#include "qloop.h"
+#include "log.h"
+#include "loop.h"
 #include "sbuf.h"
 
 #define WATCH_IDLE	300	/* seconds between passes when idle */

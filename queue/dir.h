@@ -1,5 +1,5 @@
 /*
- * qdir.h - the queue's directories and the moves between them.
+ * dir.h - the queue's directories and the moves between them.
  * new/ (smtpd), claim/ (being delivered, locked by its deliverer),
  * failed/, corrupt/, state/ (delivery records), tmp/ (smtpd).
  */

@@ -1,5 +1,5 @@
 /*
- * qlog.h - smtpd-queue's log lines, to stderr.
+ * log.h - smtpd-queue's log lines, to stderr.
  * "smtpd-queue[PID]: event=NAME key=value ...", one write(2) per line,
  * so lines of concurrent deliverers never mix.  Values are escaped.
  */

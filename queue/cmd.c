@@ -1,5 +1,5 @@
 /*
- * qcmd.c - the delivery command: split once, an argv per delivery.
+ * cmd.c - the delivery command: split once, an argv per delivery.
  * Splitting is a shell's quoting and nothing else: blanks part words,
  * '...' is literal, "..." knows \" and \\, a backslash quotes the next
  * character; no expansion, globbing or redirection.  Envelope strings
@@ -9,7 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "qcmd.h"
+#include "cmd.h"
 #include "sbuf.h"
 
 /* start_word - begin word c->nword at text offset o */

@@ -10,6 +10,28 @@
 
 #include "addr.h"
 
+#define SPOOLFMT_FORMAT_VERSION	1
+
+/* the envelope keys (the writer is the receiver's envelope.c) */
+#define SPOOLFMT_KEY_VERSION	"Version"
+#define SPOOLFMT_KEY_ID		"Id"
+#define SPOOLFMT_KEY_ARRIVAL	"Arrival"
+#define SPOOLFMT_KEY_CLIENT_ADDR "Client-Address"
+#define SPOOLFMT_KEY_CLIENT_PORT "Client-Port"
+#define SPOOLFMT_KEY_CLIENT_NAME "Client-Name"
+#define SPOOLFMT_KEY_HELO	"Helo"
+#define SPOOLFMT_KEY_PROTOCOL	"Protocol"
+#define SPOOLFMT_KEY_TRUSTED	"Trusted"
+#define SPOOLFMT_KEY_SENDER	"Sender"
+#define SPOOLFMT_KEY_SIZE	"Size"
+#define SPOOLFMT_KEY_BODY	"Body"
+#define SPOOLFMT_KEY_SMTPUTF8	"SMTPUTF8"
+#define SPOOLFMT_KEY_RET	"Ret"
+#define SPOOLFMT_KEY_ENVID	"Envid"
+#define SPOOLFMT_KEY_RCPT	"Recipient"
+#define SPOOLFMT_KEY_NOTIFY	"Notify"
+#define SPOOLFMT_KEY_ORCPT	"ORCPT"
+
 #define SPOOLFMT_HEAD_MAX	(128u << 20)	/* longest block we read */
 #define SPOOLFMT_ID_MAX		255		/* longest Id: value */
 

@@ -1,13 +1,13 @@
 /*
- * qdeliver.h - deliver one message: claim, run the command, record.
+ * deliver.h - deliver one message: claim, run the command, record.
  * The outcome is the file's next place: gone, failed/, corrupt/, or back
  * in new/ with a retry time.
  */
 #ifndef QDELIVER_H
 #define QDELIVER_H
 
-#include "qcmd.h"
-#include "qdir.h"
+#include "cmd.h"
+#include "dir.h"
 
 struct qdeliver_opts {
 	struct qcmd cmd;

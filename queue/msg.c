@@ -1,5 +1,5 @@
 /*
- * qmsg.c - one queued message: its envelope, read from an open file,
+ * msg.c - one queued message: its envelope, read from an open file,
  * and its body copied out with CRLF or LF line endings.
  * Only the envelope is held in memory (at most SPOOLFMT_HEAD_MAX);
  * the body is streamed.  A file that is not a queue file is reported.
@@ -9,7 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qmsg.h"
+#include "msg.h"
 #include "sbuf.h"
 
 #define CHUNK	65536

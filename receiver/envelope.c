@@ -291,7 +291,7 @@ void
 envelope_header(const struct envelope *env, const struct envelope_meta *m,
     struct sbuf *sb)
 {
-	sb_str(sb, "Version: " TEXT_OF(ENVELOPE_VERSION) "\n");
+	sb_str(sb, "Version: " TEXT_OF(SPOOLFMT_FORMAT_VERSION) "\n");
 	LINE(sb, "Id", m->id);
 	LINE(sb, "Arrival", m->arrival);
 	sb_add(sb, m->client, m->client_len);

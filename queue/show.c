@@ -1,5 +1,5 @@
 /*
- * qshow.c - look into the queue: list, show, cat, stats.
+ * show.c - look into the queue: list, show, cat, stats.
  * Read-only: nothing here claims, moves or changes a file; values from
  * queue files are printed through qentry.c, escaped where need be.
  */
@@ -13,9 +13,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qclean.h"
-#include "qentry.h"
-#include "qshow.h"
+#include "clean.h"
+#include "entry.h"
+#include "show.h"
 #include "sbuf.h"
 
 /* list_text - one line of list */

@@ -17,10 +17,10 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qclean.h"
-#include "qloop.h"
-#include "qmsg.h"
-#include "qshow.h"
+#include "clean.h"
+#include "loop.h"
+#include "msg.h"
+#include "show.h"
 #include "sbuf.h"
 
 #define VERSION		"0.1.0"

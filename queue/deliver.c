@@ -1,5 +1,5 @@
 /*
- * qdeliver.c - deliver one message: claim, run the command, record.
+ * deliver.c - deliver one message: claim, run the command, record.
  * Each due message in new/ is claimed, handed to the command (pending
  * recipients together, or one by one), then removed (all delivered),
  * moved to failed/ (a recipient failed for good, or --max-age passed),
@@ -13,11 +13,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qdeliver.h"
-#include "qexec.h"
-#include "qlog.h"
-#include "qmsg.h"
-#include "qstate.h"
+#include "deliver.h"
+#include "exec.h"
+#include "log.h"
+#include "msg.h"
+#include "state.h"
 #include "sbuf.h"
 
 #define CHUNK_MAX	1000	/* recipients per run of the command */

@@ -1,5 +1,5 @@
 /*
- * qexec.h - run one delivery command with the message on its stdin.
+ * exec.h - run one delivery command with the message on its stdin.
  * No shell, no inherited descriptors, its own process group, a hard
  * timeout; the exit status says delivered, retry later, or failed.
  */

@@ -1,5 +1,5 @@
 /*
- * qclean.c - tidy the queue: stale tmp/ files, dead claims, stray
+ * clean.c - tidy the queue: stale tmp/ files, dead claims, stray
  * delivery records.  A tmp/ file untouched for 36 hours was left by a
  * killed smtpd (the Maildir rule); a claim no live deliverer holds goes
  * back to new/; a state record with no message, 36 hours old, goes.
@@ -12,9 +12,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qclean.h"
-#include "qlog.h"
-#include "qloop.h"
+#include "clean.h"
+#include "log.h"
+#include "loop.h"
 
 /* has_message - is there a message NAME in any of the queue's places? */
 static int

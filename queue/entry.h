@@ -1,5 +1,5 @@
 /*
- * qentry.h - one queued message as list, show and stats see it, and
+ * entry.h - one queued message as list, show and stats see it, and
  * the safe printing of what comes from queue files (text and JSON).
  */
 #ifndef QENTRY_H
@@ -8,9 +8,9 @@
 #include <stddef.h>
 #include <stdio.h>
 
-#include "qdir.h"
-#include "qmsg.h"
-#include "qstate.h"
+#include "dir.h"
+#include "msg.h"
+#include "state.h"
 
 /* a message, its envelope (when valid) and its delivery record */
 struct qentry {

@@ -1,5 +1,5 @@
 /*
- * qshow.h - look into the queue: list, show, cat, stats.
+ * show.h - look into the queue: list, show, cat, stats.
  * Read-only: nothing here claims, moves or changes a file.
  */
 #ifndef QSHOW_H
@@ -7,7 +7,7 @@
 
 #include <stddef.h>
 
-#include "qdir.h"
+#include "dir.h"
 
 enum qshow_status {
 	QSHOW_OK = 0,

@@ -1,11 +1,11 @@
 /*
- * qclean.h - tidy the queue: stale tmp/ files, dead claims, stray
+ * clean.h - tidy the queue: stale tmp/ files, dead claims, stray
  * delivery records.
  */
 #ifndef QCLEAN_H
 #define QCLEAN_H
 
-#include "qdir.h"
+#include "dir.h"
 
 #define QCLEAN_AGE	(36 * 3600)	/* the Maildir rule: 36 hours */
 

@@ -1,5 +1,5 @@
 /*
- * qentry.c - one queued message as list, show and stats see it, and
+ * entry.c - one queued message as list, show and stats see it, and
  * the safe printing of what comes from queue files.  A value is printed
  * raw only when it is clean UTF-8 without control characters, else
  * escaped; JSON strings are always valid JSON.  Never follows a link.
@@ -12,7 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qentry.h"
+#include "entry.h"
 #include "sbuf.h"
 
 static const char *const where_name[Q__DIRS] = {

@@ -1,5 +1,5 @@
 /*
- * qstate.c - the delivery record of a queued message (QUEUE/state/ID).
+ * state.c - the delivery record of a queued message (QUEUE/state/ID).
  * Spool files are never changed; the record is a "Key: value" file
  * beside them: attempts, times, last error, reason, and "Delivered: N
  * <addr>" / "Failed: N <addr> why" per finished recipient (N from 1).
@@ -15,8 +15,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qmsg.h"
-#include "qstate.h"
+#include "msg.h"
+#include "state.h"
 #include "sbuf.h"
 
 #define STATE_VERSION	1

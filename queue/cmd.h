@@ -1,5 +1,5 @@
 /*
- * qcmd.h - the delivery command: split once, an argv per delivery.
+ * cmd.h - the delivery command: split once, an argv per delivery.
  * Words are split without a shell; the argv comes from the envelope,
  * sendmail-style (CMD -f SENDER [-N -R -V] -- RCPT...) or through %s
  * and %r.

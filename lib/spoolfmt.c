@@ -8,10 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "envelope.h"
 #include "spoolfmt.h"
 
-#define MAGIC		ENVELOPE_KEY_VERSION ": "
+#define MAGIC		SPOOLFMT_KEY_VERSION ": "
 #define MAGIC_LEN	(sizeof MAGIC - 1)
 #define TIME_MAX	(1ull << 40)	/* far beyond any real arrival */
 
@@ -22,17 +21,17 @@ enum key {
 };
 
 static const char *const keys[] = {
-	[K_VERSION] = ENVELOPE_KEY_VERSION, [K_ID] = ENVELOPE_KEY_ID,
-	[K_ARRIVAL] = ENVELOPE_KEY_ARRIVAL,
-	[K_CADDR] = ENVELOPE_KEY_CLIENT_ADDR,
-	[K_CPORT] = ENVELOPE_KEY_CLIENT_PORT,
-	[K_CNAME] = ENVELOPE_KEY_CLIENT_NAME, [K_HELO] = ENVELOPE_KEY_HELO,
-	[K_PROTOCOL] = ENVELOPE_KEY_PROTOCOL,
-	[K_TRUSTED] = ENVELOPE_KEY_TRUSTED, [K_SENDER] = ENVELOPE_KEY_SENDER,
-	[K_SIZE] = ENVELOPE_KEY_SIZE, [K_BODY] = ENVELOPE_KEY_BODY,
-	[K_SMTPUTF8] = ENVELOPE_KEY_SMTPUTF8, [K_RET] = ENVELOPE_KEY_RET,
-	[K_ENVID] = ENVELOPE_KEY_ENVID, [K_RCPT] = ENVELOPE_KEY_RCPT,
-	[K_NOTIFY] = ENVELOPE_KEY_NOTIFY, [K_ORCPT] = ENVELOPE_KEY_ORCPT,
+	[K_VERSION] = SPOOLFMT_KEY_VERSION, [K_ID] = SPOOLFMT_KEY_ID,
+	[K_ARRIVAL] = SPOOLFMT_KEY_ARRIVAL,
+	[K_CADDR] = SPOOLFMT_KEY_CLIENT_ADDR,
+	[K_CPORT] = SPOOLFMT_KEY_CLIENT_PORT,
+	[K_CNAME] = SPOOLFMT_KEY_CLIENT_NAME, [K_HELO] = SPOOLFMT_KEY_HELO,
+	[K_PROTOCOL] = SPOOLFMT_KEY_PROTOCOL,
+	[K_TRUSTED] = SPOOLFMT_KEY_TRUSTED, [K_SENDER] = SPOOLFMT_KEY_SENDER,
+	[K_SIZE] = SPOOLFMT_KEY_SIZE, [K_BODY] = SPOOLFMT_KEY_BODY,
+	[K_SMTPUTF8] = SPOOLFMT_KEY_SMTPUTF8, [K_RET] = SPOOLFMT_KEY_RET,
+	[K_ENVID] = SPOOLFMT_KEY_ENVID, [K_RCPT] = SPOOLFMT_KEY_RCPT,
+	[K_NOTIFY] = SPOOLFMT_KEY_NOTIFY, [K_ORCPT] = SPOOLFMT_KEY_ORCPT,
 };
 _Static_assert(sizeof keys / sizeof keys[0] == K__COUNT, "key table");
 
@@ -362,7 +361,7 @@ check_version(struct spoolfmt_env *env, struct spoolfmt_field *f,
 	if (parse_num(f->val, f->val_len, 1000000, &v) < 0)
 		return fail(err, "bad value", K_VERSION, SPOOLFMT_SYNTAX);
 	env->version = (unsigned long)v;
-	if (v != ENVELOPE_VERSION)
+	if (v != SPOOLFMT_FORMAT_VERSION)
 		return fail(err, "unknown version", K_VERSION,
 		    SPOOLFMT_VERSION);
 	return SPOOLFMT_OK;
@@ -372,7 +371,7 @@ check_version(struct spoolfmt_env *env, struct spoolfmt_field *f,
 static size_t
 count_rcpts(const char *p, const char *end)
 {
-	static const char tag[] = ENVELOPE_KEY_RCPT ": ";
+	static const char tag[] = SPOOLFMT_KEY_RCPT ": ";
 	size_t n = 0;
 
 	while (p < end) {

@@ -1,5 +1,5 @@
 /*
- * qexec.c - run one delivery command with the message on its stdin.
+ * exec.c - run one delivery command with the message on its stdin.
  * execvp, never a shell; every descriptor of ours is close-on-exec; the
  * child leads its own process group (killed whole at the timeout) and
  * dies with us (PR_SET_PDEATHSIG).  Exit 0: delivered; 75 (EX_TEMPFAIL),
@@ -19,9 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "qexec.h"
-#include "qmsg.h"
-#include "qstate.h"
+#include "exec.h"
+#include "msg.h"
+#include "state.h"
 #include "sbuf.h"
 
 #define CHUNK		65536

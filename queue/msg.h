@@ -1,5 +1,5 @@
 /*
- * qmsg.h - one queued message: its envelope, read from an open file,
+ * msg.h - one queued message: its envelope, read from an open file,
  * and its body copied out with CRLF or LF line endings.
  */
 #ifndef QMSG_H

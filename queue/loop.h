@@ -1,12 +1,12 @@
 /*
- * qloop.h - the delivery loop: one pass over new/, or --watch; and
+ * loop.h - the delivery loop: one pass over new/, or --watch; and
  * giving back the claims of deliverers that died.
  */
 #ifndef QLOOP_H
 #define QLOOP_H
 
-#include "qdeliver.h"
-#include "qdir.h"
+#include "deliver.h"
+#include "dir.h"
 
 int	 qloop_run(const struct queue *, const struct qdeliver_opts *);
 int	 qloop_recover(const struct queue *);

@@ -10,28 +10,7 @@
 
 #include "addr.h"
 #include "sbuf.h"
-
-#define ENVELOPE_VERSION	1
-
-/* the envelope keys of the spool file (the reader is spoolfmt.c) */
-#define ENVELOPE_KEY_VERSION	"Version"
-#define ENVELOPE_KEY_ID		"Id"
-#define ENVELOPE_KEY_ARRIVAL	"Arrival"
-#define ENVELOPE_KEY_CLIENT_ADDR "Client-Address"
-#define ENVELOPE_KEY_CLIENT_PORT "Client-Port"
-#define ENVELOPE_KEY_CLIENT_NAME "Client-Name"
-#define ENVELOPE_KEY_HELO	"Helo"
-#define ENVELOPE_KEY_PROTOCOL	"Protocol"
-#define ENVELOPE_KEY_TRUSTED	"Trusted"
-#define ENVELOPE_KEY_SENDER	"Sender"
-#define ENVELOPE_KEY_SIZE	"Size"
-#define ENVELOPE_KEY_BODY	"Body"
-#define ENVELOPE_KEY_SMTPUTF8	"SMTPUTF8"
-#define ENVELOPE_KEY_RET	"Ret"
-#define ENVELOPE_KEY_ENVID	"Envid"
-#define ENVELOPE_KEY_RCPT	"Recipient"
-#define ENVELOPE_KEY_NOTIFY	"Notify"
-#define ENVELOPE_KEY_ORCPT	"ORCPT"
+#include "spoolfmt.h"
 
 struct envelope {
 	struct path sender;

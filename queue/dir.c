@@ -1,5 +1,5 @@
 /*
- * qdir.c - the queue's directories and the moves between them.
+ * dir.c - the queue's directories and the moves between them.
  * A deliverer claims new/ID by locking the file (flock) and renaming it
  * into claim/ID; the lock lives as long as the deliverer, so a claim
  * whose file is not locked was left by a dead one and goes back to new/.
@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qdir.h"
+#include "dir.h"
 
 #define OPEN_MSG	(O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
 

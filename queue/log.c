@@ -1,5 +1,5 @@
 /*
- * qlog.c - smtpd-queue's log lines, to stderr.
+ * log.c - smtpd-queue's log lines, to stderr.
  * A line is built in a fixed buffer and written with a single write(2);
  * every value is escaped (\xHH for all but printable ASCII) so a queue
  * file can never put control characters into a log.  Overlong: "...".
@@ -8,7 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "qlog.h"
+#include "log.h"
 
 /* qlog_begin - start the line for one event */
 void
