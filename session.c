@@ -94,11 +94,9 @@ session_init(struct session *s, const struct config *cfg,
 	s->spool.tmpfd = s->spool.newfd = s->spool.fd = -1;
 	io_init(&s->io, conn, cfg->timeout, cfg->session_max);
 	s->io.lf_ok = cfg->lf;
-	s->batch.n = 0;
+	s->commit.n = 0;
 	s->clock.sec = -1;
 	s->head.client_len = 0;
-	s->io.before_flush = settle_batch;	/* group commit */
-	s->io.hook = s;
 }
 
 /* session_free - release what the session holds */
@@ -129,6 +127,36 @@ log_refusal(struct session *s, enum reply_id id, const char *arg)
 }
 
 /*
+ * session_settle - make every held message durable, or refuse it, now:
+ * the session's one door into group commit (commit.c), opened before
+ * any reply can leave (a read that may block, a full reply buffer, the
+ * end).  If a 250 could not be taken back, no reply goes out at all.
+ */
+void
+session_settle(struct session *s)
+{
+	struct commit_result res;
+
+	if (!commit_pending(&s->commit))
+		return;
+	if (commit_settle(&s->commit, &s->spool, &s->io, &s->log, &res) < 0) {
+		io_abandon(&s->io);
+		s->end_reason = "commit-reply-lost";
+		s->closing = 1;
+	}
+	s->queued += res.queued;
+	s->refused += res.refused;
+}
+
+/* make_room - n more reply octets must not flush a held 250 */
+static void
+make_room(struct session *s, size_t n)
+{
+	if (commit_pending(&s->commit) && io_room(&s->io) < n)
+		session_settle(s);
+}
+
+/*
  * session_error - count one error; past --max-errors, 421 and close
  * (Postfix's hard error limit)
  */
@@ -155,6 +183,7 @@ session_reply(struct session *s, enum reply_id id, const char *arg)
 		arg = s->cfg->hostname;
 	if (r->code >= 400)
 		log_refusal(s, id, arg);
+	make_room(s, REPLY_LINE_MAX);
 	if (reply_send(&s->io, id, arg) != IO_OK || s->io.wfail != IO_OK) {
 		s->end_reason = "client-not-reading";
 		s->closing = 1;
@@ -258,6 +287,7 @@ cmd_ehlo(struct session *s, const char *arg, const char *end)
 		sb_add(&sb, " ", 1);
 		sb_num(&sb, s->cfg->max_size);
 	}
+	make_room(s, REPLY_LINE_MAX * 2);	/* the whole answer */
 	(void)reply_line(&s->io, 250, 1, NULL, s->cfg->hostname);
 	(void)reply_line(&s->io, 250, 1, NULL, size);
 	for (i = 0; i < sizeof ehlo_keywords / sizeof ehlo_keywords[0]; i++)
@@ -583,6 +613,8 @@ session_run(struct session *s)
 	if ((r = check_client(s)) == 0 && (r = check_early_talker(s)) == 0)
 		session_reply(s, R_GREETING, NULL);
 	while (!s->closing) {
+		if (!io_line_ready(&s->io))	/* a read may block */
+			session_settle(s);
 		s->line_len = 0;
 		r = io_readline(&s->io, s->line, sizeof s->line,
 		    &s->line_len);
@@ -595,6 +627,7 @@ session_run(struct session *s)
 		else
 			read_failed(s, r);
 	}
+	session_settle(s);
 	if (io_flush(&s->io) == IO_OK && s->end != END_QUIT)
 		io_linger(&s->io);
 	log_disconnect(s);

@@ -5,6 +5,7 @@
 #ifndef SESSION_H
 #define SESSION_H
 
+#include "commit.h"
 #include "config.h"
 #include "envelope.h"
 #include "io.h"
@@ -23,29 +24,6 @@
 #define S_RCPT	8	/* at least one recipient accepted */
 #define S_REFUSED 16	/* a 554 greeting: only QUIT (RFC 5321 3.1) */
 #define S_ANY	(S_GREET | S_READY | S_MAIL | S_RCPT)
-
-/*
- * group commit: complete messages whose 250 waits in the reply buffer
- * until, just before replies are written, each file is fsync'ed and
- * renamed into new/, and one fsync of new/ covers them all
- */
-#define BATCH_MAX	64
-
-struct held {
-	char	 id[SPOOL_ID_MAX];
-	int	 fd;			/* the complete file, not yet fsync'ed */
-	int	 err;			/* why settling it failed, 0 if not */
-	size_t	 off, len;		/* its 250 in the reply buffer */
-	unsigned nrcpt;			/* for the "queued" log line */
-	unsigned long long size;
-	size_t	 sender_len;
-	char	 sender[ADDR_PATH_MAX + 1];
-};
-
-struct batch {
-	unsigned n;
-	struct held e[BATCH_MAX];
-};
 
 /* how the session ended, for the exit status */
 enum session_end {
@@ -93,7 +71,7 @@ struct session {
 	char	 helo[HELO_MAX + 1];
 	struct envelope env;
 	struct spool spool;
-	struct batch batch;
+	struct commit commit;
 	struct arrival_clock clock;
 	struct head_cache head;
 	struct io io;
@@ -110,6 +88,7 @@ void	 session_free(struct session *);
 /* for the command handlers (session.c, transaction.c, checks.c) */
 void	 session_reply(struct session *, enum reply_id, const char *);
 void	 session_error(struct session *);
+void	 session_settle(struct session *);
 void	 log_refusal(struct session *, enum reply_id, const char *);
 void	 session_enter(struct session *, unsigned);
 void	 reset_transaction(struct session *);

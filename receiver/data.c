@@ -19,20 +19,6 @@
 #include "config.h"
 #include "data.h"
 
-enum dstate { D_BOL, D_DOT, D_DOTCR, D_TEXT, D_CR, D_END };
-
-struct dm {
-	enum dstate st;
-	int	 lf_ok;
-	int	 in_header;		/* still in the header section */
-	int	 hmatch;		/* "received:" octets matched, -1 no */
-	size_t	 line_len;		/* octets on this header line */
-	unsigned long long max;		/* 0: no limit */
-	struct spool *sp;
-	struct data_result *res;
-	size_t	(*clean_lines)(const unsigned char *, size_t);
-	size_t	(*next_special)(const unsigned char *, size_t);
-};
 
 /* the header field name whose lines are counted as hops */
 static const char received[] = "received:";
@@ -46,7 +32,7 @@ is_special(unsigned char c)
 
 /* emit - store message octets (counted even once we stop storing) */
 static void
-emit(struct dm *m, const unsigned char *p, size_t n)
+emit(struct data_machine *m, const unsigned char *p, size_t n)
 {
 	m->res->size += n;
 	if (m->max != 0 && m->res->size > m->max)
@@ -57,7 +43,7 @@ emit(struct dm *m, const unsigned char *p, size_t n)
 
 /* count_hop - one more Received: line; too many is a loop */
 static void
-count_hop(struct dm *m)
+count_hop(struct data_machine *m)
 {
 	if (++m->res->hops > MAX_HOPS)
 		m->res->flags |= DATA_LOOP;
@@ -65,7 +51,7 @@ count_hop(struct dm *m)
 
 /* header_octet - watch header lines for "Received:" */
 static void
-header_octet(struct dm *m, unsigned char c)
+header_octet(struct data_machine *m, unsigned char c)
 {
 	m->line_len++;
 	if (m->hmatch < 0)
@@ -84,7 +70,7 @@ header_octet(struct dm *m, unsigned char c)
 
 /* end_line - a CRLF (or lf-mode LF) ended a line */
 static void
-end_line(struct dm *m)
+end_line(struct data_machine *m)
 {
 	static const unsigned char crlf[2] = { '\r', '\n' };
 
@@ -98,7 +84,7 @@ end_line(struct dm *m)
 
 /* text_octet - one octet inside a line */
 static void
-text_octet(struct dm *m, unsigned char c)
+text_octet(struct data_machine *m, unsigned char c)
 {
 	if (c == '\r') {
 		m->st = D_CR;
@@ -120,7 +106,7 @@ text_octet(struct dm *m, unsigned char c)
 
 /* bare_cr - a CR not followed by LF: mark the message, go on with c */
 static void
-bare_cr(struct dm *m, unsigned char c)
+bare_cr(struct data_machine *m, unsigned char c)
 {
 	static const unsigned char cr = '\r';
 
@@ -133,7 +119,7 @@ bare_cr(struct dm *m, unsigned char c)
 
 /* step - feed one octet to the machine */
 static void
-step(struct dm *m, unsigned char c)
+step(struct data_machine *m, unsigned char c)
 {
 	switch (m->st) {
 	case D_BOL:
@@ -362,7 +348,7 @@ clean_lines_avx2(const unsigned char *p, size_t n)
  * constructor in every process, a few page faults we need not pay.
  */
 static void
-pick_scans(struct dm *m)
+pick_scans(struct data_machine *m)
 {
 #ifdef SCAN_AVX2
 	if (CPU_FEATURE_ACTIVE(AVX2)) {
@@ -396,7 +382,7 @@ is_received(const unsigned char *p, size_t n)
  * line that ends the section, counting Received: lines on the way
  */
 static size_t
-header_lines(struct dm *m, const unsigned char *p, size_t n)
+header_lines(struct data_machine *m, const unsigned char *p, size_t n)
 {
 	size_t s = 0, k;
 
@@ -417,7 +403,7 @@ header_lines(struct dm *m, const unsigned char *p, size_t n)
 
 /* feed - run the machine over a buffer; returns octets consumed */
 static size_t
-feed(struct dm *m, const unsigned char *p, size_t n)
+feed(struct data_machine *m, const unsigned char *p, size_t n)
 {
 	size_t i = 0, run;
 
@@ -450,56 +436,71 @@ feed(struct dm *m, const unsigned char *p, size_t n)
  * of falling behind; plain silence is the idle limit's (io.c).
  */
 static int
-too_slow(const struct io *io, struct timespec start, unsigned long long got,
-    unsigned rate)
+too_slow(const struct data_machine *m, const struct io *io)
 {
-	struct timespec t = io_now();
+	struct timespec t;
 	long long ms;
 
-	if (rate == 0)
+	if (m->min_rate == 0)
 		return 0;
-	ms = (long long)(t.tv_sec - start.tv_sec) * 1000 +
-	    (t.tv_nsec - start.tv_nsec) / 1000000 - (long long)io->timeout * 1000;
-	return ms > 0 && got < (unsigned long long)ms * rate / 1000;
+	t = io_now();
+	ms = (long long)(t.tv_sec - m->start.tv_sec) * 1000 +
+	    (t.tv_nsec - m->start.tv_nsec) / 1000000 -
+	    (long long)io->timeout * 1000;
+	return ms > 0 &&
+	    io->bytes_in - m->base < (unsigned long long)ms * m->min_rate / 1000;
 }
 
 /*
- * data_receive - read the message up to CRLF.CRLF into the spool file.
- * IO_OK means the end was seen; res->flags then says whether the
- * message may be kept.  Any other result: the session is over (with
- * DATA_SLOW in res->flags when the client fell below the minimum rate).
+ * data_begin - a message starts after the 354: set the machine up for
+ * the limits in lim, results in *res
+ */
+void
+data_begin(struct data_machine *m, const struct io *io, struct spool *sp,
+    const struct data_limits *lim, struct data_result *res)
+{
+	memset(res, 0, sizeof *res);
+	memset(m, 0, sizeof *m);
+	m->st = D_BOL;
+	m->lf_ok = (int)lim->lf_ok;
+	m->in_header = 1;
+	m->max = lim->max_size;
+	m->min_rate = lim->min_rate;
+	if (m->min_rate != 0)
+		m->start = io_now();
+	m->base = io->bytes_in;
+	m->sp = sp;
+	m->res = res;
+	pick_scans(m);
+}
+
+/*
+ * data_feed - run the machine over what input is buffered: 1 once
+ * CRLF.CRLF was seen (res->flags then says whether the message may be
+ * kept), 0 when it needs more (data_fill)
  */
 int
-data_receive(struct io *io, struct spool *sp, const struct data_limits *lim,
-    struct data_result *res)
+data_feed(struct data_machine *m, struct io *io)
 {
-	struct timespec start = lim->min_rate != 0 ? io_now() :
-	    (struct timespec){ 0, 0 };
-	unsigned long long base = io->bytes_in;
-	struct dm m;
+	io->in_pos += feed(m, io->inbuf + io->in_pos, io->in_len - io->in_pos);
+	return m->st == D_END;
+}
+
+/*
+ * data_fill - wait for more of the message.  Not IO_OK: the session is
+ * over (DATA_SLOW in res->flags when the client fell below the minimum
+ * rate).
+ */
+int
+data_fill(struct data_machine *m, struct io *io)
+{
 	int r;
 
-	memset(res, 0, sizeof *res);
-	memset(&m, 0, sizeof m);
-	m.st = D_BOL;
-	m.lf_ok = (int)lim->lf_ok;
-	m.in_header = 1;
-	m.max = lim->max_size;
-	m.sp = sp;
-	m.res = res;
-	pick_scans(&m);
-	while (m.st != D_END) {
-		if (!io_buffered(io)) {
-			if ((r = io_fill(io)) != IO_OK)
-				return r;
-			if (too_slow(io, start, io->bytes_in - base,
-			    lim->min_rate)) {
-				res->flags |= DATA_SLOW;
-				return IO_TIMEOUT;
-			}
-		}
-		io->in_pos += feed(&m, io->inbuf + io->in_pos,
-		    io->in_len - io->in_pos);
+	if ((r = io_fill(io)) != IO_OK)
+		return r;
+	if (too_slow(m, io)) {
+		m->res->flags |= DATA_SLOW;
+		return IO_TIMEOUT;
 	}
 	return IO_OK;
 }

@@ -1,6 +1,8 @@
 /*
  * data.h - the DATA phase: a byte state machine from the client to the
- * spool file.  Only CRLF.CRLF ends the data (RFC 5321 4.1.1.4).
+ * spool file.  Only CRLF.CRLF ends the data (RFC 5321 4.1.1.4).  The
+ * caller runs the loop (data_feed, then data_fill when it needs more),
+ * so that it can settle held messages before a read may block.
  */
 #ifndef DATA_H
 #define DATA_H
@@ -29,7 +31,28 @@ struct data_result {
 	unsigned hops;			/* Received: header lines */
 };
 
-int	 data_receive(struct io *, struct spool *, const struct data_limits *,
-	    struct data_result *);
+enum data_state { D_BOL, D_DOT, D_DOTCR, D_TEXT, D_CR, D_END };
+
+/* the machine's state between reads */
+struct data_machine {
+	enum data_state st;
+	int	 lf_ok;
+	int	 in_header;		/* still in the header section */
+	int	 hmatch;		/* "received:" octets matched, -1 no */
+	size_t	 line_len;		/* octets on this header line */
+	unsigned long long max;		/* 0: no limit */
+	unsigned min_rate;		/* 0: none */
+	struct timespec start;		/* the 354, for min_rate */
+	unsigned long long base;	/* io bytes_in then */
+	struct spool *sp;
+	struct data_result *res;
+	size_t	(*clean_lines)(const unsigned char *, size_t);
+	size_t	(*next_special)(const unsigned char *, size_t);
+};
+
+void	 data_begin(struct data_machine *, const struct io *, struct spool *,
+	    const struct data_limits *, struct data_result *);
+int	 data_feed(struct data_machine *, struct io *);
+int	 data_fill(struct data_machine *, struct io *);
 
 #endif

@@ -67,8 +67,6 @@ io_init(struct io *io, const struct conn *c, unsigned timeout,
 	io->lf_ok = 0;
 	io->wfail = IO_OK;
 	io->line_timed = 0;
-	io->before_flush = NULL;
-	io->hook = NULL;
 	io->timeout = timeout;
 	io->session_end = io_now();
 	io->session_end.tv_sec += session;
@@ -238,11 +236,6 @@ io_flush(struct io *io)
 
 	if (io->wfail != IO_OK)
 		return io->wfail;
-	if (io->out_len > 0 && io->before_flush != NULL &&
-	    io->before_flush(io->hook) < 0) {
-		io->out_len = 0;	/* replies we cannot stand by: none */
-		return io->wfail = IO_ERROR;
-	}
 	while (done < io->out_len) {
 		if (!io->out_sock && (r = wait_out(io, &armed)) != IO_OK)
 			return io->wfail = r;
@@ -261,6 +254,17 @@ io_flush(struct io *io)
 	io->bytes_out += io->out_len;
 	io->out_len = 0;
 	return IO_OK;
+}
+
+/*
+ * io_abandon - drop every pending reply and fail all later writes:
+ * for replies the caller cannot stand by
+ */
+void
+io_abandon(struct io *io)
+{
+	io->out_len = 0;
+	io->wfail = IO_ERROR;
 }
 
 /* io_put_more - io_put() when the bytes do not fit: flush as it fills */

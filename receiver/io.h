@@ -42,8 +42,6 @@ struct io {
 	int	 out_sock;		/* out is a socket: send(MSG_DONTWAIT) */
 	int	 lf_ok;			/* --lf: LF alone ends a line */
 	int	 wfail;			/* a write failed: IO_TIMEOUT/ERROR */
-	int	 (*before_flush)(void *);	/* runs before replies go out */
-	void	*hook;				/* its argument */
 	unsigned timeout;		/* idle limit per read/write, seconds */
 	struct timespec wait_end;	/* the current wait's deadline */
 	struct timespec session_end;	/* hard cap on the whole session */
@@ -72,6 +70,21 @@ io_buffered(const struct io *io)
 	return io->in_pos < io->in_len;
 }
 
+/* io_line_ready - a whole line is buffered: reading it cannot block */
+static inline int
+io_line_ready(const struct io *io)
+{
+	return memchr(io->inbuf + io->in_pos, '\n', io->in_len - io->in_pos) !=
+	    NULL;
+}
+
+/* io_room - reply octets that fit before a flush */
+static inline size_t
+io_room(const struct io *io)
+{
+	return IO_OUTBUF - io->out_len;
+}
+
 int	 io_readline(struct io *, char *, size_t, size_t *);
 int	 io_put_more(struct io *, const char *, size_t);
 
@@ -86,6 +99,7 @@ io_put(struct io *io, const char *p, size_t n)
 	return IO_OK;
 }
 int	 io_flush(struct io *);
+void	 io_abandon(struct io *);
 int	 io_replace(struct io *, size_t, size_t, const char *, size_t);
 int	 io_session_expired(const struct io *);
 unsigned io_seconds_left(const struct io *);

@@ -102,7 +102,7 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 	struct sbuf sb;
 	enum reply_id id;
 
-	if (s->queued + s->batch.n >= s->cfg->max_messages) {
+	if (s->queued + s->commit.n >= s->cfg->max_messages) {
 		s->end_reason = "too-many-messages";
 		session_reply(s, R_TOO_MANY_MSGS, NULL);
 		return;
@@ -411,65 +411,32 @@ refusal_for(unsigned flags)
 	return R_MSG_LOOP;
 }
 
-/* log_queued - one line per message accepted, once it is durable */
-static void
-log_queued(struct session *s, const struct held *h)
-{
-	struct logline ll;
-
-	log_begin(&s->log, &ll, "queued");
-	log_str(&ll, "queue_id", h->id);
-	log_bytes(&ll, "sender", h->sender, h->sender_len);
-	log_num(&ll, "rcpts", h->nrcpt);
-	log_num(&ll, "size", h->size);
-	log_end(&s->log, &ll);
-}
-
-/* log_spool_error - why a message could not be queued */
-static void
-log_spool_error(struct session *s, const char *step, int err)
-{
-	struct logline ll;
-
-	log_begin(&s->log, &ll, "spool-error");
-	log_str(&ll, "step", step);
-	log_str(&ll, "error", strerror(err));
-	log_end(&s->log, &ll);
-}
-
-/* spool_reply - a queue failure's reply: 452 when out of space, else 451 */
-static enum reply_id
-spool_reply(int err)
-{
-	return err == ENOSPC || err == EDQUOT ? R_SPOOL_FULL : R_SPOOL_FAIL;
-}
-
 /* spool_failed - log why the queue failed, and say so */
 static void
 spool_failed(struct session *s, const char *step, int err)
 {
-	log_spool_error(s, step, err);
+	commit_log_error(&s->log, step, err);
 	s->refused++;
-	session_reply(s, spool_reply(err), NULL);
+	session_reply(s, commit_spool_reply(err), NULL);
 }
 
 /*
  * hold_queued - say 250 for a complete message, held in the reply
- * buffer until settle_batch() has made it durable in new/.  Room for
- * the whole line is made first, so no flush can cut it in two.
+ * buffer until commit_settle() has made it durable in new/.  Room for
+ * the whole line is made first (settling what is held), so no flush
+ * can cut it in two or send it early.
  */
 static void
 hold_queued(struct session *s, const struct data_result *res, int fd)
 {
 	struct held *h;
 
-	if (s->batch.n == BATCH_MAX ||
-	    sizeof s->io.outbuf - s->io.out_len < REPLY_LINE_MAX)
-		(void)io_flush(&s->io);		/* settles the batch */
-	h = &s->batch.e[s->batch.n++];
-	memcpy(h->id, s->spool.id, sizeof h->id);
-	h->fd = fd;
-	h->err = 0;
+	if (commit_full(&s->commit) ||
+	    sizeof s->io.outbuf - s->io.out_len < REPLY_LINE_MAX) {
+		session_settle(s);
+		(void)io_flush(&s->io);
+	}
+	h = commit_hold(&s->commit, s->spool.id, fd);
 	h->nrcpt = s->env.nrcpt;
 	h->size = res->size;
 	h->sender_len = s->env.sender.len;
@@ -477,68 +444,6 @@ hold_queued(struct session *s, const struct data_result *res, int fd)
 	h->off = s->io.out_len;
 	session_reply(s, R_QUEUED, s->spool.id);
 	h->len = s->io.out_len - h->off;
-}
-
-/* unhold - a held message could not be made durable: its 250 -> 451/452 */
-static int
-unhold(struct session *s, struct held *h, const char *step)
-{
-	enum reply_id id = spool_reply(h->err);
-	char line[REPLY_BUF];
-	size_t n = reply_format(line, id, NULL);
-
-	log_spool_error(s, step, h->err);
-	log_refusal(s, id, NULL);
-	s->refused++;
-	return io_replace(&s->io, h->off, h->len, line, n);
-}
-
-/*
- * settle_batch - group commit (the io hook run before replies go out):
- * every held file is fsync'ed (their writeback was started at their
- * final dot, so this costs about one journal commit for all) and
- * renamed into new/, then one fsync of new/ covers every name.  A
- * message that fails any step has its 250 rewritten into a 451 and is
- * not in new/.  Returns -1 only if a reply could not be rewritten.
- */
-int
-settle_batch(void *arg)
-{
-	struct session *s = arg;
-	struct held *h;
-	int fds[BATCH_MAX], errs[BATCH_MAX];
-	unsigned i, good = 0;
-	int r = 0, err;
-
-	for (i = 0; i < s->batch.n; i++)
-		fds[i] = s->batch.e[i].fd;
-	spool_fsync_all(&s->spool, fds, errs, s->batch.n);
-	for (i = 0; i < s->batch.n; i++) {
-		h = &s->batch.e[i];
-		if (spool_settle(&s->spool, h->fd, h->id, errs[i]) < 0)
-			h->err = errno;
-		else
-			good++;
-	}
-	if (good > 0 && spool_sync_new(&s->spool) < 0) {
-		err = errno;
-		for (i = 0; i < s->batch.n; i++)
-			if ((h = &s->batch.e[i])->err == 0) {
-				spool_unpublish(&s->spool, h->id);
-				h->err = err;
-			}
-	}
-	for (i = 0; i < s->batch.n; i++)
-		if (s->batch.e[i].err == 0) {
-			log_queued(s, &s->batch.e[i]);
-			s->queued++;
-		}
-	for (i = s->batch.n; i-- > 0;)	/* last first: offsets stay true */
-		if (s->batch.e[i].err != 0 &&
-		    unhold(s, &s->batch.e[i], "commit") < 0)
-			r = -1;
-	s->batch.n = 0;
-	return r;
 }
 
 /* finish_message - after CRLF.CRLF: refuse, or publish and say 250 */
@@ -580,6 +485,27 @@ data_ended(struct session *s, int r, const struct data_result *res)
 	}
 }
 
+/*
+ * receive_data - the message up to CRLF.CRLF into the spool file; held
+ * messages are settled before each read that may block, since the 354
+ * (and their 250s) go out then
+ */
+static int
+receive_data(struct session *s, const struct data_limits *lim,
+    struct data_result *res)
+{
+	struct data_machine m;
+	int r;
+
+	data_begin(&m, &s->io, &s->spool, lim, res);
+	while (!data_feed(&m, &s->io)) {
+		session_settle(s);
+		if ((r = data_fill(&m, &s->io)) != IO_OK)
+			return r;
+	}
+	return IO_OK;
+}
+
 /* cmd_data - RFC 5321 4.1.1.4: spool the message, then answer */
 void
 cmd_data(struct session *s, const char *arg, const char *end)
@@ -613,8 +539,7 @@ cmd_data(struct session *s, const char *arg, const char *end)
 	lim.max_size = s->cfg->max_size;
 	lim.min_rate = s->cfg->min_data_rate;
 	lim.lf_ok = (unsigned)s->cfg->lf;
-	r = data_receive(&s->io, &s->spool, &lim, &res);
-	if (r != IO_OK)
+	if ((r = receive_data(s, &lim, &res)) != IO_OK)
 		data_ended(s, r, &res);
 	else
 		finish_message(s, &res);

@@ -1,6 +1,6 @@
 /*
- * transaction.h - one mail transaction: MAIL, RCPT, DATA, and the group
- * commit that makes each accepted message durable before its 250.
+ * transaction.h - one mail transaction: MAIL, RCPT, DATA, up to a
+ * complete message held for group commit (commit.c).
  */
 #ifndef TRANSACTION_H
 #define TRANSACTION_H
@@ -10,7 +10,6 @@
 void	 cmd_mail(struct session *, const char *, const char *);
 void	 cmd_rcpt(struct session *, const char *, const char *);
 void	 cmd_data(struct session *, const char *, const char *);
-int	 settle_batch(void *);
 int	 is_our_domain(const struct session *, const char *, size_t);
 
 #endif
