@@ -22,9 +22,13 @@ chmod 1777 "$VG/logs"	# tests run smtpd as nobody too
 LEAKS=definite,indirect,possible
 VGOPTS="-q --error-exitcode=1 --leak-check=full --show-leak-kinds=$LEAKS"
 VGOPTS="$VGOPTS --errors-for-leak-kinds=$LEAKS --num-callers=30"
+# the log's name has the time too: a long run reuses process ids, and a
+# file an earlier process left (root's, in the sticky directory) would
+# refuse a later one's log
 cat > "$VG/smtpd" <<WRAP
 #!/bin/sh
-exec valgrind $VGOPTS --log-file=$VG/logs/vg.%p.log "$ROOT/smtpd" "\$@"
+exec valgrind $VGOPTS --log-file=$VG/logs/vg.%p.\$(date +%s%N).log \\
+    "$ROOT/smtpd" "\$@"
 WRAP
 chmod 755 "$VG/smtpd"
 
