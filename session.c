@@ -13,10 +13,10 @@
 #include <unistd.h>
 
 #include "addr.h"
-#include "reply.h"
+#include "chat.h"
 #include "checks.h"
 #include "transaction.h"
-#include "session.h"
+#include "words.h"
 
 struct command {
 	const char *verb;
@@ -107,120 +107,6 @@ session_free(struct session *s)
 	envelope_free(&s->env);
 }
 
-/* log_refusal - one log line for a 4xx/5xx reply */
-void
-log_refusal(struct session *s, enum reply_id id, const char *arg)
-{
-	const struct reply *r = reply_get(id);
-	struct logline ll;
-	char text[256];
-	size_t n = s->line_len < 80 ? s->line_len : 80;
-
-	reply_text(id, arg, text, sizeof text);
-	log_begin(&s->log, &ll, "reject");
-	log_num(&ll, "code", r->code);
-	if (r->esc != NULL)
-		log_str(&ll, "status", r->esc);
-	log_bytes(&ll, "command", s->line, n);
-	log_str(&ll, "reason", text);
-	log_end(&s->log, &ll);
-}
-
-/*
- * session_settle - make every held message durable, or refuse it, now:
- * the session's one door into group commit (commit.c), opened before
- * any reply can leave (a read that may block, a full reply buffer, the
- * end).  If a 250 could not be taken back, no reply goes out at all.
- */
-void
-session_settle(struct session *s)
-{
-	struct commit_result res;
-
-	if (!commit_pending(&s->commit))
-		return;
-	if (commit_settle(&s->commit, &s->spool, &s->io, &s->log, &res) < 0) {
-		io_abandon(&s->io);
-		s->end_reason = "commit-reply-lost";
-		s->closing = 1;
-	}
-	s->queued += res.queued;
-	s->refused += res.refused;
-}
-
-/* make_room - n more reply octets must not flush a held 250 */
-static void
-make_room(struct session *s, size_t n)
-{
-	if (commit_pending(&s->commit) && io_room(&s->io) < n)
-		session_settle(s);
-}
-
-/*
- * session_error - count one error; past --max-errors, 421 and close
- * (Postfix's hard error limit)
- */
-void
-session_error(struct session *s)
-{
-	if (++s->errors >= s->cfg->max_errors && !s->closing) {
-		s->end_reason = "too-many-errors";
-		session_reply(s, R_TOO_MANY_ERRORS, NULL);
-	}
-}
-
-/*
- * session_reply - send a reply from the table, and do what it implies:
- * log a refusal, count an error (RF_ERROR), close the session after a
- * 421/221.
- */
-void
-session_reply(struct session *s, enum reply_id id, const char *arg)
-{
-	const struct reply *r = reply_get(id);
-
-	if (arg == NULL)
-		arg = s->cfg->hostname;
-	if (r->code >= 400)
-		log_refusal(s, id, arg);
-	make_room(s, REPLY_LINE_MAX);
-	if (reply_send(&s->io, id, arg) != IO_OK || s->io.wfail != IO_OK) {
-		s->end_reason = "client-not-reading";
-		s->closing = 1;
-		return;
-	}
-	if (r->flags & RF_CLOSE)
-		s->closing = 1;
-	if (r->flags & RF_ERROR)
-		session_error(s);
-}
-
-/* session_enter - change state (the only place that does) */
-void
-session_enter(struct session *s, unsigned state)
-{
-	s->state = state;
-}
-
-/* reset_transaction - forget sender and recipients (RSET, HELO, end) */
-void
-reset_transaction(struct session *s)
-{
-	envelope_reset(&s->env);
-	s->rcpt_refused = 0;
-	if (s->state != S_GREET)
-		session_enter(s, S_READY);
-}
-
-/* skip_spaces - pass SP and HT */
-const char *
-skip_spaces(const char *p, const char *end)
-{
-	while (p < end && (*p == ' ' || *p == '\t'))
-		p++;
-	return p;
-}
-
 /* valid_helo - is the HELO/EHLO argument a name we may record? */
 static int
 valid_helo(const char *p, size_t n)
@@ -287,29 +173,13 @@ cmd_ehlo(struct session *s, const char *arg, const char *end)
 		sb_add(&sb, " ", 1);
 		sb_num(&sb, s->cfg->max_size);
 	}
-	make_room(s, REPLY_LINE_MAX * 2);	/* the whole answer */
+	chat_room(s, REPLY_LINE_MAX * 2);	/* the whole answer */
 	(void)reply_line(&s->io, 250, 1, NULL, s->cfg->hostname);
 	(void)reply_line(&s->io, 250, 1, NULL, size);
 	for (i = 0; i < sizeof ehlo_keywords / sizeof ehlo_keywords[0]; i++)
 		(void)reply_line(&s->io, 250,
 		    i + 1 < sizeof ehlo_keywords / sizeof ehlo_keywords[0],
 		    NULL, ehlo_keywords[i]);
-}
-
-/* timed_out - 421 for the idle limit or the session cap, then close */
-void
-timed_out(struct session *s)
-{
-	int cap = io_session_expired(&s->io);
-
-	if (s->io.wfail != IO_OK) {	/* it does not read: just hang up */
-		s->end_reason = "client-not-reading";
-		s->closing = 1;
-		return;
-	}
-	s->end_reason = cap ? "session-limit" : "timeout";
-	io_grace(&s->io, 10);		/* time to send the 421 */
-	session_reply(s, cap ? R_SESSION_LIMIT : R_TIMEOUT, NULL);
 }
 
 /* no_args - reply 501 unless the rest of the line is empty */
@@ -389,23 +259,6 @@ cmd_forbidden(struct session *s, const char *arg, const char *end)
 	(void)end;
 	s->end_reason = "not-smtp";
 	session_reply(s, R_FORBIDDEN, NULL);
-}
-
-/*
- * same_word - the n octets at in are the n of word (upper-case letters
- * and other octets) with letters in any case: clearing bit 0x20
- * upper-cases a letter; other octets must match exactly
- */
-int
-same_word(const char *word, const char *in, size_t n)
-{
-	size_t k;
-
-	for (k = 0; k < n; k++)
-		if ((word[k] >= 'A' && word[k] <= 'Z' ? (char)(in[k] & ~0x20) :
-		    in[k]) != word[k])
-			return 0;
-	return 1;
 }
 
 /* verb_is - the n octets at in are verb (upper case) in any case */
@@ -599,6 +452,58 @@ session_refuse(struct session *s, const char *what, const char *detail,
 	return END_TEMPFAIL;
 }
 
+/*
+ * check_client - --check-client at connect, before the greeting.
+ * Reject: a 554 greeting and only QUIT after it (RFC 5321 3.1); defer
+ * or failure: 421 and close.  1 when it answered.
+ */
+static int
+check_client(struct session *s)
+{
+	char text[HOOK_TEXT_MAX + 1];
+	struct check_facts f;
+	enum hook_verdict v;
+
+	if (s->cfg->check_client == NULL)
+		return 0;
+	f.cfg = s->cfg;
+	f.client = s->client;
+	f.helo = f.sender = "";
+	f.log = &s->log;
+	f.seconds_left = io_seconds_left(&s->io);
+	v = check_program(&f, s->cfg->check_client, "connect",
+	    s->client->ip[0] != '\0' ? s->client->ip : "local", text,
+	    sizeof text);
+	if (v == HOOK_ACCEPT)
+		return 0;
+	if (v == HOOK_REJECT) {
+		session_reply(s, R_CLIENT_REJECT, text);
+		session_enter(s, S_REFUSED);
+		return 1;
+	}
+	s->end_reason = "client-check";
+	session_reply(s, R_CLIENT_TEMP, v == HOOK_TEMPFAIL ? text :
+	    "local policy check failed, try again later");
+	return 1;
+}
+
+/*
+ * greet - the greeting, unless the client check or a client that talks
+ * first (RFC 5321 4.3.1; after --greet-delay) says otherwise
+ */
+static void
+greet(struct session *s)
+{
+	if (check_client(s))
+		return;
+	if (check_early_talker(s->io.in, s->io.in_sock, s->cfg->greet_delay)) {
+		s->end_reason = "early-talker";
+		session_reply(s, R_EARLY_TALKER, NULL);
+		return;
+	}
+	session_reply(s, R_GREETING, NULL);
+}
+
 /* session_run - greet, then read and run commands until the end */
 int
 session_run(struct session *s)
@@ -610,8 +515,7 @@ session_run(struct session *s)
 	if (spool_open(&s->spool, s->cfg->queue, s->cfg->hostname, s->pid,
 	    &step) < 0)
 		return session_refuse(s, s->cfg->queue, steps[step], errno);
-	if ((r = check_client(s)) == 0 && (r = check_early_talker(s)) == 0)
-		session_reply(s, R_GREETING, NULL);
+	greet(s);
 	while (!s->closing) {
 		if (!io_line_ready(&s->io))	/* a read may block */
 			session_settle(s);

@@ -85,16 +85,4 @@ int	 session_run(struct session *);
 int	 session_refuse(struct session *, const char *, const char *, int);
 void	 session_free(struct session *);
 
-/* for the command handlers (session.c, transaction.c, checks.c) */
-void	 session_reply(struct session *, enum reply_id, const char *);
-void	 session_error(struct session *);
-void	 session_settle(struct session *);
-void	 log_refusal(struct session *, enum reply_id, const char *);
-void	 session_enter(struct session *, unsigned);
-void	 reset_transaction(struct session *);
-void	 timed_out(struct session *);
-const char *skip_spaces(const char *, const char *);
-int	 same_word(const char *, const char *, size_t);
-
-
 #endif

@@ -129,3 +129,15 @@ policy_is_loopback(const char *ip)
 	return (ip[0] == '1' && ip[1] == '2' && ip[2] == '7' && ip[3] == '.') ||
 	    (ip[0] == ':' && ip[1] == ':' && ip[2] == '1' && ip[3] == '\0');
 }
+
+/* policy_is_ours - a --domain/--domains domain, or our host name */
+int
+policy_is_ours(const struct domains *ds, const char *hostname, const char *d,
+    size_t n)
+{
+	size_t hn = strlen(hostname);
+
+	if (n == hn && strncasecmp(d, hostname, n) == 0)
+		return 1;
+	return policy_domain_listed(ds, d, n);
+}

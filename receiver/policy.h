@@ -22,6 +22,8 @@ int	 policy_add_domain(struct domains *, const char *);
 int	 policy_load_domains(struct domains *, const char *);
 void	 policy_free_domains(struct domains *);
 int	 policy_domain_listed(const struct domains *, const char *, size_t);
+int	 policy_is_ours(const struct domains *, const char *, const char *,
+	    size_t);
 int	 policy_is_loopback(const char *);
 
 #endif

@@ -12,12 +12,11 @@
 #include <time.h>
 
 #include "addr.h"
-#include "data.h"
-#include "hook.h"
-#include "reply.h"
+#include "chat.h"
 #include "checks.h"
+#include "data.h"
 #include "transaction.h"
-#include "session.h"
+#include "words.h"
 
 /* after_keyword - arg must start with kw ("FROM:"/"TO:"); the rest */
 static const char *
@@ -68,6 +67,42 @@ check_sender_params(struct session *s, const struct path *from,
 	return R_SENDER_OK;
 }
 
+/*
+ * run_check - a policy program for stage: R_DONE to go on, else the
+ * refusal, its text (the program's words, or ours) in text
+ */
+static enum reply_id
+run_check(struct session *s, const char *prog, const char *stage,
+    const char *arg, char *text)
+{
+	struct check_facts f;
+
+	f.cfg = s->cfg;
+	f.client = s->client;
+	f.helo = s->helo;
+	f.sender = s->env.sender.addr;
+	f.log = &s->log;
+	f.seconds_left = io_seconds_left(&s->io);
+	switch (check_program(&f, prog, stage, arg, text, HOOK_TEXT_MAX + 1)) {
+	case HOOK_ACCEPT: return R_DONE;
+	case HOOK_REJECT: return R_CHECK_REJECT;
+	case HOOK_TEMPFAIL: return R_CHECK_TEMP;
+	default: return R_CHECK_FAILED;
+	}
+}
+
+/* mailbox_reply - what the --recipients list's verdict means here */
+static enum reply_id
+mailbox_reply(enum mailbox_verdict v)
+{
+	switch (v) {
+	case MBOX_VALID: return R_RCPT_OK;
+	case MBOX_UNKNOWN: return R_NO_MAILBOX;
+	case MBOX_ERROR: return R_LIST_FAILED;
+	default: return R_DONE;
+	}
+}
+
 /* check_mail - parse and judge one MAIL: R_SENDER_OK or the refusal */
 static enum reply_id
 check_mail(struct session *s, const char *arg, const char *end,
@@ -88,8 +123,8 @@ check_mail(struct session *s, const char *arg, const char *end,
 	if ((id = check_sender_params(s, from, mp)) != R_SENDER_OK)
 		return id;
 	if (s->cfg->check_sender != NULL &&
-	    (id = check_program(s, s->cfg->check_sender, "mail", from->addr,
-	    text, HOOK_TEXT_MAX + 1)) != R_DONE)
+	    (id = run_check(s, s->cfg->check_sender, "mail", from->addr,
+	    text)) != R_DONE)
 		return id;
 	return R_SENDER_OK;
 }
@@ -122,17 +157,6 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 	session_reply(s, R_SENDER_OK, NULL);
 }
 
-/* is_our_domain - a --domain/--domains domain or our host name */
-int
-is_our_domain(const struct session *s, const char *d, size_t n)
-{
-	size_t hn = strlen(s->cfg->hostname);
-
-	if (n == hn && strncasecmp(d, s->cfg->hostname, n) == 0)
-		return 1;
-	return policy_domain_listed(&s->cfg->domains, d, n);
-}
-
 /*
  * relay_allowed - may this client send to rcpt?  Trusted clients: any.
  * Others: the listed domains only.  Never an open relay, even with no
@@ -156,25 +180,25 @@ relay_allowed(const struct session *s, const struct path *rcpt)
  * only from trusted clients or for an address listed as it is.
  */
 static enum reply_id
-judge_rcpt(struct session *s, const struct path *to, char *text,
-    size_t cap)
+judge_rcpt(struct session *s, const struct path *to, char *text)
 {
 	int routed = !s->client->trusted && addr_is_routed(to);
-	enum reply_id id = check_mailbox(s, to, routed);
+	enum reply_id id = mailbox_reply(check_mailbox(s->cfg, to, routed));
 
 	if (routed && id != R_RCPT_OK && id != R_LIST_FAILED)
 		id = R_ROUTING_DENIED;
 	else if (id == R_DONE && !relay_allowed(s, to))
 		id = R_RELAY_DENIED;
 	if (addr_is_postmaster(to) && (to->domain_off == 0 ||
-	    id == R_NO_MAILBOX || is_our_domain(s, to->addr + to->domain_off,
+	    id == R_NO_MAILBOX || policy_is_ours(&s->cfg->domains,
+	    s->cfg->hostname, to->addr + to->domain_off,
 	    to->len - to->domain_off)))
 		id = R_DONE;
 	if (id != R_DONE && id != R_RCPT_OK)
 		return id;
 	if (s->cfg->check_recipient != NULL &&
-	    (id = check_program(s, s->cfg->check_recipient, "rcpt", to->addr,
-	    text, cap)) != R_DONE)
+	    (id = run_check(s, s->cfg->check_recipient, "rcpt", to->addr,
+	    text)) != R_DONE)
 		return id;
 	return R_RCPT_OK;
 }
@@ -200,7 +224,7 @@ check_rcpt(struct session *s, const char *arg, const char *end,
 		return R_NEED_UTF8;
 	if (s->env.nrcpt >= s->cfg->max_rcpt)
 		return R_TOO_MANY_RCPT;
-	return judge_rcpt(s, to, text, HOOK_TEXT_MAX + 1);
+	return judge_rcpt(s, to, text);
 }
 
 /* add_rcpt - keep an accepted recipient in the envelope, if it fits */

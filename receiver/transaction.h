@@ -10,6 +10,5 @@
 void	 cmd_mail(struct session *, const char *, const char *);
 void	 cmd_rcpt(struct session *, const char *, const char *);
 void	 cmd_data(struct session *, const char *, const char *);
-int	 is_our_domain(const struct session *, const char *, size_t);
 
 #endif

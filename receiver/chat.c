@@ -1,0 +1,131 @@
+/*
+ * chat.c - the reply path: every reply the session sends, and what a
+ * reply implies (its log line, the error count, closing, the state it
+ * leaves), and the door into group commit that must open before any
+ * reply leaves.  The session and the transaction call down into it; it
+ * calls only io, reply, commit and log, never a command handler.
+ */
+#include <string.h>
+
+#include "chat.h"
+
+/* log_refusal - one log line for a 4xx/5xx reply */
+void
+log_refusal(struct session *s, enum reply_id id, const char *arg)
+{
+	const struct reply *r = reply_get(id);
+	struct logline ll;
+	char text[256];
+	size_t n = s->line_len < 80 ? s->line_len : 80;
+
+	reply_text(id, arg, text, sizeof text);
+	log_begin(&s->log, &ll, "reject");
+	log_num(&ll, "code", r->code);
+	if (r->esc != NULL)
+		log_str(&ll, "status", r->esc);
+	log_bytes(&ll, "command", s->line, n);
+	log_str(&ll, "reason", text);
+	log_end(&s->log, &ll);
+}
+
+/*
+ * session_settle - make every held message durable, or refuse it, now:
+ * the session's one door into group commit (commit.c), opened before
+ * any reply can leave (a read that may block, a full reply buffer, the
+ * end).  If a 250 could not be taken back, no reply goes out at all.
+ */
+void
+session_settle(struct session *s)
+{
+	struct commit_result res;
+
+	if (!commit_pending(&s->commit))
+		return;
+	if (commit_settle(&s->commit, &s->spool, &s->io, &s->log, &res) < 0) {
+		io_abandon(&s->io);
+		s->end_reason = "commit-reply-lost";
+		s->closing = 1;
+	}
+	s->queued += res.queued;
+	s->refused += res.refused;
+}
+
+/* chat_room - n more reply octets must not flush a held 250 */
+void
+chat_room(struct session *s, size_t n)
+{
+	if (commit_pending(&s->commit) && io_room(&s->io) < n)
+		session_settle(s);
+}
+
+/*
+ * session_error - count one error; past --max-errors, 421 and close
+ * (Postfix's hard error limit)
+ */
+void
+session_error(struct session *s)
+{
+	if (++s->errors >= s->cfg->max_errors && !s->closing) {
+		s->end_reason = "too-many-errors";
+		session_reply(s, R_TOO_MANY_ERRORS, NULL);
+	}
+}
+
+/*
+ * session_reply - send a reply from the table, and do what it implies:
+ * log a refusal, count an error (RF_ERROR), close the session after a
+ * 421/221.
+ */
+void
+session_reply(struct session *s, enum reply_id id, const char *arg)
+{
+	const struct reply *r = reply_get(id);
+
+	if (arg == NULL)
+		arg = s->cfg->hostname;
+	if (r->code >= 400)
+		log_refusal(s, id, arg);
+	chat_room(s, REPLY_LINE_MAX);
+	if (reply_send(&s->io, id, arg) != IO_OK || s->io.wfail != IO_OK) {
+		s->end_reason = "client-not-reading";
+		s->closing = 1;
+		return;
+	}
+	if (r->flags & RF_CLOSE)
+		s->closing = 1;
+	if (r->flags & RF_ERROR)
+		session_error(s);
+}
+
+/* session_enter - change state (the only place that does) */
+void
+session_enter(struct session *s, unsigned state)
+{
+	s->state = state;
+}
+
+/* reset_transaction - forget sender and recipients (RSET, HELO, end) */
+void
+reset_transaction(struct session *s)
+{
+	envelope_reset(&s->env);
+	s->rcpt_refused = 0;
+	if (s->state != S_GREET)
+		session_enter(s, S_READY);
+}
+
+/* timed_out - 421 for the idle limit or the session cap, then close */
+void
+timed_out(struct session *s)
+{
+	int cap = io_session_expired(&s->io);
+
+	if (s->io.wfail != IO_OK) {	/* it does not read: just hang up */
+		s->end_reason = "client-not-reading";
+		s->closing = 1;
+		return;
+	}
+	s->end_reason = cap ? "session-limit" : "timeout";
+	io_grace(&s->io, 10);		/* time to send the 421 */
+	session_reply(s, cap ? R_SESSION_LIMIT : R_TIMEOUT, NULL);
+}
