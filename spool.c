@@ -26,6 +26,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "queuedirs.h"
 #include "sbuf.h"
 #include "spool.h"
 
@@ -111,9 +112,9 @@ spool_open(struct spool *sp, const char *queue, const char *host, pid_t pid,
 	sp->pid_len = sb.len;
 	if ((qfd = open_dir(AT_FDCWD, queue, step)) < 0)
 		return -1;
-	sp->tmpfd = open_subdir(qfd, "tmp", step);
+	sp->tmpfd = open_subdir(qfd, QUEUEDIR_TMP, step);
 	if (sp->tmpfd >= 0)
-		sp->newfd = open_subdir(qfd, "new", step);
+		sp->newfd = open_subdir(qfd, QUEUEDIR_NEW, step);
 	if (sp->newfd < 0) {
 		saved = errno;
 		close(qfd);

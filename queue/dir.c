@@ -19,12 +19,14 @@
 #include <unistd.h>
 
 #include "dir.h"
+#include "queuedirs.h"
 
 #define OPEN_MSG	(O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
 
 const char *const qdir_sub[Q__DIRS] = {
-	[Q_NEW] = "new", [Q_CLAIM] = "claim", [Q_FAILED] = "failed",
-	[Q_CORRUPT] = "corrupt", [Q_STATE] = "state", [Q_TMP] = "tmp",
+	[Q_NEW] = QUEUEDIR_NEW, [Q_CLAIM] = QUEUEDIR_CLAIM,
+	[Q_FAILED] = QUEUEDIR_FAILED, [Q_CORRUPT] = QUEUEDIR_CORRUPT,
+	[Q_STATE] = QUEUEDIR_STATE, [Q_TMP] = QUEUEDIR_TMP,
 };
 
 /*

@@ -16,6 +16,7 @@
 
 #include "log.h"
 #include "loop.h"
+#include "queuedirs.h"
 #include "sbuf.h"
 
 #define WATCH_IDLE	300	/* seconds between passes when idle */
@@ -112,7 +113,7 @@ watch(const struct queue *q, const struct qdeliver_opts *o)
 
 	sb_init(&sb, path, sizeof path);
 	sb_str(&sb, q->path);
-	sb_str(&sb, "/new");
+	sb_str(&sb, "/" QUEUEDIR_NEW);
 	if (sb.overflow)
 		errno = ENAMETOOLONG;
 	ifd = sb.overflow ? -1 : inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
