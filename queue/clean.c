@@ -14,7 +14,6 @@
 
 #include "clean.h"
 #include "log.h"
-#include "loop.h"
 
 /* has_message - is there a message NAME in any of the queue's places? */
 static int
@@ -66,7 +65,7 @@ clean_dir(const struct queue *q, enum qwhere w, long long now)
 		    !S_ISREG(sb.st_mode))
 			continue;
 		age = now - (long long)sb.st_mtime;
-		if (age <= QCLEAN_AGE)
+		if (age <= QDIR_STALE_AGE)
 			continue;
 		if (w == Q_STATE && nm.v[i][0] != '.' &&
 		    has_message(q, nm.v[i]))
@@ -86,7 +85,7 @@ qclean_run(const struct queue *q)
 {
 	long long now = (long long)time(NULL);
 
-	if (qloop_recover(q) < 0)
+	if (qdir_recover_claims(q) < 0)
 		return -1;
 	if (clean_dir(q, Q_TMP, now) < 0 || clean_dir(q, Q_STATE, now) < 0)
 		return -1;

@@ -2,12 +2,10 @@
  * clean.h - tidy the queue: stale tmp/ files, dead claims, stray
  * delivery records.
  */
-#ifndef QCLEAN_H
-#define QCLEAN_H
+#ifndef QUEUE_CLEAN_H
+#define QUEUE_CLEAN_H
 
 #include "dir.h"
-
-#define QCLEAN_AGE	(36 * 3600)	/* the Maildir rule: 36 hours */
 
 int	 qclean_run(const struct queue *);
 

@@ -2,8 +2,9 @@
  * dir.c - the queue's directories and the moves between them.
  * A deliverer claims new/ID by locking the file (flock) and renaming it
  * into claim/ID; the lock lives as long as the deliverer, so a claim
- * whose file is not locked was left by a dead one and goes back to new/.
- * Moves never replace a file (RENAME_NOREPLACE, or link + unlink).
+ * whose file is not locked was left by a dead one and goes back to new/
+ * (qdir_recover_claims, logged).  Moves never replace a file
+ * (RENAME_NOREPLACE, or link + unlink).
  */
 #define _GNU_SOURCE		/* renameat2 */
 #include <sys/file.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #include "dir.h"
+#include "log.h"
 #include "queuedirs.h"
 
 #define OPEN_MSG	(O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
@@ -219,11 +221,11 @@ qdir_claim(const struct queue *q, const char *name, int *fdp)
 }
 
 /*
- * qdir_recover - give claim/NAME back to new/ if no live deliverer
- * holds its lock: 1 given back, 0 held (or gone), -1 error (errno).
+ * recover - give claim/NAME back to new/ if no live deliverer holds
+ * its lock: 1 given back, 0 held (or gone), -1 error (errno).
  */
-int
-qdir_recover(const struct queue *q, const char *name)
+static int
+recover(const struct queue *q, const char *name)
 {
 	int fd, r, saved;
 
@@ -246,6 +248,38 @@ qdir_recover(const struct queue *q, const char *name)
 	if (r < 0)
 		return errno == ENOENT ? 0 : -1;
 	return 1;
+}
+
+/*
+ * qdir_recover_claims - give back to new/ the claims that no live
+ * deliverer holds (their owner died), logging each: how many, or -1
+ */
+int
+qdir_recover_claims(const struct queue *q)
+{
+	struct qnames nm;
+	struct qlog ql;
+	size_t i;
+	int r, n = 0;
+
+	if (q->fd[Q_CLAIM] < 0)
+		return 0;
+	if (qdir_list(q, Q_CLAIM, 0, &nm) < 0) {
+		qlog_error(NULL, "read claim/", errno);
+		return -1;
+	}
+	for (i = 0; i < nm.n; i++) {
+		if ((r = recover(q, nm.v[i])) < 0)
+			qlog_error(nm.v[i], "recover claim", errno);
+		if (r <= 0)
+			continue;
+		n++;
+		qlog_begin(&ql, "recovered");
+		qlog_str(&ql, "id", nm.v[i]);
+		qlog_end(&ql);
+	}
+	qdir_names_free(&nm);
+	return n;
 }
 
 /* qdir_move - move NAME from one directory to another (durably) */

@@ -1,12 +1,16 @@
 /*
  * dir.h - the queue's directories and the moves between them.
  * new/ (smtpd), claim/ (being delivered, locked by its deliverer),
- * failed/, corrupt/, state/ (delivery records), tmp/ (smtpd).
+ * failed/, corrupt/, state/ (delivery records), tmp/ (smtpd); their
+ * names are lib/queuedirs.h's.  The layer every command stands on.
  */
-#ifndef QDIR_H
-#define QDIR_H
+#ifndef QUEUE_DIR_H
+#define QUEUE_DIR_H
 
 #include <stddef.h>
+
+/* a tmp/ file (or stray record) this old was left behind: Maildir's rule */
+#define QDIR_STALE_AGE	(36 * 3600)
 
 enum qwhere { Q_NEW, Q_CLAIM, Q_FAILED, Q_CORRUPT, Q_STATE, Q_TMP, Q__DIRS };
 
@@ -34,7 +38,7 @@ int	 qdir_name_ok(const char *);
 int	 qdir_list(const struct queue *, enum qwhere, int, struct qnames *);
 void	 qdir_names_free(struct qnames *);
 int	 qdir_claim(const struct queue *, const char *, int *);
-int	 qdir_recover(const struct queue *, const char *);
+int	 qdir_recover_claims(const struct queue *);
 int	 qdir_move(const struct queue *, const char *, enum qwhere,
 	    enum qwhere, int);
 int	 qdir_remove(const struct queue *, enum qwhere, const char *);

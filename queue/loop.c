@@ -54,38 +54,6 @@ pass(const struct queue *q, const struct qdeliver_opts *o, long long *next)
 	return r == QD_STOP ? -1 : 0;
 }
 
-/*
- * qloop_recover - give back to new/ the claims that no live
- * deliverer holds (their owner died): how many, or -1
- */
-int
-qloop_recover(const struct queue *q)
-{
-	struct qnames nm;
-	struct qlog ql;
-	size_t i;
-	int r, n = 0;
-
-	if (q->fd[Q_CLAIM] < 0)
-		return 0;
-	if (qdir_list(q, Q_CLAIM, 0, &nm) < 0) {
-		qlog_error(NULL, "read claim/", errno);
-		return -1;
-	}
-	for (i = 0; i < nm.n; i++) {
-		if ((r = qdir_recover(q, nm.v[i])) < 0)
-			qlog_error(nm.v[i], "recover claim", errno);
-		if (r <= 0)
-			continue;
-		n++;
-		qlog_begin(&ql, "recovered");
-		qlog_str(&ql, "id", nm.v[i]);
-		qlog_end(&ql);
-	}
-	qdir_names_free(&nm);
-	return n;
-}
-
 /* wait_mail - until something arrives in new/ or the timeout (s) */
 static void
 wait_mail(int ifd, long long timeout)
@@ -125,7 +93,7 @@ watch(const struct queue *q, const struct qdeliver_opts *o)
 		return -1;
 	}
 	for (;;) {
-		(void)qloop_recover(q);
+		(void)qdir_recover_claims(q);
 		if (pass(q, o, &next) < 0)
 			wait = o->backoff > 5 ? (long long)o->backoff : 5;
 		else
@@ -145,6 +113,6 @@ qloop_run(const struct queue *q, const struct qdeliver_opts *o)
 
 	if (o->watch)
 		return watch(q, o);
-	(void)qloop_recover(q);
+	(void)qdir_recover_claims(q);
 	return pass(q, o, &next);
 }

@@ -1,7 +1,7 @@
 /*
  * show.c - look into the queue: list, show, cat, stats.
  * Read-only: nothing here claims, moves or changes a file; values from
- * queue files are printed through qentry.c, escaped where need be.
+ * queue files are printed through entry.c, escaped where need be.
  */
 #include <sys/stat.h>
 
@@ -13,7 +13,6 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "clean.h"
 #include "entry.h"
 #include "show.h"
 #include "sbuf.h"
@@ -357,7 +356,7 @@ count_dir(const struct queue *q, enum qwhere w, struct counts *c,
 		if (fstatat(q->fd[w], nm.v[i], &sb, AT_SYMLINK_NOFOLLOW) < 0)
 			continue;
 		c->n[w]++;
-		if (w == Q_TMP && now - (long long)sb.st_mtime > QCLEAN_AGE)
+		if (w == Q_TMP && now - (long long)sb.st_mtime > QDIR_STALE_AGE)
 			c->stale_tmp++;
 		if (w != Q_NEW && w != Q_CLAIM)
 			continue;
