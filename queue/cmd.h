@@ -4,8 +4,8 @@
  * sendmail-style (CMD -f SENDER [-N -R -V] -- RCPT...) or through %s
  * and %r.
  */
-#ifndef QCMD_H
-#define QCMD_H
+#ifndef QUEUE_CMD_H
+#define QUEUE_CMD_H
 
 #include <stddef.h>
 

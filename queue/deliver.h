@@ -3,8 +3,8 @@
  * The outcome is the file's next place: gone, failed/, corrupt/, or back
  * in new/ with a retry time.
  */
-#ifndef QDELIVER_H
-#define QDELIVER_H
+#ifndef QUEUE_DELIVER_H
+#define QUEUE_DELIVER_H
 
 #include "cmd.h"
 #include "dir.h"

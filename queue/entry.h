@@ -2,8 +2,8 @@
  * entry.h - one queued message as list, show and stats see it, and
  * the safe printing of what comes from queue files (text and JSON).
  */
-#ifndef QENTRY_H
-#define QENTRY_H
+#ifndef QUEUE_ENTRY_H
+#define QUEUE_ENTRY_H
 
 #include <stddef.h>
 #include <stdio.h>

@@ -3,8 +3,8 @@
  * No shell, no inherited descriptors, its own process group, a hard
  * timeout; the exit status says delivered, retry later, or failed.
  */
-#ifndef QEXEC_H
-#define QEXEC_H
+#ifndef QUEUE_EXEC_H
+#define QUEUE_EXEC_H
 
 #include <sys/types.h>
 

@@ -3,8 +3,8 @@
  * "smtpd-queue[PID]: event=NAME key=value ...", one write(2) per line,
  * so lines of concurrent deliverers never mix.  Values are escaped.
  */
-#ifndef QLOG_H
-#define QLOG_H
+#ifndef QUEUE_LOG_H
+#define QUEUE_LOG_H
 
 #include "sbuf.h"
 

@@ -2,8 +2,8 @@
  * msg.h - one queued message: its envelope, read from an open file,
  * and its body copied out with CRLF or LF line endings.
  */
-#ifndef QMSG_H
-#define QMSG_H
+#ifndef QUEUE_MSG_H
+#define QUEUE_MSG_H
 
 #include <sys/stat.h>
 #include <sys/types.h>

@@ -2,8 +2,8 @@
  * show.h - look into the queue: list, show, cat, stats.
  * Read-only: nothing here claims, moves or changes a file.
  */
-#ifndef QSHOW_H
-#define QSHOW_H
+#ifndef QUEUE_SHOW_H
+#define QUEUE_SHOW_H
 
 #include <stddef.h>
 

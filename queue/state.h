@@ -3,8 +3,8 @@
  * Attempts, times, the last error, why it failed, and which recipients
  * are done; written atomically so that a retry never re-sends to them.
  */
-#ifndef QSTATE_H
-#define QSTATE_H
+#ifndef QUEUE_STATE_H
+#define QUEUE_STATE_H
 
 #include <stddef.h>
 
