@@ -15,20 +15,28 @@
  * and a message that starts with our Received: line and holds only CRLF
  * line ends (no bare CR, LF or NUL: nothing smuggled); tmp/ is empty and
  * no file descriptor is left open when the session is over.
- * smtpd.c is compiled in (main renamed) for config_defaults() and
- * identify_client(), so the session is set up exactly as smtpd does it.
+ * It links the receiver's own objects: config_defaults() (options.c)
+ * and identify_client() (peer.c) set the session up as smtpd does.
  */
 #define _GNU_SOURCE
 #include <sys/mman.h>
+#include <sys/stat.h>
 
 #include <dirent.h>
 #include <pthread.h>
 #include <stdint.h>
 
-#define main smtpd_main
-int	 smtpd_main(int, char **);
-#include "../../smtpd.c"
-#undef main
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "options.h"
+#include "peer.h"
+#include "session.h"
 
 #ifdef HAVE_SPOOLFMT
 #include "spoolfmt.h"

@@ -1,0 +1,404 @@
+/*
+ * options.c - what smtpd is told at start: the command line (our own
+ * long-option loop), the defaults and SMTPD_* environment behind them,
+ * the usage text, and the fatal exit for a bad start (100 usage, 111).
+ * Fills struct config once; never touches the client.
+ */
+#include <sys/stat.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+#include <unistd.h>
+
+#include "addr.h"
+#include "options.h"
+#include "sdglue.h"
+
+#define VERSION		"0.1.0"
+
+static const char usage_text[] =
+"usage: smtpd [options]\n"
+"Runs one SMTP session on stdin/stdout and queues accepted mail.\n"
+"  --queue DIR            queue directory (env SMTPD_QUEUE; default "
+DEFAULT_QUEUE ")\n"
+"  --hostname NAME        name in greeting, EHLO, Received "
+"(env SMTPD_HOSTNAME)\n"
+"  --domain NAME          accept mail for NAME from untrusted clients; "
+"repeatable\n"
+"                         (.NAME also covers every subdomain)\n"
+"  --domains FILE         the same, one name per line (# comments)\n"
+"  --max-size BYTES       message size limit, 0 = none (default 26214400)\n"
+"  --max-recipients N     recipients per message (default 100)\n"
+"  --max-envelope BYTES   recipients' octets per message, with ORCPT "
+"and NOTIFY\n"
+"                         and 32 more each (default 262144)\n"
+"  --max-errors N         errors before the session is closed "
+"(default 20)\n"
+"  --timeout SECONDS      idle limit per command and data read "
+"(default 300)\n"
+"  --session-timeout SECONDS  hard limit on a whole session "
+"(default 3600)\n"
+"  --min-data-rate BYTES  after the first --timeout period of DATA, "
+"octets a\n"
+"                         second it must average, 0 = none "
+"(default 500)\n"
+"  --lf                   accept LF alone as line end (hand-written "
+"transcripts;\n"
+"                         refused when stdin is a socket)\n"
+"  --recipients FILE      the valid recipients (text list or cdb); others "
+"in their\n"
+"                         domains get 550 5.1.1\n"
+"  --check-client PROG, --check-sender PROG, --check-recipient PROG\n"
+"                         policy programs: exit 0 accept, 100 reject, "
+"111 defer\n"
+"  --check-timeout SECONDS  limit for each policy program (default 20)\n"
+"  --greet-delay SECONDS  wait before the greeting; a client that talks "
+"first\n"
+"                         is dropped with 554 5.5.0 (default 0)\n"
+"  --max-messages N       messages per session (default 10000)\n"
+"  --user NAME            started as root: become NAME (its uid and gid, "
+"no\n"
+"                         other groups) before reading a byte\n"
+"  --allow-root           run a session on a socket as root (env "
+"SMTPD_ALLOW_ROOT=1);\n"
+"                         otherwise refused, exit 100\n"
+"  --log auto|stderr|syslog|journal  where logs go (default auto: the "
+"journal\n"
+"                         when stderr is journald's, syslog when stderr "
+"is the\n"
+"                         client's socket as under xinetd, else stderr)\n"
+"  --help, --version\n"
+"Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
+"TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
+"REMOTE_HOST\n"
+"(xinetd), RELAYCLIENT (trust this client), SMTPD_ALLOW_ROOT.\n"
+"Exit: 0 after QUIT, 1 client error or timeout, 100 usage, "
+"111 temporary failure.\n";
+
+enum {
+	OPT_QUEUE = 256, OPT_HOSTNAME, OPT_DOMAIN, OPT_DOMAINS, OPT_MAX_SIZE,
+	OPT_MAX_RCPT, OPT_MAX_ERRORS, OPT_TIMEOUT, OPT_SESSION, OPT_LF,
+	OPT_LOG, OPT_RECIPIENTS, OPT_CHECK_CLIENT, OPT_CHECK_SENDER,
+	OPT_CHECK_RCPT, OPT_CHECK_TIMEOUT, OPT_GREET_DELAY, OPT_MAX_MESSAGES,
+	OPT_USER, OPT_MIN_DATA_RATE, OPT_MAX_ENVELOPE, OPT_ALLOW_ROOT,
+	OPT_HELP, OPT_VERSION
+};
+
+/* a long option: --name VALUE or --name=VALUE when it takes a value */
+struct longopt {
+	const char *name;
+	int	 has_value;
+	int	 code;
+};
+
+static const struct longopt long_options[] = {
+	{ "queue", 1, OPT_QUEUE },
+	{ "hostname", 1, OPT_HOSTNAME },
+	{ "domain", 1, OPT_DOMAIN },
+	{ "domains", 1, OPT_DOMAINS },
+	{ "max-size", 1, OPT_MAX_SIZE },
+	{ "max-recipients", 1, OPT_MAX_RCPT },
+	{ "max-errors", 1, OPT_MAX_ERRORS },
+	{ "timeout", 1, OPT_TIMEOUT },
+	{ "session-timeout", 1, OPT_SESSION },
+	{ "lf", 0, OPT_LF },
+	{ "log", 1, OPT_LOG },
+	{ "recipients", 1, OPT_RECIPIENTS },
+	{ "check-client", 1, OPT_CHECK_CLIENT },
+	{ "check-sender", 1, OPT_CHECK_SENDER },
+	{ "check-recipient", 1, OPT_CHECK_RCPT },
+	{ "check-timeout", 1, OPT_CHECK_TIMEOUT },
+	{ "greet-delay", 1, OPT_GREET_DELAY },
+	{ "max-messages", 1, OPT_MAX_MESSAGES },
+	{ "user", 1, OPT_USER },
+	{ "min-data-rate", 1, OPT_MIN_DATA_RATE },
+	{ "max-envelope", 1, OPT_MAX_ENVELOPE },
+	{ "allow-root", 0, OPT_ALLOW_ROOT },
+	{ "help", 0, OPT_HELP },
+	{ "version", 0, OPT_VERSION },
+	{ NULL, 0, 0 }
+};
+
+/*
+ * Messages go out with dprintf(), not stdio: naming stdout or stderr
+ * would cost every process a symbol lookup at start.
+ *
+ * fatal - say why we stop, on stderr and to syslog (mail.err): under
+ * xinetd stderr was the client's socket and now is /dev/null
+ * (quiet_stderr), so syslog is the only place the reason can go.
+ */
+void
+fatal(int code, const char *what, const char *arg, const char *more)
+{
+	dprintf(2, "smtpd: fatal: %s%s%s\n%s", what,
+	    arg != NULL ? ": " : "", arg != NULL ? arg : "", more);
+	openlog("smtpd", LOG_PID, LOG_MAIL);
+	syslog(LOG_ERR, "fatal: %s%s%s", what, arg != NULL ? ": " : "",
+	    arg != NULL ? arg : "");
+	exit(code);
+}
+
+/* die_usage - a bad command line: say why, exit 100 */
+void
+die_usage(const char *what, const char *arg)
+{
+	fatal(EXIT_USAGE, what, arg, usage_text);
+}
+
+/* parse_number - a decimal number in [min, max], or die */
+static unsigned long long
+parse_number(const char *s, unsigned long long min, unsigned long long max,
+    const char *what)
+{
+	unsigned long long v = 0;
+	const char *p = s;
+
+	if (*p == '\0')
+		die_usage(what, s);
+	for (; *p != '\0'; p++) {
+		if (*p < '0' || *p > '9' || v > (max - (*p - '0')) / 10)
+			die_usage(what, s);
+		v = v * 10 + (unsigned)(*p - '0');
+	}
+	if (v < min)
+		die_usage(what, s);
+	return v;
+}
+
+/* parse_log_mode - the --log argument */
+static enum log_mode
+parse_log_mode(const char *s)
+{
+	static const char *const names[] = {
+		[LOGMODE_AUTO] = "auto", [LOGMODE_STDERR] = "stderr",
+		[LOGMODE_SYSLOG] = "syslog", [LOGMODE_JOURNAL] = "journal",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof names / sizeof names[0]; i++)
+		if (strcmp(s, names[i]) == 0)
+			return (enum log_mode)i;
+	die_usage("bad --log (auto, stderr, syslog or journal)", s);
+	return LOGMODE_AUTO;
+}
+
+/* print_version - the version, and whether libsystemd can be used */
+static void
+print_version(void)
+{
+	dprintf(1, "smtpd %s (libsystemd: %s)\n", VERSION,
+	    sdglue_built_with_libsystemd() ? "loaded when used" : "no");
+}
+
+/* set_hostname - copy a host name into the config, or die */
+static void
+set_hostname(struct config *cfg, const char *name)
+{
+	size_t n = strlen(name);
+
+	if (n == 0 || n > HOSTNAME_MAX || !addr_valid_domain(name, n))
+		die_usage("invalid host name", name);
+	memcpy(cfg->hostname, name, n + 1);
+}
+
+/* default_hostname - SMTPD_HOSTNAME, else the system's name */
+void
+default_hostname(struct config *cfg)
+{
+	const char *env = getenv("SMTPD_HOSTNAME");
+
+	if (env != NULL && *env != '\0') {
+		set_hostname(cfg, env);
+		return;
+	}
+	if (gethostname(cfg->hostname, sizeof cfg->hostname) < 0 ||
+	    cfg->hostname[0] == '\0' ||
+	    !addr_valid_domain(cfg->hostname, strlen(cfg->hostname))) {
+		memcpy(cfg->hostname, "localhost", sizeof "localhost");
+	}
+	cfg->hostname[sizeof cfg->hostname - 1] = '\0';
+}
+
+/* program_path - a policy program: an absolute path we can execute */
+static const char *
+program_path(const char *p)
+{
+	struct stat st;
+
+	if (p[0] != '/' || stat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    access(p, X_OK) < 0)
+		die_usage("policy program must be an executable absolute path",
+		    p);
+	return p;
+}
+
+/* parse_more_options - the policy options (issue: options, part two) */
+static int
+parse_more_options(int c, const char *val, struct config *cfg,
+    const char **files)
+{
+	switch (c) {
+	case OPT_RECIPIENTS: files[1] = val; return 1;
+	case OPT_CHECK_CLIENT: cfg->check_client = program_path(val);
+		return 1;
+	case OPT_CHECK_SENDER: cfg->check_sender = program_path(val);
+		return 1;
+	case OPT_CHECK_RCPT: cfg->check_recipient = program_path(val);
+		return 1;
+	case OPT_CHECK_TIMEOUT: cfg->check_timeout = (unsigned)parse_number(
+		    val, 1, 3600, "bad --check-timeout"); return 1;
+	case OPT_GREET_DELAY: cfg->greet_delay = (unsigned)parse_number(
+		    val, 0, 300, "bad --greet-delay"); return 1;
+	case OPT_MAX_MESSAGES: cfg->max_messages = (unsigned)parse_number(
+		    val, 1, 1000000, "bad --max-messages"); return 1;
+	case OPT_USER: files[2] = val; return 1;
+	case OPT_MIN_DATA_RATE: cfg->min_data_rate = (unsigned)parse_number(
+		    val, 0, 1u << 30, "bad --min-data-rate"); return 1;
+	case OPT_ALLOW_ROOT: cfg->allow_root = 1; return 1;
+	case OPT_MAX_ENVELOPE: cfg->max_envelope = (size_t)parse_number(
+		    val, 4096, 64u << 20, "bad --max-envelope"); return 1;
+	default: return 0;
+	}
+}
+
+/* prefix_of - are the n octets at a the start of name? */
+static int
+prefix_of(const char *name, const char *a, size_t n)
+{
+	size_t k;
+
+	for (k = 0; k < n; k++)
+		if (name[k] != a[k])
+			return 0;
+	return 1;
+}
+
+/*
+ * find_option - the option named by the n octets at a: the exact name,
+ * else the only one it is a prefix of (getopt_long's rule); NULL if none
+ */
+static const struct longopt *
+find_option(const char *a, size_t n)
+{
+	const struct longopt *o, *hit = NULL;
+	int hits = 0;
+
+	for (o = long_options; o->name != NULL; o++) {
+		if (!prefix_of(o->name, a, n))
+			continue;
+		if (o->name[n] == '\0')
+			return o;
+		hit = o;
+		hits++;
+	}
+	if (hits > 1)
+		die_usage("ambiguous option", a - 2);
+	return hit;
+}
+
+/*
+ * next_option - the option at argv[*i] (--name VALUE, --name=VALUE,
+ * --name): its code, *val its value, *i past it; -1 at the first word
+ * that is not an option, or past "--".  Our own loop rather than
+ * getopt_long(): that and optarg, optind and opterr would be four more
+ * symbols for the dynamic loader to look up in every process.
+ */
+static int
+next_option(int argc, char **argv, int *i, const char **val)
+{
+	const struct longopt *o;
+	const char *a;
+	size_t n;
+
+	*val = NULL;
+	if (*i >= argc || argv[*i][0] != '-' || argv[*i][1] == '\0')
+		return -1;
+	a = argv[(*i)++];
+	if (a[1] != '-')
+		die_usage("unknown option", a);
+	if (a[2] == '\0')		/* "--": no more options */
+		return -1;
+	a += 2;
+	for (n = 0; a[n] != '\0' && a[n] != '='; n++)
+		;
+	if ((o = find_option(a, n)) == NULL)
+		die_usage("unknown option", a - 2);
+	if (!o->has_value) {
+		if (a[n] == '=')
+			die_usage("option takes no value", a - 2);
+	} else if (a[n] == '=')
+		*val = a + n + 1;
+	else if (*i < argc)
+		*val = argv[(*i)++];
+	else
+		die_usage("option needs a value", a - 2);
+	return o->code;
+}
+
+/*
+ * parse_options - fill cfg from argv; files[0] --domains, [1]
+ * --recipients, [2] --user
+ */
+void
+parse_options(int argc, char **argv, struct config *cfg, const char **files)
+{
+	const char *val;
+	int c, i = 1;
+
+	while ((c = next_option(argc, argv, &i, &val)) != -1) {
+		if (parse_more_options(c, val, cfg, files))
+			continue;
+		switch (c) {
+		case OPT_QUEUE: cfg->queue = val; break;
+		case OPT_HOSTNAME: set_hostname(cfg, val); break;
+		case OPT_DOMAIN:
+			if (!addr_valid_domain(val[0] == '.' ? val + 1 :
+			    val, strlen(val) - (val[0] == '.')) ||
+			    policy_add_domain(&cfg->domains, val) < 0)
+				die_usage("bad or too many --domain", val);
+			break;
+		case OPT_DOMAINS: files[0] = val; break;
+		case OPT_MAX_SIZE: cfg->max_size = parse_number(val, 0,
+			    1ull << 62, "bad --max-size"); break;
+		case OPT_MAX_RCPT: cfg->max_rcpt = (unsigned)parse_number(
+			    val, 1, MAX_RCPT_CAP, "bad --max-recipients");
+			break;
+		case OPT_MAX_ERRORS: cfg->max_errors = (unsigned)parse_number(
+			    val, 1, 100000, "bad --max-errors"); break;
+		case OPT_TIMEOUT: cfg->timeout = (unsigned)parse_number(
+			    val, 1, 86400, "bad --timeout"); break;
+		case OPT_SESSION: cfg->session_max = (unsigned)parse_number(
+			    val, 1, 7 * 86400, "bad --session-timeout");
+			break;
+		case OPT_LF: cfg->lf = 1; break;
+		case OPT_LOG: cfg->log_mode = parse_log_mode(val); break;
+		case OPT_HELP: dprintf(1, "%s", usage_text); exit(0);
+		case OPT_VERSION: print_version(); exit(0);
+		default: die_usage("unknown option", NULL);	/* not reached */
+		}
+	}
+	if (i < argc)
+		die_usage("unexpected argument", argv[i]);
+}
+
+/* config_defaults - the documented defaults, before options */
+void
+config_defaults(struct config *cfg)
+{
+	const char *q = getenv("SMTPD_QUEUE");
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->queue = q != NULL && *q != '\0' ? q : DEFAULT_QUEUE;
+	cfg->max_size = DEFAULT_MAX_SIZE;
+	cfg->max_rcpt = DEFAULT_MAX_RCPT;
+	cfg->max_envelope = DEFAULT_MAX_ENVELOPE;
+	cfg->timeout = DEFAULT_TIMEOUT;
+	cfg->session_max = DEFAULT_SESSION_MAX;
+	cfg->min_data_rate = DEFAULT_MIN_DATA_RATE;
+	cfg->max_errors = DEFAULT_MAX_ERRORS;
+	cfg->max_messages = DEFAULT_MAX_MESSAGES;
+	cfg->check_timeout = DEFAULT_CHECK_TIMEOUT;
+	cfg->rcpts.fd = -1;
+}
