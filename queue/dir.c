@@ -142,6 +142,21 @@ qdir_list(const struct queue *q, enum qwhere w, int dots, struct qnames *nm)
 	return saved != 0 ? -1 : 0;
 }
 
+/* by_name - qsort order: by name, which is by arrival for smtpd's ids */
+static int
+by_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* qdir_names_sort - order a list of names by name (so: by arrival) */
+void
+qdir_names_sort(struct qnames *nm)
+{
+	if (nm->n > 1)
+		qsort(nm->v, nm->n, sizeof *nm->v, by_name);
+}
+
 /* qdir_names_free - release a list of names */
 void
 qdir_names_free(struct qnames *nm)

@@ -36,6 +36,7 @@ int	 qdir_open(struct queue *, const char *, int);
 void	 qdir_close(struct queue *);
 int	 qdir_name_ok(const char *);
 int	 qdir_list(const struct queue *, enum qwhere, int, struct qnames *);
+void	 qdir_names_sort(struct qnames *);
 void	 qdir_names_free(struct qnames *);
 int	 qdir_claim(const struct queue *, const char *, int *);
 int	 qdir_recover_claims(const struct queue *);

@@ -9,8 +9,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
-#include <stdlib.h>
-#include <string.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -20,13 +18,6 @@
 #include "sbuf.h"
 
 #define WATCH_IDLE	300	/* seconds between passes when idle */
-
-/* by_name - qsort order: by name, which is by arrival for smtpd's ids */
-static int
-by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
 
 /*
  * pass - one go over new/: 0, or -1 when new/ cannot be read or the
@@ -45,8 +36,7 @@ pass(const struct queue *q, const struct qdeliver_opts *o, long long *next)
 		qlog_error(NULL, "read new/", errno);
 		return -1;
 	}
-	if (nm.n > 1)
-		qsort(nm.v, nm.n, sizeof *nm.v, by_name);
+	qdir_names_sort(&nm);
 	start = nm.n > 0 ? (size_t)getpid() * 7919 % nm.n : 0;
 	for (k = 0; k < nm.n && r != QD_STOP; k++)
 		r = qdeliver_one(q, o, nm.v[(start + k) % nm.n], next);

@@ -74,13 +74,6 @@ list_json(FILE *f, const struct qentry *e, long long now)
 	putc('}', f);
 }
 
-/* by_name - qsort order of names */
-static int
-by_name(const void *a, const void *b)
-{
-	return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 /* list_dir - list the messages of one directory */
 static int
 list_dir(const struct queue *q, enum qwhere w, int json, int *first)
@@ -93,8 +86,7 @@ list_dir(const struct queue *q, enum qwhere w, int json, int *first)
 
 	if (qdir_list(q, w, 0, &nm) < 0)
 		return -1;
-	if (nm.n > 1)
-		qsort(nm.v, nm.n, sizeof *nm.v, by_name);
+	qdir_names_sort(&nm);
 	for (i = 0; i < nm.n && r >= 0; i++) {
 		if ((r = qentry_open(q, w, nm.v[i], &e)) != 0)
 			continue;	/* gone meanwhile: not an error */
