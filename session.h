@@ -8,6 +8,7 @@
 #include "commit.h"
 #include "config.h"
 #include "envelope.h"
+#include "head.h"
 #include "io.h"
 #include "log.h"
 #include "reply.h"
@@ -30,29 +31,6 @@ enum session_end {
 	END_QUIT = 0,		/* exit 0 */
 	END_CLIENT = 1,		/* vanished, timed out, broke the rules */
 	END_TEMPFAIL = 111	/* our side failed */
-};
-
-/*
- * the arrival clock: one reading per message, its second as text and as
- * an RFC 5322 date, formatted again only when the second changes
- */
-struct arrival_clock {
-	long long sec;			/* -1: nothing formatted yet */
-	long	 usec;
-	size_t	 sec_len, date_len;
-	char	 sec_text[24];
-	char	 date[40];
-};
-
-/*
- * what every message's head repeats: the envelope's client lines and our
- * Received line up to its "with", formatted at the first message after
- * HELO/EHLO (client_len 0: not yet)
- */
-struct head_cache {
-	size_t	 client_len, received_len;
-	char	 client[1024];
-	char	 received[1536];
 };
 
 struct session {

@@ -1,10 +1,10 @@
 /*
  * transaction.c - one mail transaction: MAIL, RCPT and DATA (RFC 5321
- * 4.1.1.2-4.1.1.4), from the envelope to a committed queue file.
- * Decides relaying (policy.c), writes the envelope and our Received:
- * line, runs the DATA machine, and never lets a 250 for DATA leave
- * before the file and its name in new/ are durable (group commit: one
- * fsync of new/ for all the messages a pipelining client sent at once).
+ * 4.1.1.2-4.1.1.4), from the envelope to a complete queue file.
+ * Decides relaying (policy.c, checks.c), has head.c write the head,
+ * runs the DATA loop (data.c), and holds each complete message with its
+ * 250 for group commit (commit.c): no 250 leaves before the file and its
+ * name in new/ are durable.
  */
 #include <errno.h>
 #include <string.h>
@@ -15,6 +15,7 @@
 #include "chat.h"
 #include "checks.h"
 #include "data.h"
+#include "head.h"
 #include "transaction.h"
 #include "words.h"
 
@@ -269,157 +270,17 @@ cmd_rcpt(struct session *s, const char *arg, const char *end)
 		session_error(s);
 }
 
-/* protocol_name - the "with" of our Received line (RFC 3848, 6531) */
-static const char *
-protocol_name(const struct session *s)
-{
-	if (!s->esmtp)
-		return "SMTP";
-	return s->env.mp.smtputf8 ? "UTF8SMTP" : "ESMTP";
-}
-
-/* add_literal - an address literal: [192.0.2.1] or [IPv6:2001:db8::1] */
-static void
-add_literal(struct sbuf *sb, const char *ip)
-{
-	sb_str(sb, memchr(ip, ':', strlen(ip)) != NULL ? "[IPv6:" : "[");
-	sb_str(sb, ip);
-	sb_str(sb, "]");
-}
-
-/*
- * received_from - our trace line (RFC 5321 4.4) up to its "with": the
- * same for every message until the next HELO/EHLO.  Built only from
- * checked values.
- */
-static void
-received_from(const struct session *s, struct sbuf *sb)
-{
-	const struct client *c = s->client;
-
-	sb_str(sb, "Received: from ");
-	sb_str(sb, s->helo);
-	if (c->ip[0] != '\0') {
-		sb_str(sb, " (");
-		if (c->name[0] != '\0') {
-			sb_str(sb, c->name);
-			sb_str(sb, " ");
-		}
-		add_literal(sb, c->ip);
-		sb_str(sb, ")");
-	}
-	sb_str(sb, "\r\n\tby ");
-	sb_str(sb, s->cfg->hostname);
-	if (c->local_ip[0] != '\0') {
-		sb_str(sb, " (");
-		if (c->local_name[0] != '\0') {
-			sb_str(sb, c->local_name);
-			sb_str(sb, " ");
-		}
-		add_literal(sb, c->local_ip);
-		sb_str(sb, ")");
-	}
-	sb_str(sb, " with ");
-}
-
-/* head_facts - the session's part of every head, formatted once per HELO */
-static const struct head_cache *
-head_facts(struct session *s)
-{
-	struct head_cache *h = &s->head;
-	struct envelope_client c;
-	struct sbuf sb;
-
-	if (h->client_len != 0)
-		return h;
-	c.ip = s->client->ip;
-	c.port = s->client->port;
-	c.name = s->client->name;
-	c.helo = s->helo;
-	sb_init(&sb, h->client, sizeof h->client);
-	envelope_client_lines(&c, &sb);
-	h->client_len = sb.len;
-	sb_init(&sb, h->received, sizeof h->received);
-	received_from(s, &sb);
-	h->received_len = sb.len;
-	return h;
-}
-
-/*
- * add_received - our Received line: the session's part, then protocol,
- * id, and "for" naming the recipient only when there is exactly one, so
- * that other recipients (Bcc) are not disclosed.
- */
-static void
-add_received(const struct session *s, const struct head_cache *h,
-    struct sbuf *sb)
-{
-	const char *rcpt;
-	size_t n;
-
-	sb_add(sb, h->received, h->received_len);
-	sb_str(sb, protocol_name(s));
-	sb_str(sb, " id ");
-	sb_str(sb, s->spool.id);
-	if (s->env.nrcpt == 1) {
-		rcpt = envelope_first_rcpt(&s->env, &n);
-		sb_str(sb, "\r\n\tfor <");
-		sb_add(sb, rcpt, n);
-		sb_str(sb, ">");
-	}
-	sb_str(sb, "; ");
-	sb_add(sb, s->clock.date, s->clock.date_len);
-	sb_str(sb, "\r\n");
-}
-
-/*
- * stamp_arrival - read the clock once for a new message: its id, its
- * Arrival and its Received date all come from this one reading
- */
-static void
-stamp_arrival(struct arrival_clock *c)
-{
-	struct timespec tv;
-	struct sbuf sb;
-
-	clock_gettime(CLOCK_REALTIME, &tv);	/* as io.c: one libc page */
-	c->usec = (long)(tv.tv_nsec / 1000);
-	if ((long long)tv.tv_sec == c->sec)
-		return;
-	c->sec = (long long)tv.tv_sec;
-	sb_init(&sb, c->sec_text, sizeof c->sec_text);
-	sb_num(&sb, (unsigned long long)tv.tv_sec);
-	c->sec_len = sb.len;
-	sb_init(&sb, c->date, sizeof c->date);
-	sb_date(&sb, tv.tv_sec);
-	c->date_len = sb.len;
-}
-
-/*
- * write_head - the envelope block, the empty line, our Received line,
- * put together in the spool's write buffer (empty at this point)
- */
+/* write_head - the spool file's head for this transaction */
 static void
 write_head(struct session *s)
 {
-	const struct head_cache *h = head_facts(s);
-	struct sbuf sb;
-	struct envelope_meta m;
+	struct head_facts f;
 
-	m.id = s->spool.id;
-	m.arrival = s->clock.sec_text;
-	m.protocol = protocol_name(s);
-	m.trusted = s->client->trusted;
-	m.client = h->client;
-	m.client_len = h->client_len;
-	spool_room(&s->spool, &sb);
-	envelope_header(&s->env, &m, &sb);
-	spool_took(&s->spool, &sb);
-	spool_write(&s->spool, s->env.rcpts, s->env.rcpts_len);
-	spool_room(&s->spool, &sb);
-	sb_str(&sb, "\n");
-	add_received(s, h, &sb);
-	spool_took(&s->spool, &sb);
+	f.client = s->client;
+	f.helo = s->helo;
+	f.hostname = s->cfg->hostname;
+	f.esmtp = s->esmtp;
+	head_write(&s->head, &s->clock, &f, &s->env, &s->spool);
 }
 
 /* refusal_for - the reply for a message whose data was bad */
@@ -552,7 +413,7 @@ cmd_data(struct session *s, const char *arg, const char *end)
 		session_reply(s, R_NO_SPACE, NULL);
 		return;
 	}
-	stamp_arrival(&s->clock);
+	head_stamp(&s->clock);
 	if (spool_begin(&s->spool, s->clock.sec_text, s->clock.sec_len,
 	    s->clock.usec) < 0) {
 		spool_failed(s, "create", s->spool.err);
