@@ -430,6 +430,23 @@ read_failed(struct session *s, int r)
 }
 
 /*
+ * session_misstarted - the launcher handed us something we cannot serve:
+ * say so in the log, answer nothing, and end with exit 100
+ */
+static void
+session_misstarted(struct session *s, const char *why)
+{
+	struct logline ll;
+
+	log_begin(&s->log, &ll, "unusable-start");
+	log_str(&ll, "reason", why);
+	log_end(&s->log, &ll);
+	s->end = END_USAGE;
+	s->end_reason = "listening-socket";
+	s->closing = 1;
+}
+
+/*
  * session_refuse - answer 421 at greeting time because our side is not
  * usable (queue, configuration); logs why.  Returns the exit status.
  */
@@ -497,6 +514,10 @@ greet(struct session *s)
 	if (check_client(s))
 		return;
 	if (check_early_talker(s->io.in, s->io.in_sock, s->cfg->greet_delay)) {
+		if (io_is_listening(s->io.in)) {	/* not a client at all */
+			session_misstarted(s, LISTENING_SOCKET);
+			return;
+		}
 		s->end_reason = "early-talker";
 		session_reply(s, R_EARLY_TALKER, NULL);
 		return;

@@ -63,6 +63,8 @@ client_fds(struct conn *c, const struct stat st[3])
 		c->in = c->out = fd;
 		c->in_sock = c->out_sock = io_is_socket(fd);
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
+		if (c->in_sock && io_is_listening(fd))
+			fatal(EXIT_USAGE, LISTENING_SOCKET, NULL, "");
 	}
 }
 

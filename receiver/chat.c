@@ -97,10 +97,36 @@ session_reply(struct session *s, enum reply_id id, const char *arg)
 		session_error(s);
 }
 
-/* session_enter - change state (the only place that does) */
+/* state_name - a state's name, for the --debug trace */
+static const char *
+state_name(unsigned state)
+{
+	switch (state) {
+	case S_GREET: return "greet";
+	case S_READY: return "ready";
+	case S_MAIL: return "mail";
+	case S_RCPT: return "rcpt";
+	case S_REFUSED: return "refused";
+	default: return "?";
+	}
+}
+
+/*
+ * session_enter - change state (the only place that does); with
+ * --debug, each change is logged as "from -> to" (as OpenSMTPD does at
+ * debug level), so a session that went wrong can be followed
+ */
 void
 session_enter(struct session *s, unsigned state)
 {
+	struct logline ll;
+
+	if (s->cfg->debug && state != s->state) {
+		log_begin(&s->log, &ll, "state");
+		log_str(&ll, "from", state_name(s->state));
+		log_str(&ll, "to", state_name(state));
+		log_end(&s->log, &ll);
+	}
 	s->state = state;
 }
 

@@ -24,6 +24,12 @@
 #define MAX_HOPS		100	/* Received: lines a message may have */
 #define HOSTNAME_MAX		255
 
+/* what smtpd says when it is handed a listening socket, not a client */
+#define LISTENING_SOCKET	"a listening socket was passed, not a " \
+	"connection (systemd Accept=no, xinetd wait=yes): smtpd serves one " \
+	"connection a process, so the socket unit needs Accept=yes (xinetd: " \
+	"wait = no)"
+
 struct config {
 	const char *queue;
 	char	 hostname[HOSTNAME_MAX + 1];
@@ -36,6 +42,7 @@ struct config {
 	unsigned max_errors;
 	int	 lf;			/* --lf: LF alone ends lines */
 	int	 allow_root;		/* --allow-root, SMTPD_ALLOW_ROOT=1 */
+	int	 debug;			/* --debug: log state changes */
 	enum log_mode log_mode;		/* --log */
 	unsigned max_messages;
 	unsigned greet_delay;		/* --greet-delay seconds */

@@ -54,6 +54,20 @@ io_is_socket(int fd)
 	return fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode);
 }
 
+/*
+ * io_is_listening - is fd a listening socket (systemd Accept=no, xinetd
+ * wait=yes), not a connection?  One system call: asked only on the
+ * paths where that mistake shows.
+ */
+int
+io_is_listening(int fd)
+{
+	int on = 0;
+	socklen_t n = sizeof on;
+
+	return getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &on, &n) == 0 && on;
+}
+
 /* io_init - set up the buffers, the fds and the session's hard end */
 void
 io_init(struct io *io, const struct conn *c, unsigned timeout,

@@ -58,6 +58,7 @@ struct io {
 };
 
 int	 io_is_socket(int);
+int	 io_is_listening(int);
 struct timespec io_now(void);
 int	 ms_until(struct timespec);
 void	 io_init(struct io *, const struct conn *, unsigned, unsigned);

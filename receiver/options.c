@@ -69,6 +69,7 @@ DEFAULT_QUEUE ")\n"
 "                         when stderr is journald's, syslog when stderr "
 "is the\n"
 "                         client's socket as under xinetd, else stderr)\n"
+"  --debug                also log every change of session state\n"
 "  --help, --version\n"
 "Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
 "TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
@@ -83,6 +84,7 @@ enum {
 	OPT_LOG, OPT_RECIPIENTS, OPT_CHECK_CLIENT, OPT_CHECK_SENDER,
 	OPT_CHECK_RCPT, OPT_CHECK_TIMEOUT, OPT_GREET_DELAY, OPT_MAX_MESSAGES,
 	OPT_USER, OPT_MIN_DATA_RATE, OPT_MAX_ENVELOPE, OPT_ALLOW_ROOT,
+	OPT_DEBUG,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -116,6 +118,7 @@ static const struct longopt long_options[] = {
 	{ "min-data-rate", 1, OPT_MIN_DATA_RATE },
 	{ "max-envelope", 1, OPT_MAX_ENVELOPE },
 	{ "allow-root", 0, OPT_ALLOW_ROOT },
+	{ "debug", 0, OPT_DEBUG },
 	{ "help", 0, OPT_HELP },
 	{ "version", 0, OPT_VERSION },
 	{ NULL, 0, 0 }
@@ -257,6 +260,7 @@ parse_more_options(int c, const char *val, struct config *cfg,
 	case OPT_MIN_DATA_RATE: cfg->min_data_rate = (unsigned)parse_number(
 		    val, 0, 1u << 30, "bad --min-data-rate"); return 1;
 	case OPT_ALLOW_ROOT: cfg->allow_root = 1; return 1;
+	case OPT_DEBUG: cfg->debug = 1; return 1;
 	case OPT_MAX_ENVELOPE: cfg->max_envelope = (size_t)parse_number(
 		    val, 4096, 64u << 20, "bad --max-envelope"); return 1;
 	default: return 0;

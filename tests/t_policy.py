@@ -1342,6 +1342,21 @@ def test_root():
           r.stdout.startswith(b"220 "), r.stdout + r.stderr)
 
 
+def test_debug_states():
+    """--debug logs every state change, from and to; without it, none."""
+    q = lib.Queue()
+    data = (b"EHLO x\r\nMAIL FROM:<a@b.example>\r\nRCPT TO:<c@d.example>"
+            b"\r\nRSET\r\nQUIT\r\n")
+    rc, out, err = lib.run_smtpd(data, q, ["--debug"])
+    got = re.findall(r"event=state from=(\w+) to=(\w+)", err.decode())
+    check("debug-state-trace", got == [("greet", "ready"), ("ready", "mail"),
+                                       ("mail", "rcpt"), ("rcpt", "ready")],
+          "%r" % got)
+    rc, out, err = lib.run_smtpd(data, q)
+    check("debug-off-no-trace", b"event=state" not in err, err)
+    q.cleanup()
+
+
 def main():
     program("verdict", VERDICT)
     program("dump", DUMPER)
@@ -1353,7 +1368,7 @@ def main():
                    test_program_io, test_sanitising, test_program_usage,
                    test_check_mailbox, test_greylist, test_limits,
                    test_help, test_client_addresses, test_peer_addresses,
-                   test_unix_peer, test_root):
+                   test_unix_peer, test_root, test_debug_states):
             run(fn)
         if shutil.which("tcpserver") is None:
             check("tcpserver-installed", False, "tcpserver not found "
