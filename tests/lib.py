@@ -81,6 +81,20 @@ def run_smtpd(data, queue, args=(), env=None, timeout=60, stdin=None):
     return p.returncode, p.stdout, p.stderr
 
 
+def recv_all(sock):
+    """Everything sock receives until the peer closes (or an error)."""
+    got = b""
+    try:
+        while True:
+            d = sock.recv(65536)
+            if not d:
+                break
+            got += d
+    except OSError:
+        pass
+    return got
+
+
 def split_spool(blob):
     """Split a spool file into (envelope dict list, message bytes)."""
     head, sep, body = blob.partition(b"\n\n")

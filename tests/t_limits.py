@@ -358,16 +358,7 @@ def on_socket(args, nonblock=False):
 
 
 def read_to_eof(b):
-    got = b""
-    try:
-        while True:
-            d = b.recv(65536)
-            if not d:
-                break
-            got += d
-    except OSError:
-        pass
-    return got
+    return lib.recv_all(b)
 
 
 def trickle(b, data, gap, limit):

@@ -1275,12 +1275,7 @@ def socketpair_session(args=(), env=None, send=None):
     if send is not None:
         b.recv(4096)            # the greeting first: no early talker
         b.sendall(send)
-    got = b""
-    while True:
-        d = b.recv(65536)
-        if not d:
-            break
-        got += d
+    got = lib.recv_all(b)
     b.close()
     err = p.stderr.read().decode()
     rc = p.wait(20)
