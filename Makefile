@@ -9,6 +9,11 @@
 
 CC	?= cc
 CFLAGS	?= -O2 -g
+# the flags the environment gave, before SANITIZE, STATIC and libsystemd
+# add to them: make test hands these on to the make it runs (below)
+shq	 = '$(subst ','\'',$(1))'
+ENV_FLAGS := $(foreach v,CFLAGS CPPFLAGS LDFLAGS LDLIBS,$(if $(filter \
+	   environment%,$(origin $(v))),$(v)=$(call shq,$($(v)))))
 STD	 = -std=c11 -D_POSIX_C_SOURCE=200809L -D_DEFAULT_SOURCE
 WARN	 = -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes \
 	   -Wmissing-prototypes -Wformat=2
@@ -31,6 +36,12 @@ ifeq ($(WITH_SYSTEMD),1)
 CPPFLAGS += -DHAVE_LIBSYSTEMD $(shell pkg-config --cflags libsystemd)
 endif
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS)
+# The build configuration, in .build-config: rewritten only when its
+# text changes, and everything compiled depends on it, so a build with
+# another compiler, other flags, WITH_SYSTEMD, SANITIZE or STATIC
+# rebuilds it all.  tests/run.sh prints it.
+BUILD_CONFIG = $(CC) $(ALL_CFLAGS) | link: $(LDFLAGS) $(LDLIBS) | \
+	   WITH_SYSTEMD=$(WITH_SYSTEMD) SANITIZE=$(SANITIZE) STATIC=$(STATIC)
 
 # Three wings (README, SOURCE): the receiver (smtpd.c, session.c and
 # spool.c here, the rest in receiver/), the queue tool (queue/) and the
@@ -84,6 +95,11 @@ tests/unit/addr_test: tests/unit/addr_test.c lib/addr.o
 	$(CC) $(ALL_CFLAGS) -Ilib $(LDFLAGS) -o $@ tests/unit/addr_test.c \
 	    lib/addr.o
 
+$(OBJS) $(QOBJS) smtpd smtpd-queue $(UNIT) $(TOOLS): .build-config
+.build-config: FORCE
+	@printf '%s\n' $(call shq,$(BUILD_CONFIG)) | cmp -s - $@ || \
+	    printf '%s\n' $(call shq,$(BUILD_CONFIG)) > $@
+
 $(OBJS): $(wildcard *.h receiver/*.h lib/*.h)
 $(QUEUE): $(wildcard queue/*.h lib/*.h)
 $(LIB): $(wildcard lib/*.h)
@@ -98,12 +114,18 @@ demo: smtpd
 	@f=$$(ls -t demo-queue/new | head -1); echo "demo-queue/new/$$f"; \
 	    cat "demo-queue/new/$$f" | tr -d '\r'
 
-test: smtpd smtpd-queue $(UNIT) $(TOOLS)
+# test: the dependencies first (libsystemd-dev among them), then a make
+# of its own decides the build configuration and builds
+test:
 	sh tests/deps.sh
+	env $(ENV_FLAGS) $(MAKE) --no-print-directory test-build
 	sh tests/run.sh
 
+test-build: smtpd smtpd-queue $(UNIT) $(TOOLS)
+
 clean:
-	rm -f smtpd smtpd-queue $(OBJS) $(QOBJS) $(UNIT) $(TOOLS) *.o
+	rm -f smtpd smtpd-queue $(OBJS) $(QOBJS) $(UNIT) $(TOOLS) *.o \
+	    .build-config
 
 # install: PREFIX (default /usr/local) and DESTDIR (a staging root) as
 # usual.  systemd files go where systemd's pkg-config file says (Debian:
@@ -168,7 +190,7 @@ uninstall:
 
 .PHONY: install uninstall
 
-.PHONY: all demo test clean
+.PHONY: all demo test test-build clean FORCE
 
 # fuzz, valgrind-test, stress and the fault shim (issue 5)
 include tests/reliability.mk

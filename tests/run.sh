@@ -1,5 +1,7 @@
 #!/bin/sh
 # tests/run.sh - run every test group and print the total.
+# It begins with a "build: ..." line: the smtpd and the configuration
+# (compiler, flags) under test.
 # Each group prints "PASS name" / "FAIL name: why" lines, or (unit
 # programs) a "group: N passed, M failed" line; this script adds them up
 # and ends with "N passed, M failed".  Exit status 1 if anything failed.
@@ -9,6 +11,11 @@ OUT=${TEST_OUT:-tests/out}
 rm -rf "$OUT"; mkdir -p "$OUT"
 PY=${PYTHON:-python3}
 only=${1:-}
+
+# which build this tests: the binary's version line (with or without
+# libsystemd) and the compiler and flags make built it with
+echo "build: $("${SMTPD:-./smtpd}" --version 2>&1 | head -1);" \
+    "$(cat .build-config 2>/dev/null || echo "no .build-config")"
 
 run_group() {	# name command...
 	name=$1; shift
