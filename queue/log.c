@@ -1,20 +1,21 @@
 /*
  * log.c - smtpd-queue's log lines, to stderr.
- * A line is built in a fixed buffer and written with a single write(2);
- * every value is escaped (\xHH for all but printable ASCII) so a queue
- * file can never put control characters into a log.  Overlong: "...".
+ * The "smtpd-queue[PID]: event=NAME" prefix and qlog_error are ours;
+ * the line (escaped values, so a queue file can never put control
+ * characters into a log, "..." when overlong, one write(2)) is
+ * lib/logline.h's, as for smtpd.
  */
-#include <errno.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "log.h"
+#include "logline.h"
 
 /* qlog_begin - start the line for one event */
 void
 qlog_begin(struct qlog *ql, const char *event)
 {
-	sb_init(&ql->sb, ql->buf, sizeof ql->buf - 4);
+	logline_init(&ql->sb, ql->buf, sizeof ql->buf);
 	sb_str(&ql->sb, "smtpd-queue[");
 	sb_num(&ql->sb, (unsigned long long)getpid());
 	sb_str(&ql->sb, "]: event=");
@@ -25,43 +26,22 @@ qlog_begin(struct qlog *ql, const char *event)
 void
 qlog_str(struct qlog *ql, const char *key, const char *val)
 {
-	size_t n = strlen(val);
-	int quote = n == 0 || strchr(val, ' ') != NULL;
-
-	sb_str(&ql->sb, " ");
-	sb_str(&ql->sb, key);
-	sb_str(&ql->sb, quote ? "=\"" : "=");
-	sb_escaped(&ql->sb, val, n);
-	if (quote)
-		sb_str(&ql->sb, "\"");
+	logline_bytes(&ql->sb, key, strlen(key), val, strlen(val));
 }
 
 /* qlog_num - add key=number */
 void
 qlog_num(struct qlog *ql, const char *key, unsigned long long v)
 {
-	sb_str(&ql->sb, " ");
-	sb_str(&ql->sb, key);
-	sb_str(&ql->sb, "=");
-	sb_num(&ql->sb, v);
+	(void)logline_num(&ql->sb, key, strlen(key), v);
 }
 
 /* qlog_end - finish the line and write it in one go */
 void
 qlog_end(struct qlog *ql)
 {
-	struct sbuf *sb = &ql->sb;
-	ssize_t w;
-
-	if (sb->overflow) {
-		sb->p[sb->len++] = '.';
-		sb->p[sb->len++] = '.';
-		sb->p[sb->len++] = '.';
-	}
-	sb->p[sb->len++] = '\n';
-	do
-		w = write(2, sb->p, sb->len);
-	while (w < 0 && errno == EINTR);
+	logline_mark(&ql->sb);
+	logline_write(&ql->sb);
 }
 
 /* qlog_error - a system error, about one message (id) or the queue */

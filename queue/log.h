@@ -1,7 +1,8 @@
 /*
  * log.h - smtpd-queue's log lines, to stderr.
  * "smtpd-queue[PID]: event=NAME key=value ...", one write(2) per line,
- * so lines of concurrent deliverers never mix.  Values are escaped.
+ * so lines of concurrent deliverers never mix.  Values are escaped
+ * (lib/logline.h, the line format smtpd's log shares).
  */
 #ifndef QUEUE_LOG_H
 #define QUEUE_LOG_H

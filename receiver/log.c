@@ -1,19 +1,18 @@
 /*
  * log.c - one record per event: stderr line, syslog or journal entry.
- * A stderr line is built in a fixed buffer and written with a single
- * write(2), so lines from many smtpd processes never interleave.  When
- * stderr is the client's socket (xinetd) records go to syslog instead;
- * when it is journald's stream (JOURNAL_STREAM) and libsystemd is there,
- * to sd_journal_sendv with SMTPD_* fields.  Client bytes are escaped.
+ * The line itself (quoting, escapes, "...", one write(2)) is logline.h's;
+ * here are smtpd's prefix and where records go.  When stderr is the
+ * client's socket (xinetd) they go to syslog instead; when it is
+ * journald's stream (JOURNAL_STREAM) and libsystemd is there, to
+ * sd_journal_sendv with SMTPD_* fields.  Client bytes are escaped.
  */
 #include <sys/uio.h>
 
-#include <errno.h>
 #include <string.h>
 #include <syslog.h>
-#include <unistd.h>
 
 #include "log.h"
+#include "logline.h"
 
 /*
  * pick_target - what --log auto means.  (When stderr was the client's
@@ -79,7 +78,7 @@ log_begin_k(struct logger *lg, struct logline *ll, const char *event,
 {
 	ll->journal = lg->to == LOGMODE_JOURNAL;
 	ll->nf = 0;
-	sb_init(&ll->sb, ll->buf, sizeof ll->buf - 4);
+	logline_init(&ll->sb, ll->buf, sizeof ll->buf);
 	sb_add(&ll->sb, lg->prefix, lg->prefix_len);
 	sb_add(&ll->sb, "event=", 6);
 	sb_add(&ll->sb, event, n);
@@ -92,28 +91,12 @@ log_begin_k(struct logger *lg, struct logline *ll, const char *event,
 	}
 }
 
-/* add_key - " key=" for a key of klen octets */
-static void
-add_key(struct logline *ll, const char *key, size_t klen)
-{
-	sb_add(&ll->sb, " ", 1);
-	sb_add(&ll->sb, key, klen);
-	sb_add(&ll->sb, "=", 1);
-}
-
-/* log_bytes_k - add key=value; quoted when empty or holding a space */
+/* log_bytes_k - add key=value (logline.c's quoting), and its field */
 void
 log_bytes_k(struct logline *ll, const char *key, size_t klen, const char *p,
     size_t n)
 {
-	int quote = n == 0 || memchr(p, ' ', n) != NULL;
-
-	add_key(ll, key, klen);
-	if (quote)
-		sb_add(&ll->sb, "\"", 1);
-	sb_escaped(&ll->sb, p, n);
-	if (quote)
-		sb_add(&ll->sb, "\"", 1);
+	logline_bytes(&ll->sb, key, klen, p, n);
 	if (field_begin(ll, key))
 		sb_escaped(&ll->fb, p, n);
 }
@@ -125,16 +108,14 @@ log_str_k(struct logline *ll, const char *key, size_t klen, const char *val)
 	log_bytes_k(ll, key, klen, val, strlen(val));
 }
 
-/* log_num_k - add key=number (digits need neither quotes nor escapes) */
+/* log_num_k - add key=number, and its field */
 void
 log_num_k(struct logline *ll, const char *key, size_t klen,
     unsigned long long v)
 {
 	size_t at;
 
-	add_key(ll, key, klen);
-	at = ll->sb.len;
-	sb_num(&ll->sb, v);
+	at = logline_num(&ll->sb, key, klen, v);
 	if (field_begin(ll, key))
 		sb_add(&ll->fb, ll->sb.p + at, ll->sb.len - at);
 }
@@ -169,23 +150,13 @@ send_journal(struct logger *lg, struct logline *ll, const char *msg)
 void
 log_end(struct logger *lg, struct logline *ll)
 {
-	struct sbuf *sb = &ll->sb;
-	ssize_t w;
-
-	if (sb->overflow) {		/* room for the marker was kept */
-		sb->len = sb->cap - 1;
-		memcpy(sb->p + sb->len, "...", 4);
-		sb->len += 3;
-	}
+	logline_mark(&ll->sb);
 	if (lg->to == LOGMODE_SYSLOG) {
-		syslog(LOG_INFO, "%s", sb->p + lg->tag_len);
+		syslog(LOG_INFO, "%s", ll->sb.p + lg->tag_len);
 		return;
 	}
 	if (lg->to == LOGMODE_JOURNAL &&
-	    send_journal(lg, ll, sb->p + lg->tag_len) == 0)
+	    send_journal(lg, ll, ll->sb.p + lg->tag_len) == 0)
 		return;
-	sb->p[sb->len++] = '\n';
-	do
-		w = write(2, sb->p, sb->len);
-	while (w < 0 && errno == EINTR);
+	logline_write(&ll->sb);
 }
