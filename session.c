@@ -525,6 +525,24 @@ greet(struct session *s)
 	session_reply(s, R_GREETING, NULL);
 }
 
+/*
+ * read_command - the next command line.  With messages held, a line
+ * that is not whole in the buffer would mean a read that may block, and
+ * replies going out first: settle them (group commit), then wait.
+ */
+static int
+read_command(struct session *s)
+{
+	int r;
+
+	r = io_readline(&s->io, s->line, sizeof s->line, &s->line_len,
+	    !commit_pending(&s->commit));
+	if (r != LINE_AGAIN)
+		return r;
+	session_settle(s);
+	return io_readline(&s->io, s->line, sizeof s->line, &s->line_len, 1);
+}
+
 /* session_run - greet, then read and run commands until the end */
 int
 session_run(struct session *s)
@@ -538,11 +556,8 @@ session_run(struct session *s)
 		return session_refuse(s, s->cfg->queue, steps[step], errno);
 	greet(s);
 	while (!s->closing) {
-		if (!io_line_ready(&s->io))	/* a read may block */
-			session_settle(s);
 		s->line_len = 0;
-		r = io_readline(&s->io, s->line, sizeof s->line,
-		    &s->line_len);
+		r = read_command(s);
 		if (r == LINE_OK)
 			dispatch(s);
 		else if (r == LINE_TOOLONG)

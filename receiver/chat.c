@@ -112,22 +112,21 @@ state_name(unsigned state)
 }
 
 /*
- * session_enter - change state (the only place that does); with
- * --debug, each change is logged as "from -> to" (as OpenSMTPD does at
- * debug level), so a session that went wrong can be followed
+ * chat_trace_state - with --debug, each change of state is logged as
+ * "from -> to" (as OpenSMTPD does at debug level), so a session that
+ * went wrong can be followed
  */
 void
-session_enter(struct session *s, unsigned state)
+chat_trace_state(struct session *s, unsigned state)
 {
 	struct logline ll;
 
-	if (s->cfg->debug && state != s->state) {
-		log_begin(&s->log, &ll, "state");
-		log_str(&ll, "from", state_name(s->state));
-		log_str(&ll, "to", state_name(state));
-		log_end(&s->log, &ll);
-	}
-	s->state = state;
+	if (state == s->state)
+		return;
+	log_begin(&s->log, &ll, "state");
+	log_str(&ll, "from", state_name(s->state));
+	log_str(&ll, "to", state_name(state));
+	log_end(&s->log, &ll);
 }
 
 /* reset_transaction - forget sender and recipients (RSET, HELO, end) */

@@ -14,7 +14,16 @@ void	 log_refusal(struct session *, enum reply_id, const char *);
 void	 session_error(struct session *);
 void	 session_settle(struct session *);
 void	 chat_room(struct session *, size_t);
-void	 session_enter(struct session *, unsigned);
+void	 chat_trace_state(struct session *, unsigned);
+
+/* session_enter - change state (the only place that does; --debug logs it) */
+static inline void
+session_enter(struct session *s, unsigned state)
+{
+	if (s->cfg->debug)
+		chat_trace_state(s, state);
+	s->state = state;
+}
 void	 reset_transaction(struct session *);
 void	 timed_out(struct session *);
 

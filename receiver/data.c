@@ -443,7 +443,7 @@ too_slow(const struct data_machine *m, const struct io *io)
 
 	if (m->min_rate == 0)
 		return 0;
-	t = io_now();
+	t = io_now();		/* after a read: the wait's start is stale */
 	ms = (long long)(t.tv_sec - m->start.tv_sec) * 1000 +
 	    (t.tv_nsec - m->start.tv_nsec) / 1000000 -
 	    (long long)io->timeout * 1000;
@@ -460,14 +460,14 @@ data_begin(struct data_machine *m, const struct io *io, struct spool *sp,
     const struct data_limits *lim, struct data_result *res)
 {
 	memset(res, 0, sizeof *res);
-	memset(m, 0, sizeof *m);
 	m->st = D_BOL;
 	m->lf_ok = (int)lim->lf_ok;
 	m->in_header = 1;
+	m->hmatch = 0;
+	m->line_len = 0;
 	m->max = lim->max_size;
 	m->min_rate = lim->min_rate;
-	if (m->min_rate != 0)
-		m->start = io_now();
+	m->waited = 0;
 	m->base = io->bytes_in;
 	m->sp = sp;
 	m->res = res;
@@ -489,7 +489,9 @@ data_feed(struct data_machine *m, struct io *io)
 /*
  * data_fill - wait for more of the message.  Not IO_OK: the session is
  * over (DATA_SLOW in res->flags when the client fell below the minimum
- * rate).
+ * rate).  The rate's clock starts when the message first has to be
+ * waited for (the start of that wait: no clock reading of its own), so
+ * a message that came whole with its commands costs none.
  */
 int
 data_fill(struct data_machine *m, struct io *io)
@@ -498,6 +500,12 @@ data_fill(struct data_machine *m, struct io *io)
 
 	if ((r = io_fill(io)) != IO_OK)
 		return r;
+	if (!m->waited) {
+		m->waited = 1;
+		m->start = io->wait_end;
+		m->start.tv_sec -= io->timeout;
+		return IO_OK;
+	}
 	if (too_slow(m, io)) {
 		m->res->flags |= DATA_SLOW;
 		return IO_TIMEOUT;

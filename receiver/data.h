@@ -42,7 +42,8 @@ struct data_machine {
 	size_t	 line_len;		/* octets on this header line */
 	unsigned long long max;		/* 0: no limit */
 	unsigned min_rate;		/* 0: none */
-	struct timespec start;		/* the 354, for min_rate */
+	int	 waited;		/* start is set: */
+	struct timespec start;		/* the first wait for data */
 	unsigned long long base;	/* io bytes_in then */
 	struct spool *sp;
 	struct data_result *res;

@@ -19,7 +19,7 @@
 
 #include "io.h"
 
-static int read_line(struct io *, char *, size_t, size_t *);
+static int read_line(struct io *, char *, size_t, size_t *, int);
 
 /* io_now - the monotonic clock all deadlines are on */
 struct timespec
@@ -403,36 +403,43 @@ line_status(int r)
  * io_readline - read one line into buf (size cap), without its ending,
  * within one idle timeout for the whole line (a byte now and then does
  * not stretch it; the clock starts when the line first has to wait, so
- * a line already buffered costs no clock reading).  A line holds at
+ * a line already buffered costs no clock reading).  With wait 0, a
+ * line that is not whole in the buffer is left there: LINE_AGAIN, so
+ * that the caller can do what must come before a read that may block.
+ * A line holds at
  * most cap - 2 bytes of text; a longer one is read to its LF and thrown
  * away.  buf is NUL-terminated, but the text may hold NULs: *lenp is
  * the true length.
  */
 int
-io_readline(struct io *io, char *buf, size_t cap, size_t *lenp)
+io_readline(struct io *io, char *buf, size_t cap, size_t *lenp, int wait)
 {
 	int r;
 
 	io->line_timed = LINE_ARMED;
-	r = read_line(io, buf, cap, lenp);
+	r = read_line(io, buf, cap, lenp, wait);
 	io->line_timed = 0;
 	return r;
 }
 
 /* read_line - io_readline's work */
 static int
-read_line(struct io *io, char *buf, size_t cap, size_t *lenp)
+read_line(struct io *io, char *buf, size_t cap, size_t *lenp, int wait)
 {
 	size_t len = 0, n;
 	unsigned char *p, *lf;
 	int toolong = 0, r;
 
 	for (;;) {
+		if (!wait && !io_buffered(io))
+			return LINE_AGAIN;
 		if ((r = io_fill(io)) != IO_OK)
 			return line_status(r);
 		p = io->inbuf + io->in_pos;
 		n = io->in_len - io->in_pos;
 		lf = memchr(p, '\n', n);
+		if (lf == NULL && !wait)	/* nothing taken yet */
+			return LINE_AGAIN;
 		if (lf != NULL)
 			n = (size_t)(lf - p);
 		if (!toolong && len + n > cap - 1)

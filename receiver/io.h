@@ -26,7 +26,8 @@ enum line_status {
 	LINE_BARELF,	/* ended by a LF with no CR before it */
 	LINE_EOF,
 	LINE_TIMEOUT,
-	LINE_ERROR
+	LINE_ERROR,
+	LINE_AGAIN	/* io_readline without wait: no whole line buffered */
 };
 
 /* the client's fds, and which are sockets (the caller knows: fstat) */
@@ -71,14 +72,6 @@ io_buffered(const struct io *io)
 	return io->in_pos < io->in_len;
 }
 
-/* io_line_ready - a whole line is buffered: reading it cannot block */
-static inline int
-io_line_ready(const struct io *io)
-{
-	return memchr(io->inbuf + io->in_pos, '\n', io->in_len - io->in_pos) !=
-	    NULL;
-}
-
 /* io_room - reply octets that fit before a flush */
 static inline size_t
 io_room(const struct io *io)
@@ -86,7 +79,7 @@ io_room(const struct io *io)
 	return IO_OUTBUF - io->out_len;
 }
 
-int	 io_readline(struct io *, char *, size_t, size_t *);
+int	 io_readline(struct io *, char *, size_t, size_t *, int);
 int	 io_put_more(struct io *, const char *, size_t);
 
 /* io_put - queue reply bytes (flushed before a read would block) */

@@ -384,7 +384,8 @@ receive_data(struct session *s, const struct data_limits *lim,
 
 	data_begin(&m, &s->io, &s->spool, lim, res);
 	while (!data_feed(&m, &s->io)) {
-		session_settle(s);
+		if (commit_pending(&s->commit))
+			session_settle(s);
 		if ((r = data_fill(&m, &s->io)) != IO_OK)
 			return r;
 	}
