@@ -2,9 +2,10 @@
  * session.c - the SMTP state machine (RFC 5321, with RFC 1870 SIZE,
  * 2920 PIPELINING, 3461 DSN, 6152 8BITMIME, 6531 SMTPUTF8, 2034 codes).
  * One table says which command runs in which state; handlers check
- * arguments, never ordering.  Every reply goes through session_reply(),
- * which also counts errors and logs refusals.  The mail transaction
- * itself (MAIL, RCPT, DATA) is in transaction.c.
+ * arguments, never ordering.  Greets (after checks.c's verdicts), reads
+ * each command line and dispatches it.  Every reply goes through
+ * chat.c's session_reply(); the mail transaction itself (MAIL, RCPT,
+ * DATA) is transaction.c's.
  */
 #include <errno.h>
 #include <stdint.h>
