@@ -308,16 +308,17 @@ spool_failed(struct session *s, const char *step, int err)
 /*
  * hold_queued - say 250 for a complete message, held in the reply
  * buffer until commit_settle() has made it durable in new/.  Room for
- * the whole line is made first (settling what is held), so no flush
- * can cut it in two or send it early.
+ * the whole line is made first (settling what is held, then flushing),
+ * so no flush can cut it in two or send it early, and chat_room() in
+ * its session_reply() finds room and never settles this hold before
+ * its place in the buffer is known.
  */
 static void
 hold_queued(struct session *s, const struct data_result *res, int fd)
 {
 	struct held *h;
 
-	if (commit_full(&s->commit) ||
-	    sizeof s->io.outbuf - s->io.out_len < REPLY_LINE_MAX) {
+	if (commit_full(&s->commit) || io_room(&s->io) < REPLY_LINE_MAX) {
 		session_settle(s);
 		(void)io_flush(&s->io);
 	}
