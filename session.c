@@ -85,7 +85,7 @@ session_init(struct session *s, const struct config *cfg,
 	s->closing = 0;
 	s->end = END_CLIENT;
 	s->end_reason = "eof";
-	s->errors = s->rcpt_refused = 0;
+	s->errors = s->rcpt_refused = s->overshoot = 0;
 	s->queued = s->refused = 0;
 	s->helo[0] = '\0';
 	s->pid = getpid();

@@ -22,6 +22,9 @@
 #define DEFAULT_CHECK_TIMEOUT	20		/* policy programs, s */
 #define MAX_RCPT_CAP		100000
 #define MAX_HOPS		100	/* Received: lines a message may have */
+#define RCPT_OVERSHOOT		1000	/* 452s for too many recipients a */
+					/* session gets before they count as */
+					/* errors (Postfix's default) */
 #define HOSTNAME_MAX		255
 
 /* what smtpd says when it is handed a listening socket, not a client */

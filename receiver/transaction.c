@@ -242,10 +242,30 @@ add_rcpt(struct session *s, const struct path *to,
 }
 
 /*
+ * count_refusal - a refused recipient is an error, whatever its class,
+ * so that a client hammering 452s is cut at --max-errors like one
+ * collecting 550s.  Only the first RCPT_OVERSHOOT past a recipient limit
+ * are free, as Postfix's smtpd_recipient_overshoot_limit: a client that
+ * pipelined more recipients than we take (RFC 5321 4.5.3.1.10: it sends
+ * the rest later) must not lose its whole transaction to a 421.
+ */
+static void
+count_refusal(struct session *s, enum reply_id id)
+{
+	if (reply_get(id)->flags & RF_ERROR)
+		return;			/* counted by session_reply */
+	if ((id == R_TOO_MANY_RCPT || id == R_ENVELOPE_FULL) &&
+	    s->overshoot < RCPT_OVERSHOOT) {
+		s->overshoot++;
+		return;
+	}
+	session_error(s);
+}
+
+/*
  * cmd_rcpt - RFC 5321 4.1.1.3 with NOTIFY and ORCPT.  Refusals are
  * counted so that DATA can tell "all refused" (554) from "none" (503),
- * and every one is an error, 4xx too: a client hammering 452s is cut
- * at --max-errors like one collecting 550s.
+ * and as errors (count_refusal).
  */
 void
 cmd_rcpt(struct session *s, const char *arg, const char *end)
@@ -265,9 +285,8 @@ cmd_rcpt(struct session *s, const char *arg, const char *end)
 	else
 		s->rcpt_refused++;
 	session_reply(s, id, text[0] != '\0' ? text : NULL);
-	if (id != R_RCPT_OK && id != R_RCPT_DUP &&
-	    !(reply_get(id)->flags & RF_ERROR))
-		session_error(s);
+	if (id != R_RCPT_OK && id != R_RCPT_DUP)
+		count_refusal(s, id);
 }
 
 /* write_head - the spool file's head for this transaction */
