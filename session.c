@@ -90,7 +90,8 @@ session_init(struct session *s, const struct config *cfg,
 	s->helo[0] = '\0';
 	s->pid = getpid();
 	log_init(&s->log, cfg->log_mode, s->pid,
-	    client->ip[0] != '\0' ? client->ip : "local");
+	    client->ip[0] != '\0' ? client->ip :
+	    client->unix_peer ? "unix" : "local");
 	envelope_init(&s->env);
 	s->spool.tmpfd = s->spool.newfd = s->spool.fd = -1;
 	io_init(&s->io, conn, cfg->timeout, cfg->session_max);
@@ -422,6 +423,8 @@ log_connect(struct session *s)
 static void
 read_failed(struct session *s, int r)
 {
+	if (s->closing)			/* the reason is known already */
+		return;
 	if (r == LINE_TIMEOUT) {
 		timed_out(s);
 		return;
@@ -541,6 +544,8 @@ read_command(struct session *s)
 	if (r != LINE_AGAIN)
 		return r;
 	session_settle(s);
+	if (s->closing)			/* a 250 could not be taken back */
+		return LINE_ERROR;
 	return io_readline(&s->io, s->line, sizeof s->line, &s->line_len, 1);
 }
 

@@ -3,7 +3,8 @@
  * reply implies (its log line, the error count, closing, the state it
  * leaves), and the door into group commit that must open before any
  * reply leaves.  The session and the transaction call down into it; it
- * calls only io, reply, commit and log, never a command handler.
+ * calls only io, reply, commit, log and envelope (a reset), never a
+ * command handler.
  */
 #include <string.h>
 

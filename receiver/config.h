@@ -1,6 +1,6 @@
 /*
  * config.h - what smtpd was told at start-up, and who the client is.
- * Filled once by smtpd.c from options and environment, then read-only:
+ * Filled once by options.c and peer.c at start, then read-only:
  * the session only ever sees a const pointer to these.
  */
 #ifndef CONFIG_H
@@ -65,6 +65,7 @@ struct client {
 	char	 local_ip[64];
 	char	 local_name[HOSTNAME_MAX + 1];
 	int	 trusted;		/* local, loopback or RELAYCLIENT */
+	int	 unix_peer;		/* on an AF_UNIX socket: no address */
 };
 
 #endif

@@ -432,8 +432,8 @@ feed(struct data_machine *m, const unsigned char *p, size_t n)
 /*
  * too_slow - the minimum data rate (Postfix's smtpd_min_data_rate): the
  * first idle period is free, after that each octet buys 1/rate s more.
- * Checked after each read, so a trickle is cut within an idle period
- * of falling behind; plain silence is the idle limit's (io.c).
+ * Checked before each wait for more, so a trickle is cut within an idle
+ * period of falling behind; plain silence is the idle limit's (io.c).
  */
 static int
 too_slow(const struct data_machine *m, const struct io *io)
@@ -443,7 +443,7 @@ too_slow(const struct data_machine *m, const struct io *io)
 
 	if (m->min_rate == 0)
 		return 0;
-	t = io_now();		/* after a read: the wait's start is stale */
+	t = io_now();
 	ms = (long long)(t.tv_sec - m->start.tv_sec) * 1000 +
 	    (t.tv_nsec - m->start.tv_nsec) / 1000000 -
 	    (long long)io->timeout * 1000;
@@ -456,7 +456,7 @@ too_slow(const struct data_machine *m, const struct io *io)
  * the limits in lim, results in *res
  */
 void
-data_begin(struct data_machine *m, const struct io *io, struct spool *sp,
+data_begin(struct data_machine *m, struct spool *sp,
     const struct data_limits *lim, struct data_result *res)
 {
 	memset(res, 0, sizeof *res);
@@ -468,7 +468,6 @@ data_begin(struct data_machine *m, const struct io *io, struct spool *sp,
 	m->max = lim->max_size;
 	m->min_rate = lim->min_rate;
 	m->waited = 0;
-	m->base = io->bytes_in;
 	m->sp = sp;
 	m->res = res;
 	pick_scans(m);
@@ -491,24 +490,27 @@ data_feed(struct data_machine *m, struct io *io)
  * over (DATA_SLOW in res->flags when the client fell below the minimum
  * rate).  The rate's clock starts when the message first has to be
  * waited for (the start of that wait: no clock reading of its own), so
- * a message that came whole with its commands costs none.
+ * a message that came whole with its commands costs none; the rate is
+ * judged before each later wait, when what came has been fed, so a
+ * message whose end has arrived is never refused for its pace.
  */
 int
 data_fill(struct data_machine *m, struct io *io)
 {
 	int r;
 
+	if (m->waited && too_slow(m, io)) {	/* what came is all fed */
+		m->res->flags |= DATA_SLOW;
+		return IO_TIMEOUT;
+	}
+	if (!m->waited)
+		m->base = io->bytes_in;
 	if ((r = io_fill(io)) != IO_OK)
 		return r;
 	if (!m->waited) {
 		m->waited = 1;
 		m->start = io->wait_end;
 		m->start.tv_sec -= io->timeout;
-		return IO_OK;
-	}
-	if (too_slow(m, io)) {
-		m->res->flags |= DATA_SLOW;
-		return IO_TIMEOUT;
 	}
 	return IO_OK;
 }

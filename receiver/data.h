@@ -17,7 +17,7 @@
 #define DATA_LOOP	8	/* too many Received: lines: 554 5.4.6 */
 #define DATA_SLOW	16	/* below the minimum rate: 421 4.4.2, the end */
 
-/* what data_receive() enforces */
+/* what the DATA machine enforces (data_begin) */
 struct data_limits {
 	unsigned long long max_size;	/* octets after unstuffing, 0: none */
 	unsigned min_rate;		/* octets a second past the first */
@@ -51,7 +51,7 @@ struct data_machine {
 	size_t	(*next_special)(const unsigned char *, size_t);
 };
 
-void	 data_begin(struct data_machine *, const struct io *, struct spool *,
+void	 data_begin(struct data_machine *, struct spool *,
 	    const struct data_limits *, struct data_result *);
 int	 data_feed(struct data_machine *, struct io *);
 int	 data_fill(struct data_machine *, struct io *);

@@ -200,8 +200,7 @@ arm_read(struct io *io)
 		return IO_OK;
 	tv.tv_sec = early / 1000;
 	tv.tv_usec = (early % 1000) * 1000;
-	if (early == 0 ||
-	    setsockopt(io->in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
+	if (setsockopt(io->in, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv) < 0) {
 		io->rcv_ms = 0;
 		return wait_for(io, io->in, POLLIN);
 	}

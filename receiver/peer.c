@@ -180,6 +180,7 @@ identify_client(struct client *c, const struct conn *conn)
 	if ((v = getenv("TCPLOCALIP")) != NULL)
 		normalize_ip(v, c->local_ip, sizeof c->local_ip);
 	copy_name(c->local_name, sizeof c->local_name, getenv("TCPLOCALHOST"));
+	c->unix_peer = unix_peer;
 	c->trusted = (c->ip[0] == '\0' && !unix_peer) ||
 	    policy_is_loopback(c->ip) || getenv("RELAYCLIENT") != NULL;
 }

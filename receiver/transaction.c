@@ -381,6 +381,7 @@ data_ended(struct session *s, int r, const struct data_result *res)
 	spool_abort(&s->spool);
 	if (res->flags & DATA_SLOW) {
 		s->end_reason = "data-too-slow";
+		io_grace(&s->io, 10);		/* time to send the 421 */
 		session_reply(s, R_DATA_SLOW, NULL);
 	} else if (r == IO_TIMEOUT)
 		timed_out(s);
@@ -402,7 +403,7 @@ receive_data(struct session *s, const struct data_limits *lim,
 	struct data_machine m;
 	int r;
 
-	data_begin(&m, &s->io, &s->spool, lim, res);
+	data_begin(&m, &s->spool, lim, res);
 	while (!data_feed(&m, &s->io)) {
 		if (commit_pending(&s->commit))
 			session_settle(s);

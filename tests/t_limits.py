@@ -516,6 +516,12 @@ def test_min_data_rate():
     lib.check("min-data-rate-trickle-cut", b"421 4.4.2 mx.test.example data "
               b"arrives too slowly" in got and new == [] and 1.9 < took < 4,
               "%.2fs %r %r" % (took, got[-200:], new))
+    # the end arrives 2.8 s in, behind the rate: what has come whole is
+    # judged by its end, not refused for its pace
+    got, new = data_paced(["--timeout", "2", "--min-data-rate", "100"],
+                          [b"Subject: x\r\n", b"\r\nbody\r\n.\r\n"], 1.4)
+    lib.check("min-data-rate-ended-message-kept", b"250 2.0.0 OK queued"
+              in got and len(new) == 1, got[-200:])
     got, new = data_paced(["--timeout", "2", "--min-data-rate", "0"],
                           [b"x"] * 60 + [b"\r\n"], 0.05)
     lib.check("min-data-rate-0-is-off", b"250 2.0.0 OK queued" in got and

@@ -1292,7 +1292,8 @@ def test_unix_peer():
     rc, got, err = socketpair_session(["--domain", "ok.example"],
                                       lib.base_env(), relay)
     check("unix-peer-untrusted", b"550 5.7.1 relaying denied" in got and
-          b"250 2.1.5" in got and "trusted=no" in err, "%r %s" % (got, err))
+          b"250 2.1.5" in got and "ip=unix event=connect trusted=no" in err,
+          "%r %s" % (got, err))
     rc, got, err = socketpair_session(["--domain", "ok.example"],
                                       lib.base_env({"RELAYCLIENT": ""}),
                                       relay)
