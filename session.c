@@ -515,9 +515,13 @@ check_client(struct session *s)
 static void
 greet(struct session *s)
 {
+	unsigned delay = s->cfg->greet_delay, left;
+
 	if (check_client(s))
 		return;
-	if (check_early_talker(s->io.in, s->io.in_sock, s->cfg->greet_delay)) {
+	left = io_seconds_left(&s->io);		/* never past the cap */
+	if (check_early_talker(s->io.in, s->io.in_sock,
+	    delay < left ? delay : left)) {
 		if (io_is_listening(s->io.in)) {	/* not a client at all */
 			session_misstarted(s, LISTENING_SOCKET);
 			return;

@@ -5,6 +5,7 @@
  * Each check returns a verdict and never replies: the session does.
  * Programs get a clean environment of checked session facts, no shell.
  */
+#include <errno.h>
 #include <poll.h>
 #include <string.h>
 #include <strings.h>
@@ -12,25 +13,29 @@
 #include <sys/wait.h>
 
 #include "checks.h"
+#include "io.h"
 
 #define ENV_BUF	2048
 
 /*
  * check_early_talker - RFC 5321 4.3.1: the client must wait for the
  * greeting.  1 when a network client's bytes are already there on fd
- * (after delay seconds, if set); pipes and files (transcripts) are
- * exempt.
+ * (after delay seconds, if set: one deadline, however often a signal
+ * interrupts the wait); pipes and files (transcripts) are exempt.
  */
 int
 check_early_talker(int fd, int is_sock, unsigned delay)
 {
 	struct pollfd pfd = { fd, POLLIN, 0 };
+	struct timespec end = io_now();
+	int r;
 
 	if (!is_sock)
 		return 0;
-	while (poll(&pfd, 1, (int)delay * 1000) < 0)
+	end.tv_sec += delay;
+	while ((r = poll(&pfd, 1, ms_until(end))) < 0 && errno == EINTR)
 		;
-	return (pfd.revents & POLLIN) != 0;
+	return r > 0 && (pfd.revents & POLLIN) != 0;
 }
 
 /* add_env - append "NAME=value" to the environment being built */

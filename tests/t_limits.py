@@ -528,11 +528,30 @@ def test_min_data_rate():
               len(new) == 1, got[-200:])
 
 
+def test_greet_delay_capped():
+    """--greet-delay never waits past --session-timeout."""
+    q, p, b = on_socket(["--greet-delay", "30", "--session-timeout", "2"])
+    t0 = time.time()
+    got = read_to_eof(b)
+    took = time.time() - t0
+    try:
+        rc = p.wait(10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        rc = p.wait()
+    b.close()
+    q.cleanup()
+    lib.check("greet-delay-capped-by-session", took < 5 and rc == 1 and
+              b"421 4.4.2 mx.test.example session time limit reached" in
+              got, "%.2fs rc=%r %r" % (took, rc, got))
+
+
 for t in [test_stderr_is_client_socket, test_idle_timeout, test_timeout_in_data, test_session_cap_trickle,
           test_huge_command_line, test_many_recipients, test_envelope_cap,
           test_noop_flood,
           test_oversized_message, test_many_header_lines, test_usage_errors,
           test_client_never_reads, test_socket_waits,
-          test_nonblocking_socket, test_min_data_rate]:
+          test_nonblocking_socket, test_min_data_rate,
+          test_greet_delay_capped]:
     t()
 lib.finish()
