@@ -44,7 +44,7 @@ struct data_machine {
 	unsigned min_rate;		/* 0: none */
 	int	 waited;		/* start is set: */
 	struct timespec start;		/* the first wait for data */
-	unsigned long long base;	/* io bytes_in then */
+	unsigned long long base;	/* io bytes_in at that first wait */
 	struct spool *sp;
 	struct data_result *res;
 	size_t	(*clean_lines)(const unsigned char *, size_t);

@@ -363,10 +363,6 @@ def on_socket(args, nonblock=False):
     return q, p, b
 
 
-def read_to_eof(b):
-    return lib.recv_all(b)
-
-
 def trickle(b, data, gap, limit):
     """Send data a byte every gap seconds until smtpd hangs up or limit."""
     t0 = time.time()
@@ -386,7 +382,7 @@ def timed_on_socket(args, feed, nonblock=False):
     b.recv(4096)
     t0 = time.time()
     feed(b)
-    got = read_to_eof(b)
+    got = lib.recv_all(b)
     took = time.time() - t0
     rc = p.wait(10)
     b.close()
@@ -436,7 +432,7 @@ def test_nonblocking_socket():
                  b"Subject: x\r\n\r\nbody\r\n.\r\n", b"QUIT\r\n"):
         time.sleep(0.5)     # smtpd waits for each line
         b.send(line)
-    got += read_to_eof(b)
+    got += lib.recv_all(b)
     rc = p.wait(10)
     after = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = (after.ru_utime + after.ru_stime) - (before.ru_utime +
@@ -493,7 +489,7 @@ def data_paced(args, chunks, gap):
         b.sendall(b".\r\nQUIT\r\n")
     except OSError:
         pass
-    got = read_to_eof(b)
+    got = lib.recv_all(b)
     p.wait(10)
     new = q.files("new") + q.files("tmp")
     b.close()
@@ -532,7 +528,7 @@ def test_greet_delay_capped():
     """--greet-delay never waits past --session-timeout."""
     q, p, b = on_socket(["--greet-delay", "30", "--session-timeout", "2"])
     t0 = time.time()
-    got = read_to_eof(b)
+    got = lib.recv_all(b)
     took = time.time() - t0
     try:
         rc = p.wait(10)
