@@ -28,6 +28,7 @@ endif
 # without it.
 ifeq ($(STATIC),1)
 WITH_SYSTEMD = 0
+WITH_TLS = 0
 LDFLAGS	+= -static
 endif
 WITH_SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && \
@@ -35,13 +36,25 @@ WITH_SYSTEMD ?= $(shell pkg-config --exists libsystemd 2>/dev/null && \
 ifeq ($(WITH_SYSTEMD),1)
 CPPFLAGS += -DHAVE_LIBSYSTEMD $(shell pkg-config --cflags libsystemd)
 endif
+# TLS through libtls (Debian: libtls-dev), optional the same way:
+# WITH_TLS=0 builds without.  Also dlopen'ed, when a session starts TLS,
+# by the SONAME of the library pkg-config finds.
+WITH_TLS ?= $(shell pkg-config --exists libtls 2>/dev/null && \
+	   echo 1 || echo 0)
+ifeq ($(WITH_TLS),1)
+TLS_SONAME := $(or $(shell objdump -p "$$(pkg-config --variable=libdir \
+	   libtls)/libtls.so" 2>/dev/null | sed -n 's/^ *SONAME *//p'),libtls.so)
+CPPFLAGS += -DHAVE_LIBTLS -DLIBTLS_SONAME='"$(TLS_SONAME)"' \
+	   $(shell pkg-config --cflags libtls)
+endif
 ALL_CFLAGS = $(STD) $(WARN) $(CFLAGS) $(CPPFLAGS)
 # The build configuration, in .build-config: rewritten only when its
 # text changes, and everything compiled depends on it, so a build with
 # another compiler, other flags, WITH_SYSTEMD, SANITIZE or STATIC
 # rebuilds it all.  tests/run.sh prints it.
 BUILD_CONFIG = $(CC) $(ALL_CFLAGS) | link: $(LDFLAGS) $(LDLIBS) | \
-	   WITH_SYSTEMD=$(WITH_SYSTEMD) SANITIZE=$(SANITIZE) STATIC=$(STATIC)
+	   WITH_SYSTEMD=$(WITH_SYSTEMD) WITH_TLS=$(WITH_TLS) \
+	   SANITIZE=$(SANITIZE) STATIC=$(STATIC)
 
 # Three wings (README, SOURCE): the receiver (smtpd.c, session.c and
 # spool.c here, the rest in receiver/), the queue tool (queue/) and the
@@ -54,7 +67,8 @@ RECEIVER = receiver/transaction.o receiver/data.o receiver/envelope.o \
 	   receiver/policy.o receiver/reply.o receiver/io.o receiver/log.o \
 	   receiver/sdglue.o receiver/checks.o receiver/hook.o \
 	   receiver/rcptlist.o receiver/cdb.o receiver/commit.o \
-	   receiver/chat.o receiver/options.o receiver/peer.o receiver/head.o
+	   receiver/chat.o receiver/options.o receiver/peer.o receiver/head.o \
+	   receiver/tlsio.o receiver/starttls.o
 OBJS	 = smtpd.o session.o spool.o $(RECEIVER) lib/addr.o lib/sbuf.o
 QUEUE	 = queue/smtpd-queue.o queue/dir.o queue/msg.o queue/state.o \
 	   queue/cmd.o queue/exec.o queue/deliver.o queue/loop.o \

@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "chat.h"
 #include "checks.h"
+#include "starttls.h"
 #include "transaction.h"
 #include "words.h"
 
@@ -56,7 +57,7 @@ static const struct command commands[] = {	/* the busiest first */
 	{ "SAML", cmd_unimpl, S_ANY, R_DONE },
 	{ "BDAT", cmd_unimpl, S_ANY, R_DONE },
 	{ "AUTH", cmd_unimpl, S_ANY, R_DONE },
-	{ "STARTTLS", cmd_unimpl, S_ANY, R_DONE },
+	{ "STARTTLS", cmd_starttls, S_ANY, R_DONE },
 	{ "VERB", cmd_unimpl, S_ANY, R_DONE },
 	{ "GET", cmd_forbidden, S_ANY, R_DONE },
 	{ "POST", cmd_forbidden, S_ANY, R_DONE },
@@ -67,10 +68,9 @@ static const struct command commands[] = {	/* the busiest first */
 	{ "DELETE", cmd_forbidden, S_ANY, R_DONE },
 };
 
-/* the EHLO keywords after the first line (RFC 5321 4.1.1.1) */
+/* the EHLO keywords after the first line and SIZE (RFC 5321 4.1.1.1) */
 static const char *const ehlo_keywords[] = {
 	"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8", "DSN",
-	"HELP",
 };
 
 /* session_init - a fresh session on the client's fds */
@@ -89,6 +89,8 @@ session_init(struct session *s, const struct config *cfg,
 	s->queued = s->refused = 0;
 	s->helo[0] = '\0';
 	s->pid = getpid();
+	s->tls.active = 0;
+	s->tls_link = NULL;
 	log_init(&s->log, cfg->log_mode, s->pid,
 	    client->ip[0] != '\0' ? client->ip :
 	    client->unix_peer ? "unix" : "local");
@@ -107,6 +109,8 @@ session_free(struct session *s)
 {
 	spool_close(&s->spool);
 	envelope_free(&s->env);
+	tls_finish(s->tls_link, NULL);
+	s->tls_link = NULL;
 }
 
 /* valid_helo - is the HELO/EHLO argument a name we may record? */
@@ -179,9 +183,12 @@ cmd_ehlo(struct session *s, const char *arg, const char *end)
 	(void)reply_line(&s->io, 250, 1, NULL, s->cfg->hostname);
 	(void)reply_line(&s->io, 250, 1, NULL, size);
 	for (i = 0; i < sizeof ehlo_keywords / sizeof ehlo_keywords[0]; i++)
-		(void)reply_line(&s->io, 250,
-		    i + 1 < sizeof ehlo_keywords / sizeof ehlo_keywords[0],
-		    NULL, ehlo_keywords[i]);
+		(void)reply_line(&s->io, 250, 1, NULL, ehlo_keywords[i]);
+	if (starttls_offered(s))
+		(void)reply_line(&s->io, 250, 1, NULL, "STARTTLS");
+	if (s->tls.active)			/* RFC 8689: only under TLS */
+		(void)reply_line(&s->io, 250, 1, NULL, "REQUIRETLS");
+	(void)reply_line(&s->io, 250, 0, NULL, "HELP");
 }
 
 /* no_args - reply 501 unless the rest of the line is empty */
@@ -491,6 +498,7 @@ check_client(struct session *s)
 	f.client = s->client;
 	f.helo = f.sender = "";
 	f.log = &s->log;
+	f.tls = &s->tls;
 	f.seconds_left = io_seconds_left(&s->io);
 	v = check_program(&f, s->cfg->check_client, "connect",
 	    s->client->ip[0] != '\0' ? s->client->ip : "local", text,
@@ -564,7 +572,11 @@ session_run(struct session *s)
 	if (spool_open(&s->spool, s->cfg->queue, s->cfg->hostname, s->pid,
 	    &step) < 0)
 		return session_refuse(s, s->cfg->queue, steps[step], errno);
-	greet(s);
+	if (s->cfg->tls.bad_file != NULL)
+		return session_refuse(s, s->cfg->tls.bad_file, "tls-file",
+		    s->cfg->tls.bad_errno);
+	if (!s->cfg->tls.implicit || starttls_implicit(s) == 0)
+		greet(s);
 	while (!s->closing) {
 		s->line_len = 0;
 		r = read_command(s);
@@ -578,8 +590,11 @@ session_run(struct session *s)
 			read_failed(s, r);
 	}
 	session_settle(s);
-	if (io_flush(&s->io) == IO_OK && s->end != END_QUIT)
-		io_linger(&s->io);
+	if (io_flush(&s->io) == IO_OK) {
+		starttls_end(s);		/* close_notify first */
+		if (s->end != END_QUIT)
+			io_linger(&s->io);
+	}
 	log_disconnect(s);
 	return s->end;
 }

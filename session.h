@@ -54,6 +54,8 @@ struct session {
 	struct commit commit;
 	struct arrival_clock clock;
 	struct head_cache head;
+	struct tls_info tls;		/* .active once the handshake is done */
+	struct tls_link *tls_link;	/* NULL until TLS is prepared */
 	struct io io;
 	char	 line[RCPT_LINE_MAX + 2];
 	size_t	 line_len;

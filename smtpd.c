@@ -166,6 +166,7 @@ main(int argc, char **argv)
 	parse_options(argc, argv, &cfg, files);
 	if (quiet)
 		cfg.log_mode = LOGMODE_SYSLOG;
+	tls_open_files(&cfg.tls);	/* the key may be root's alone */
 	if (files[2] != NULL)
 		drop_privileges(files[2]);
 	if (cfg.hostname[0] == '\0')

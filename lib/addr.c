@@ -738,9 +738,9 @@ parse_envid(const struct param *pa, char *envid)
 	return copy_value(pa, envid, ADDR_ENVID_MAX);
 }
 
-enum { MK_SIZE, MK_BODY, MK_SMTPUTF8, MK_RET, MK_ENVID };
+enum { MK_SIZE, MK_BODY, MK_SMTPUTF8, MK_RET, MK_ENVID, MK_REQUIRETLS };
 static const char *const mail_kw[] = {
-	"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID"
+	"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "REQUIRETLS"
 };
 
 /* mail_param - apply one known MAIL parameter */
@@ -764,6 +764,11 @@ mail_param(void *out, int k, const struct param *pa)
 		return PARAM_OK;
 	case MK_RET:
 		return parse_ret(pa, &mp->ret);
+	case MK_REQUIRETLS:
+		if (pa->val != NULL)
+			return PARAM_SYNTAX;
+		mp->requiretls = 1;
+		return PARAM_OK;
 	default:
 		return parse_envid(pa, mp->envid);
 	}
@@ -814,6 +819,7 @@ clear_mail(void *out)
 	mp->smtputf8 = 0;
 	mp->ret = RET_NONE;
 	mp->envid[0] = '\0';
+	mp->requiretls = 0;
 }
 
 /* clear_rcpt - no RCPT parameters */

@@ -49,6 +49,7 @@ struct mail_params {
 	int	 smtputf8;
 	enum ret_type ret;
 	char	 envid[ADDR_ENVID_MAX + 1];	/* xtext as sent, "" = none */
+	int	 requiretls;			/* RFC 8689 REQUIRETLS */
 };
 
 struct rcpt_params {

@@ -72,6 +72,13 @@ build_env(const struct check_facts *f, const char *stage, const char *arg,
 	add_env(&sb, envp, &n, "SMTPD_CLIENT_NAME", c->name);
 	add_env(&sb, envp, &n, "SMTPD_TRUSTED", c->trusted ? "yes" : "no");
 	add_env(&sb, envp, &n, "SMTPD_HELO", f->helo);
+	if (f->tls->active) {
+		add_env(&sb, envp, &n, "SMTPD_TLS_VERSION", f->tls->version);
+		add_env(&sb, envp, &n, "SMTPD_TLS_CIPHER", f->tls->cipher);
+		if (f->tls->peer_hash[0] != '\0')
+			add_env(&sb, envp, &n, "SMTPD_TLS_PEER_CERT_HASH",
+			    f->tls->peer_hash);
+	}
 	if (strcmp(stage, "mail") == 0)
 		add_env(&sb, envp, &n, "SMTPD_SENDER", arg);
 	else if (strcmp(stage, "rcpt") == 0) {

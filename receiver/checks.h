@@ -21,6 +21,7 @@ struct check_facts {
 	const char *helo;
 	const char *sender;		/* "" before MAIL */
 	struct logger *log;
+	const struct tls_info *tls;	/* .active: under TLS */
 	unsigned seconds_left;		/* never run past the session's cap */
 };
 

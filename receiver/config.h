@@ -9,6 +9,7 @@
 #include "log.h"
 #include "policy.h"
 #include "rcptlist.h"
+#include "tlsio.h"
 
 #define DEFAULT_QUEUE		"/var/spool/smtpd"
 #define DEFAULT_MAX_SIZE	(25ull << 20)	/* 26214400 bytes */
@@ -55,6 +56,7 @@ struct config {
 	const char *check_recipient;
 	struct domains domains;
 	struct rcptlist rcpts;		/* --recipients; fd -1 if none */
+	struct tls_setup tls;		/* --tls-*: cert NULL when none */
 };
 
 /* the client, from the super-server's environment or getpeername() */

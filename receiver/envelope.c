@@ -268,11 +268,15 @@ mail_params_text(const struct mail_params *mp, struct sbuf *sb)
 		LINE(sb, "Ret", mp->ret == RET_FULL ? "FULL" : "HDRS");
 	if (mp->envid[0] != '\0')
 		LINE(sb, "Envid", mp->envid);
+	if (mp->requiretls)
+		LINE(sb, "Require-TLS", "yes");
 }
 
 /*
- * envelope_client_lines - Client-Address, Client-Port, Client-Name and
- * Helo: written once per HELO/EHLO, copied into every envelope
+ * envelope_client_lines - Client-Address, Client-Port, Client-Name,
+ * Helo, and TLS (version and cipher) and TLS-Client-Cert when the
+ * session has them: written once per HELO/EHLO, copied into every
+ * envelope
  */
 void
 envelope_client_lines(const struct envelope_client *c, struct sbuf *sb)
@@ -284,6 +288,15 @@ envelope_client_lines(const struct envelope_client *c, struct sbuf *sb)
 	if (c->name[0] != '\0')
 		LINE(sb, "Client-Name", c->name);
 	LINE(sb, "Helo", c->helo);
+	if (c->tls_version != NULL) {
+		sb_str(sb, "TLS: ");
+		sb_str(sb, c->tls_version);
+		sb_add(sb, " ", 1);
+		sb_str(sb, c->tls_cipher);
+		sb_add(sb, "\n", 1);
+	}
+	if (c->tls_cert != NULL && c->tls_cert[0] != '\0')
+		LINE(sb, "TLS-Client-Cert", c->tls_cert);
 }
 
 /* envelope_header - the block up to, not including, the recipients */

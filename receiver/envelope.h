@@ -32,6 +32,9 @@ struct envelope_client {
 	const char *port;
 	const char *name;
 	const char *helo;
+	const char *tls_version;	/* NULL: not under TLS */
+	const char *tls_cipher;
+	const char *tls_cert;		/* a client certificate's hash, "" */
 };
 
 /* facts of one message */

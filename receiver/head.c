@@ -15,7 +15,24 @@ protocol_name(const struct head_facts *f, const struct envelope *env)
 {
 	if (!f->esmtp)
 		return "SMTP";
-	return env->mp.smtputf8 ? "UTF8SMTP" : "ESMTP";
+	if (env->mp.smtputf8)
+		return f->tls->active ? "UTF8SMTPS" : "UTF8SMTP";
+	return f->tls->active ? "ESMTPS" : "ESMTP";
+}
+
+/* tls_comment - after the protocol, what TLS the session agreed on */
+static void
+tls_comment(const struct tls_info *t, struct sbuf *sb)
+{
+	if (!t->active)
+		return;
+	sb_str(sb, " (using ");
+	sb_str(sb, t->version);
+	sb_str(sb, " with cipher ");
+	sb_str(sb, t->cipher);
+	sb_str(sb, " (");
+	sb_num(sb, (unsigned long long)(t->bits > 0 ? t->bits : 0));
+	sb_str(sb, " bits))");
 }
 
 /* add_literal - an address literal: [192.0.2.1] or [IPv6:2001:db8::1] */
@@ -75,6 +92,9 @@ session_part(struct head_cache *h, const struct head_facts *f)
 	c.port = f->client->port;
 	c.name = f->client->name;
 	c.helo = f->helo;
+	c.tls_version = f->tls->active ? f->tls->version : NULL;
+	c.tls_cipher = f->tls->cipher;
+	c.tls_cert = f->tls->peer_hash;
 	sb_init(&sb, h->client, sizeof h->client);
 	envelope_client_lines(&c, &sb);
 	h->client_len = sb.len;
@@ -91,14 +111,15 @@ session_part(struct head_cache *h, const struct head_facts *f)
  */
 static void
 add_received(const struct head_cache *h, const struct arrival_clock *clock,
-    const char *proto, const char *id, const struct envelope *env,
-    struct sbuf *sb)
+    const struct head_facts *f, const char *proto, const char *id,
+    const struct envelope *env, struct sbuf *sb)
 {
 	const char *rcpt;
 	size_t n;
 
 	sb_add(sb, h->received, h->received_len);
 	sb_str(sb, proto);
+	tls_comment(f->tls, sb);
 	sb_str(sb, " id ");
 	sb_str(sb, id);
 	if (env->nrcpt == 1) {
@@ -162,6 +183,6 @@ head_write(struct head_cache *hc, const struct arrival_clock *clock,
 	spool_write(sp, env->rcpts, env->rcpts_len);
 	spool_room(sp, &sb);
 	sb_str(&sb, "\n");
-	add_received(h, clock, proto, sp->id, env, &sb);
+	add_received(h, clock, f, proto, sp->id, env, &sb);
 	spool_took(sp, &sb);
 }

@@ -29,7 +29,7 @@ struct arrival_clock {
  */
 struct head_cache {
 	size_t	 client_len, received_len;
-	char	 client[1024];
+	char	 client[1280];
 	char	 received[1536];
 };
 
@@ -39,6 +39,7 @@ struct head_facts {
 	const char *helo;
 	const char *hostname;
 	int	 esmtp;			/* EHLO, not HELO */
+	const struct tls_info *tls;	/* .active: the session is under TLS */
 };
 
 void	 head_stamp(struct arrival_clock *);

@@ -86,6 +86,7 @@ io_init(struct io *io, const struct conn *c, unsigned timeout,
 	io->session_end.tv_sec += session;
 	io->in_pos = io->in_len = io->out_len = 0;
 	io->bytes_in = io->bytes_out = 0;
+	io->layer = NULL;
 }
 
 /* io_grace - let the session run n more seconds (for a last reply) */
@@ -131,6 +132,13 @@ arm_wait(struct io *io)
 {
 	io->wait_end = io_now();
 	io->wait_end.tv_sec += io->timeout;
+}
+
+/* io_start_wait - one deadline for a wait made of several reads (TLS) */
+void
+io_start_wait(struct io *io)
+{
+	arm_wait(io);
 }
 
 /*
@@ -235,24 +243,20 @@ wait_out(struct io *io, int *armed)
 }
 
 /*
- * io_flush - write out every pending reply byte, within one idle period
- * from the first wait.  A client that does not take its replies by then
- * is given up on for good: the failure sticks, and every later write or
- * read returns it at once.
+ * io_write_raw - write n octets to the client's fd, within one idle
+ * period from the first wait (a layer's records come through here)
  */
 int
-io_flush(struct io *io)
+io_write_raw(struct io *io, const char *p, size_t n)
 {
 	size_t done = 0;
 	ssize_t w;
 	int r, armed = 0;
 
-	if (io->wfail != IO_OK)
-		return io->wfail;
-	while (done < io->out_len) {
+	while (done < n) {
 		if (!io->out_sock && (r = wait_out(io, &armed)) != IO_OK)
-			return io->wfail = r;
-		w = write_some(io, io->outbuf + done, io->out_len - done);
+			return r;
+		w = write_some(io, p + done, n - done);
 		if (w > 0) {
 			done += (size_t)w;
 			continue;
@@ -260,10 +264,33 @@ io_flush(struct io *io)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
-			return io->wfail = IO_ERROR;
+			return IO_ERROR;
 		if (io->out_sock && (r = wait_out(io, &armed)) != IO_OK)
-			return io->wfail = r;
+			return r;
 	}
+	return IO_OK;
+}
+
+/*
+ * io_flush - write out every pending reply byte (through the layer when
+ * there is one).  A client that does not take its replies within an
+ * idle period is given up on for good: the failure sticks, and every
+ * later write or read returns it at once.
+ */
+int
+io_flush(struct io *io)
+{
+	int r;
+
+	if (io->wfail != IO_OK)
+		return io->wfail;
+	if (io->out_len == 0)
+		return IO_OK;
+	r = io->layer != NULL ?
+	    io->layer_write(io->layer, io->outbuf, io->out_len) :
+	    io_write_raw(io, io->outbuf, io->out_len);
+	if (r != IO_OK)
+		return io->wfail = r;
 	io->bytes_out += io->out_len;
 	io->out_len = 0;
 	return IO_OK;
@@ -321,8 +348,36 @@ io_replace(struct io *io, size_t off, size_t n, const char *p, size_t m)
 }
 
 /*
+ * io_read_raw - one read from the client's fd into buf, within the wait
+ * armed before: the octets read, or -IO_EOF, -IO_TIMEOUT, -IO_ERROR
+ */
+ssize_t
+io_read_raw(struct io *io, unsigned char *buf, size_t cap)
+{
+	ssize_t n;
+	int r;
+
+	r = io->in_sock ? arm_read(io) : wait_for(io, io->in, POLLIN);
+	for (;;) {
+		if (r != IO_OK)
+			return -r;
+		n = read(io->in, buf, cap);
+		if (n > 0)
+			return n;
+		if (n == 0)
+			return -IO_EOF;
+		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
+			return -IO_ERROR;
+		/* a signal, a socket that does not block, or its timer ran
+		 * out: poll() for what is left of the same deadline */
+		r = wait_for(io, io->in, POLLIN);
+	}
+}
+
+/*
  * io_fill - make sure input is buffered: flush replies, then wait (one
- * deadline for the whole wait: arm_wait) and read
+ * deadline for the whole wait: arm_wait) and read, from the fd or
+ * through the layer
  */
 int
 io_fill(struct io *io)
@@ -339,21 +394,11 @@ io_fill(struct io *io)
 		io->line_end = io->wait_end;
 		io->line_timed = LINE_RUNNING;
 	}
-	r = io->in_sock ? arm_read(io) : wait_for(io, io->in, POLLIN);
-	for (;;) {
-		if (r != IO_OK)
-			return r;
-		n = read(io->in, io->inbuf, sizeof io->inbuf);
-		if (n > 0)
-			break;
-		if (n == 0)
-			return IO_EOF;
-		if (errno != EINTR && errno != EAGAIN && errno != EWOULDBLOCK)
-			return IO_ERROR;
-		/* a signal, a socket that does not block, or its timer ran
-		 * out: poll() for what is left of the same deadline */
-		r = wait_for(io, io->in, POLLIN);
-	}
+	n = io->layer != NULL ?
+	    io->layer_read(io->layer, io->inbuf, sizeof io->inbuf) :
+	    io_read_raw(io, io->inbuf, sizeof io->inbuf);
+	if (n <= 0)
+		return n == 0 ? IO_EOF : (int)-n;
 	io->in_pos = 0;
 	io->in_len = (size_t)n;
 	io->bytes_in += (size_t)n;

@@ -6,6 +6,8 @@
 #ifndef IO_H
 #define IO_H
 
+#include <sys/types.h>
+
 #include <stddef.h>
 #include <string.h>
 #include <time.h>
@@ -54,6 +56,11 @@ struct io {
 	size_t	 in_pos, in_len;
 	size_t	 out_len;
 	unsigned long long bytes_in, bytes_out;
+	/* a layer between the buffers and the fds (TLS), or NULL: its read
+	 * gives octets or -IO_*, its write takes them all or says IO_* */
+	void	*layer;
+	ssize_t	 (*layer_read)(void *, unsigned char *, size_t);
+	int	 (*layer_write)(void *, const char *, size_t);
 	unsigned char inbuf[IO_INBUF];
 	char	 outbuf[IO_OUTBUF];
 };
@@ -64,6 +71,9 @@ struct timespec io_now(void);
 int	 ms_until(struct timespec);
 void	 io_init(struct io *, const struct conn *, unsigned, unsigned);
 int	 io_fill(struct io *);
+void	 io_start_wait(struct io *);
+ssize_t	 io_read_raw(struct io *, unsigned char *, size_t);
+int	 io_write_raw(struct io *, const char *, size_t);
 
 /* io_buffered - input is waiting in the buffer: reading it cannot block */
 static inline int

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -71,6 +72,19 @@ DEFAULT_QUEUE ")\n"
 "is the\n"
 "                         client's socket as under xinetd, else stderr)\n"
 "  --debug                also log every change of session state\n"
+"  --tls-cert FILE, --tls-key FILE  PEM certificate (chain) and key: offer "
+"STARTTLS\n"
+"                         (env SMTPD_TLS_CERT, SMTPD_TLS_KEY; else "
+"systemd's\n"
+"                         credentials tls-cert and tls-key); read per "
+"connection\n"
+"  --tls-implicit         TLS from the first octet (RFC 8314, port 465)\n"
+"  --require-tls          MAIL only after STARTTLS (530 5.7.0 before)\n"
+"  --tls-protocols LIST   libtls protocols (default secure: TLS 1.2, "
+"1.3)\n"
+"  --tls-ciphers LIST     libtls/OpenSSL cipher list (default secure)\n"
+"  --tls-client-ca FILE   ask for a client certificate, verify it "
+"against FILE\n"
 "  --help, --version\n"
 "Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
 "TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
@@ -85,7 +99,8 @@ enum {
 	OPT_LOG, OPT_RECIPIENTS, OPT_CHECK_CLIENT, OPT_CHECK_SENDER,
 	OPT_CHECK_RCPT, OPT_CHECK_TIMEOUT, OPT_GREET_DELAY, OPT_MAX_MESSAGES,
 	OPT_USER, OPT_MIN_DATA_RATE, OPT_MAX_ENVELOPE, OPT_ALLOW_ROOT,
-	OPT_DEBUG,
+	OPT_DEBUG, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_IMPLICIT,
+	OPT_REQUIRE_TLS, OPT_TLS_PROTOCOLS, OPT_TLS_CIPHERS, OPT_TLS_CLIENT_CA,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -120,6 +135,13 @@ static const struct longopt long_options[] = {
 	{ "max-envelope", 1, OPT_MAX_ENVELOPE },
 	{ "allow-root", 0, OPT_ALLOW_ROOT },
 	{ "debug", 0, OPT_DEBUG },
+	{ "tls-cert", 1, OPT_TLS_CERT },
+	{ "tls-key", 1, OPT_TLS_KEY },
+	{ "tls-implicit", 0, OPT_TLS_IMPLICIT },
+	{ "require-tls", 0, OPT_REQUIRE_TLS },
+	{ "tls-protocols", 1, OPT_TLS_PROTOCOLS },
+	{ "tls-ciphers", 1, OPT_TLS_CIPHERS },
+	{ "tls-client-ca", 1, OPT_TLS_CLIENT_CA },
 	{ "help", 0, OPT_HELP },
 	{ "version", 0, OPT_VERSION },
 	{ NULL, 0, 0 }
@@ -188,12 +210,75 @@ parse_log_mode(const char *s)
 	return LOGMODE_AUTO;
 }
 
-/* print_version - the version, and whether libsystemd can be used */
+/* print_version - the version, and whether libsystemd and TLS are there */
 static void
 print_version(void)
 {
-	dprintf(1, "smtpd %s (libsystemd: %s)\n", VERSION,
-	    sdglue_built_with_libsystemd() ? "loaded when used" : "no");
+	dprintf(1, "smtpd %s (libsystemd: %s) (tls: %s)\n", VERSION,
+	    sdglue_built_with_libsystemd() ? "loaded when used" : "no",
+	    tls_built() ? "loaded when used" : "no");
+}
+
+/*
+ * protocol_word - one word of a libtls protocol list (as
+ * tls_config_parse_protocols reads it): a version or a set, "!" negates
+ */
+static int
+protocol_word(const char *w, size_t n)
+{
+	static const char *const words[] = {
+		"all", "legacy", "default", "secure", "tlsv1", "tlsv1.0",
+		"tlsv1.1", "tlsv1.2", "tlsv1.3",
+	};
+	size_t i;
+
+	while (n > 0 && (*w == ' ' || *w == '\t')) {
+		w++;
+		n--;
+	}
+	if (n > 0 && *w == '!') {
+		w++;
+		n--;
+	}
+	for (i = 0; i < sizeof words / sizeof words[0]; i++)
+		if (strlen(words[i]) == n && strncasecmp(words[i], w, n) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * tls_protocols - check --tls-protocols at start, so that a typo is a
+ * usage error rather than a failing STARTTLS in every session
+ */
+static const char *
+tls_protocols(const char *list)
+{
+	const char *p = list, *q;
+
+	for (;; p = q + 1) {
+		q = p + strcspn(p, ",:");
+		if (!protocol_word(p, (size_t)(q - p)))
+			die_usage("bad --tls-protocols (words: all, secure, "
+			    "tlsv1.2, tlsv1.3, ..., ! negates)", list);
+		if (*q == '\0')
+			return list;
+	}
+}
+
+/* parse_tls_option - the TLS options; 1 if c was one */
+static int
+parse_tls_option(int c, const char *val, struct tls_setup *t)
+{
+	switch (c) {
+	case OPT_TLS_CERT: t->cert = val; return 1;
+	case OPT_TLS_KEY: t->key = val; return 1;
+	case OPT_TLS_IMPLICIT: t->implicit = 1; return 1;
+	case OPT_REQUIRE_TLS: t->require = 1; return 1;
+	case OPT_TLS_PROTOCOLS: t->protocols = tls_protocols(val); return 1;
+	case OPT_TLS_CIPHERS: t->ciphers = val; return 1;
+	case OPT_TLS_CLIENT_CA: t->client_ca = val; return 1;
+	default: return 0;
+	}
 }
 
 /* set_hostname - copy a host name into the config, or die */
@@ -349,11 +434,12 @@ next_option(int argc, char **argv, int *i, const char **val)
 void
 parse_options(int argc, char **argv, struct config *cfg, const char **files)
 {
-	const char *val;
+	const char *val, *why;
 	int c, i = 1;
 
 	while ((c = next_option(argc, argv, &i, &val)) != -1) {
-		if (parse_more_options(c, val, cfg, files))
+		if (parse_more_options(c, val, cfg, files) ||
+		    parse_tls_option(c, val, &cfg->tls))
 			continue;
 		switch (c) {
 		case OPT_QUEUE: cfg->queue = val; break;
@@ -386,6 +472,9 @@ parse_options(int argc, char **argv, struct config *cfg, const char **files)
 	}
 	if (i < argc)
 		die_usage("unexpected argument", argv[i]);
+	tls_setup_defaults(&cfg->tls);
+	if ((why = tls_setup_check(&cfg->tls)) != NULL)
+		die_usage(why, NULL);
 }
 
 /* config_defaults - the documented defaults, before options */
@@ -406,4 +495,5 @@ config_defaults(struct config *cfg)
 	cfg->max_messages = DEFAULT_MAX_MESSAGES;
 	cfg->check_timeout = DEFAULT_CHECK_TIMEOUT;
 	cfg->rcpts.fd = -1;
+	tls_setup_init(&cfg->tls);
 }

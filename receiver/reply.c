@@ -132,6 +132,14 @@ static const struct reply replies[] = {
 	    "recipient list unavailable, try again later", 0),
 	[R_TOO_MANY_MSGS] = ARG(421, "4.7.0", "",
 	    " too many messages in one session, closing connection", RF_CLOSE),
+	[R_TLS_READY] =	ROW(220, "2.0.0", "Ready to start TLS", 0),
+	[R_TLS_UNAVAILABLE] = ROW(454, "4.7.0",
+	    "TLS not available due to temporary reason", 0),
+	[R_TLS_ACTIVE] = ROW(503, "5.5.1", "TLS is already active", RF_ERROR),
+	[R_SEQ_TLS] =	ROW(503, "5.5.1",
+	    "STARTTLS not allowed in a mail transaction", RF_ERROR),
+	[R_NEED_TLS] =	ROW(530, "5.7.0", "Must issue a STARTTLS command first",
+	    RF_ERROR),
 };
 _Static_assert(sizeof replies / sizeof replies[0] == R__COUNT,
     "one reply table row per reply id");

@@ -58,6 +58,8 @@ static enum reply_id
 check_sender_params(struct session *s, const struct path *from,
     const struct mail_params *mp)
 {
+	if (mp->requiretls && !s->tls.active)	/* offered only under TLS */
+		return R_PARAM_UNKNOWN;
 	if (from->utf8 && !mp->smtputf8)
 		return R_NEED_UTF8;
 	if (mp->has_size && s->cfg->max_size != 0 &&
@@ -83,6 +85,7 @@ run_check(struct session *s, const char *prog, const char *stage,
 	f.helo = s->helo;
 	f.sender = s->env.sender.addr;
 	f.log = &s->log;
+	f.tls = &s->tls;
 	f.seconds_left = io_seconds_left(&s->io);
 	switch (check_program(&f, prog, stage, arg, text, HOOK_TEXT_MAX + 1)) {
 	case HOOK_ACCEPT: return R_DONE;
@@ -138,6 +141,10 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 	struct sbuf sb;
 	enum reply_id id;
 
+	if (s->cfg->tls.require && !s->tls.active) {
+		session_reply(s, R_NEED_TLS, NULL);
+		return;
+	}
 	if (s->queued + s->commit.n >= s->cfg->max_messages) {
 		s->end_reason = "too-many-messages";
 		session_reply(s, R_TOO_MANY_MSGS, NULL);
@@ -299,6 +306,7 @@ write_head(struct session *s)
 	f.helo = s->helo;
 	f.hostname = s->cfg->hostname;
 	f.esmtp = s->esmtp;
+	f.tls = &s->tls;
 	head_write(&s->head, &s->clock, &f, &s->env, &s->spool);
 }
 
