@@ -572,9 +572,12 @@ session_run(struct session *s)
 	if (spool_open(&s->spool, s->cfg->queue, s->cfg->hostname, s->pid,
 	    &step) < 0)
 		return session_refuse(s, s->cfg->queue, steps[step], errno);
-	if (s->cfg->tls.bad_file != NULL)
+	if (s->cfg->tls.bad_file != NULL) {
+		if (s->cfg->tls.implicit)	/* no plain text to TLS clients */
+			io_abandon(&s->io);
 		return session_refuse(s, s->cfg->tls.bad_file, "tls-file",
 		    s->cfg->tls.bad_errno);
+	}
 	if (!s->cfg->tls.implicit || starttls_implicit(s) == 0)
 		greet(s);
 	while (!s->closing) {

@@ -18,25 +18,32 @@
 #include "sbuf.h"
 #include "tlsio.h"
 
-/* tls_setup_init - no TLS until told */
+/* tls_setup_init - no TLS until told (the rest is zeroed already) */
 void
 tls_setup_init(struct tls_setup *t)
 {
-	memset(t, 0, sizeof *t);
 	t->cert_fd = t->key_fd = t->ca_fd = -1;
 }
 
-/* credential - $CREDENTIALS_DIRECTORY/name into buf if it exists */
-static int
-credential(const char *dir, const char *name, char *buf)
+/*
+ * credential - "$CREDENTIALS_DIRECTORY/name" if that file exists, in
+ * memory kept for the process's life; else NULL
+ */
+static char *
+credential(const char *dir, const char *name)
 {
-	struct sbuf sb;
+	size_t d = strlen(dir), n = strlen(name);
+	char *p = malloc(d + n + 2);
 
-	sb_init(&sb, buf, TLS_PATH_MAX);
-	sb_str(&sb, dir);
-	sb_str(&sb, "/");
-	sb_str(&sb, name);
-	return !sb.overflow && access(buf, F_OK) == 0;
+	if (p == NULL)
+		return NULL;
+	memcpy(p, dir, d);
+	p[d] = '/';
+	memcpy(p + d + 1, name, n + 1);
+	if (access(p, F_OK) == 0)
+		return p;
+	free(p);
+	return NULL;
 }
 
 /*
@@ -49,6 +56,7 @@ tls_setup_defaults(struct tls_setup *t)
 {
 	const char *c = getenv("SMTPD_TLS_CERT"), *k = getenv("SMTPD_TLS_KEY");
 	const char *dir = getenv("CREDENTIALS_DIRECTORY");
+	char *cert, *key;
 
 	if (t->cert != NULL || t->key != NULL)
 		return;
@@ -59,11 +67,15 @@ tls_setup_defaults(struct tls_setup *t)
 	if (t->cert != NULL || t->key != NULL || !tls_built() ||
 	    dir == NULL || *dir != '/')
 		return;
-	if (credential(dir, "tls-cert", t->cred_cert) &&
-	    credential(dir, "tls-key", t->cred_key)) {
-		t->cert = t->cred_cert;
-		t->key = t->cred_key;
+	cert = credential(dir, "tls-cert");
+	key = credential(dir, "tls-key");
+	if (cert != NULL && key != NULL) {
+		t->cert = cert;		/* kept until exit */
+		t->key = key;
+		return;
 	}
+	free(cert);
+	free(key);
 }
 
 /* tls_setup_check - NULL, or what is wrong with the TLS options */

@@ -11,7 +11,6 @@
 #include "io.h"
 
 #define TLS_FILE_MAX	(1u << 20)	/* longest PEM file we read */
-#define TLS_PATH_MAX	4096
 
 /*
  * what smtpd was told about TLS: the files are opened at start (before
@@ -27,8 +26,6 @@ struct tls_setup {
 	int	 require;			/* --require-tls */
 	const char *bad_file;			/* could not be opened */
 	int	 bad_errno;
-	char	 cred_cert[TLS_PATH_MAX];	/* $CREDENTIALS_DIRECTORY/ */
-	char	 cred_key[TLS_PATH_MAX];	/* tls-cert and tls-key */
 };
 
 /* what the session knows of its TLS once the handshake is done */
