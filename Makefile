@@ -161,7 +161,7 @@ UNITS	 = smtpd.socket smtpd@.service smtpd-submission.socket \
 	   smtpd-deliver.service smtpd-queue-clean.service \
 	   smtpd-queue-clean.timer
 EXAMPLES = xinetd/smtpd tcpserver/run tcpserver/tcp.smtp
-POLICY_EXAMPLES = check-mailbox greylist
+POLICY_EXAMPLES = check-mailbox greylist relay-by-cert
 FIXPATH	 = sed 's|/usr/sbin/smtpd|$(SBINDIR)/smtpd|g'
 
 install: $(SBIN_PROGS)

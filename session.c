@@ -86,6 +86,7 @@ session_init(struct session *s, const struct config *cfg,
 	s->end = END_CLIENT;
 	s->end_reason = "eof";
 	s->errors = s->rcpt_refused = s->overshoot = 0;
+	s->relay_granted = 0;
 	s->queued = s->refused = 0;
 	s->helo[0] = '\0';
 	s->pid = getpid();

@@ -46,6 +46,8 @@ struct session {
 	pid_t	 pid;			/* ours: in log lines and queue ids */
 	unsigned errors;
 	unsigned rcpt_refused;		/* in this transaction */
+	int	 relay_granted;		/* --check-sender said RELAY, for */
+					/* this transaction */
 	unsigned overshoot;		/* RCPTs past a limit, this session */
 	unsigned long long queued, refused;
 	char	 helo[HELO_MAX + 1];

@@ -136,6 +136,7 @@ reset_transaction(struct session *s)
 {
 	envelope_reset(&s->env);
 	s->rcpt_refused = 0;
+	s->relay_granted = 0;
 	if (s->state != S_GREET)
 		session_enter(s, S_READY);
 }

@@ -107,6 +107,18 @@ mailbox_reply(enum mailbox_verdict v)
 	}
 }
 
+/*
+ * grants_relay - a --check-sender program that accepts with "RELAY" as
+ * the first word of its output lets this transaction relay (a client
+ * known by its TLS certificate, say: SMTPD_TLS_PEER_CERT_HASH)
+ */
+static int
+grants_relay(const char *text)
+{
+	return strncasecmp(text, "RELAY", 5) == 0 &&
+	    (text[5] == '\0' || text[5] == ' ');
+}
+
 /* check_mail - parse and judge one MAIL: R_SENDER_OK or the refusal */
 static enum reply_id
 check_mail(struct session *s, const char *arg, const char *end,
@@ -130,6 +142,7 @@ check_mail(struct session *s, const char *arg, const char *end,
 	    (id = run_check(s, s->cfg->check_sender, "mail", from->addr,
 	    text)) != R_DONE)
 		return id;
+	s->relay_granted = grants_relay(text);
 	return R_SENDER_OK;
 }
 
@@ -165,6 +178,13 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 	session_reply(s, R_SENDER_OK, NULL);
 }
 
+/* may_relay - a trusted client, or one --check-sender let relay */
+static int
+may_relay(const struct session *s)
+{
+	return s->client->trusted || s->relay_granted;
+}
+
 /*
  * relay_allowed - may this client send to rcpt?  Trusted clients: any.
  * Others: the listed domains only.  Never an open relay, even with no
@@ -173,7 +193,7 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 static int
 relay_allowed(const struct session *s, const struct path *rcpt)
 {
-	if (s->client->trusted)
+	if (may_relay(s))
 		return 1;
 	return rcpt->domain_off != 0 && policy_domain_listed(&s->cfg->domains,
 	    rcpt->addr + rcpt->domain_off, rcpt->len - rcpt->domain_off);
@@ -190,7 +210,7 @@ relay_allowed(const struct session *s, const struct path *rcpt)
 static enum reply_id
 judge_rcpt(struct session *s, const struct path *to, char *text)
 {
-	int routed = !s->client->trusted && addr_is_routed(to);
+	int routed = !may_relay(s) && addr_is_routed(to);
 	enum reply_id id = mailbox_reply(check_mailbox(s->cfg, to, routed));
 
 	if (routed && id != R_RCPT_OK && id != R_LIST_FAILED)
