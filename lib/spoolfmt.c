@@ -4,6 +4,8 @@
  * ending in LF, then an empty line) and trusts none of it: paths go
  * through the RFC 5321 grammar again and every other value is checked.
  * Keys it does not know are skipped.  No I/O; values are cut in place.
+ * The TLS lines came with issue 16, in version 1: an older reader skips
+ * them, Require-TLS too (so smtpd and smtpd-queue upgrade together).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +15,19 @@
 #define MAGIC		SPOOLFMT_KEY_VERSION ": "
 #define MAGIC_LEN	(sizeof MAGIC - 1)
 #define TIME_MAX	(1ull << 40)	/* far beyond any real arrival */
+#define CERT_TAG	"SHA256:"	/* libtls tls_peer_cert_hash */
+#define CERT_TAG_LEN	(sizeof CERT_TAG - 1)
+#define CERT_HEX_LEN	64		/* SHA-256 in lowercase hex */
 
+/*
+ * the keys in the writer's order: the session (up to K_TRUSTED), the
+ * MAIL parameters (up to K_REQUIRETLS), then each recipient's lines
+ */
 enum key {
 	K_VERSION, K_ID, K_ARRIVAL, K_CADDR, K_CPORT, K_CNAME, K_HELO,
-	K_PROTOCOL, K_TRUSTED, K_SENDER, K_SIZE, K_BODY, K_SMTPUTF8, K_RET,
-	K_ENVID, K_RCPT, K_NOTIFY, K_ORCPT, K__COUNT
+	K_TLS, K_TLS_CERT, K_PROTOCOL, K_TRUSTED, K_SENDER, K_SIZE, K_BODY,
+	K_SMTPUTF8, K_RET, K_ENVID, K_REQUIRETLS, K_RCPT, K_NOTIFY, K_ORCPT,
+	K__COUNT
 };
 
 static const char *const keys[] = {
@@ -26,16 +36,23 @@ static const char *const keys[] = {
 	[K_CADDR] = SPOOLFMT_KEY_CLIENT_ADDR,
 	[K_CPORT] = SPOOLFMT_KEY_CLIENT_PORT,
 	[K_CNAME] = SPOOLFMT_KEY_CLIENT_NAME, [K_HELO] = SPOOLFMT_KEY_HELO,
+	[K_TLS] = SPOOLFMT_KEY_TLS, [K_TLS_CERT] = SPOOLFMT_KEY_TLS_CLIENT_CERT,
 	[K_PROTOCOL] = SPOOLFMT_KEY_PROTOCOL,
 	[K_TRUSTED] = SPOOLFMT_KEY_TRUSTED, [K_SENDER] = SPOOLFMT_KEY_SENDER,
 	[K_SIZE] = SPOOLFMT_KEY_SIZE, [K_BODY] = SPOOLFMT_KEY_BODY,
 	[K_SMTPUTF8] = SPOOLFMT_KEY_SMTPUTF8, [K_RET] = SPOOLFMT_KEY_RET,
-	[K_ENVID] = SPOOLFMT_KEY_ENVID, [K_RCPT] = SPOOLFMT_KEY_RCPT,
+	[K_ENVID] = SPOOLFMT_KEY_ENVID,
+	[K_REQUIRETLS] = SPOOLFMT_KEY_REQUIRETLS, [K_RCPT] = SPOOLFMT_KEY_RCPT,
 	[K_NOTIFY] = SPOOLFMT_KEY_NOTIFY, [K_ORCPT] = SPOOLFMT_KEY_ORCPT,
 };
 _Static_assert(sizeof keys / sizeof keys[0] == K__COUNT, "key table");
+_Static_assert(K_RCPT <= 32, "a seen bit for each key before Recipient");
 
-static const char *const protocols[] = { "SMTP", "ESMTP", "UTF8SMTP", NULL };
+/* RFC 5321, RFC 3848 (S: TLS, A: AUTH) and RFC 6531 (UTF8) */
+static const char *const protocols[] = {
+	"SMTP", "ESMTP", "UTF8SMTP", "ESMTPS", "UTF8SMTPS", "ESMTPA",
+	"ESMTPSA", "UTF8SMTPA", "UTF8SMTPSA", NULL
+};
 static const char *const yes_no[] = { "no", "yes", NULL };
 static const char *const bodies[] = { "", "7BIT", "8BITMIME", NULL };
 static const char *const rets[] = { "", "FULL", "HDRS", NULL };
@@ -182,6 +199,50 @@ id_ok(const char *s, size_t n)
 	return 1;
 }
 
+/* tls_word_ok - 1 to SPOOLFMT_TLS_WORD_MAX printable ASCII, no space */
+static int
+tls_word_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > SPOOLFMT_TLS_WORD_MAX)
+		return 0;
+	for (; n > 0; s++, n--)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f)
+			return 0;
+	return 1;
+}
+
+/* parse_tls - "VERSION CIPHER": two words and one space, cut there */
+static int
+parse_tls(struct spoolfmt_env *env, struct spoolfmt_field *f)
+{
+	char *sp = memchr(f->val, ' ', f->val_len);
+	size_t n;
+
+	if (sp == NULL)
+		return -1;
+	n = (size_t)(sp - f->val);
+	if (!tls_word_ok(f->val, n) ||
+	    !tls_word_ok(sp + 1, f->val_len - n - 1))
+		return -1;
+	*sp = '\0';
+	env->tls_version = f->val;
+	env->tls_cipher = sp + 1;
+	return 0;
+}
+
+/* cert_ok - "SHA256:" and 64 lowercase hex digits, as libtls writes */
+static int
+cert_ok(const char *s, size_t n)
+{
+	if (n != CERT_TAG_LEN + CERT_HEX_LEN ||
+	    memcmp(s, CERT_TAG, CERT_TAG_LEN) != 0)
+		return 0;
+	for (s += CERT_TAG_LEN, n -= CERT_TAG_LEN; n > 0; s++, n--)
+		if ((*s < '0' || *s > '9') && (*s < 'a' || *s > 'f'))
+			return 0;
+	return 1;
+}
+
 /* parse_addr - check a "<path>" value by the grammar; *out: the path */
 static int
 parse_addr(struct spoolfmt_field *f, int flags, const char **out)
@@ -247,6 +308,11 @@ set_meta(struct spoolfmt_env *env, int k, struct spoolfmt_field *f)
 	case K_HELO:
 		env->helo = s;
 		return text_ok(s, n, 0) ? 0 : -1;
+	case K_TLS:
+		return parse_tls(env, f);
+	case K_TLS_CERT:
+		env->tls_client_cert = s;
+		return cert_ok(s, n) ? 0 : -1;
 	case K_PROTOCOL:
 		env->protocol = s;
 		return one_of(s, protocols) < 0 ? -1 : 0;
@@ -281,6 +347,9 @@ set_param(struct spoolfmt_env *env, int k, struct spoolfmt_field *f)
 			return -1;
 		env->ret = (enum ret_type)i;
 		return 0;
+	case K_REQUIRETLS:	/* RFC 8689 */
+		env->requiretls = 1;
+		return strcmp(f->val, "yes") == 0 ? 0 : -1;
 	default:	/* K_ENVID: xtext, RFC 3461 4 */
 		env->envid = f->val;
 		return f->val_len <= ADDR_ENVID_MAX &&
@@ -367,6 +436,24 @@ check_version(struct spoolfmt_env *env, struct spoolfmt_field *f,
 	return SPOOLFMT_OK;
 }
 
+/*
+ * check_tls - a client certificate and REQUIRETLS come only with a TLS
+ * session (RFC 8689 4.1: REQUIRETLS is offered only after STARTTLS)
+ */
+static int
+check_tls(unsigned long seen, struct spoolfmt_error *err)
+{
+	if (seen & (1ul << K_TLS))
+		return SPOOLFMT_OK;
+	if (seen & (1ul << K_TLS_CERT))
+		return fail(err, SPOOLFMT_KEY_TLS_CLIENT_CERT " without "
+		    SPOOLFMT_KEY_TLS, -1, SPOOLFMT_SYNTAX);
+	if (seen & (1ul << K_REQUIRETLS))
+		return fail(err, SPOOLFMT_KEY_REQUIRETLS " without "
+		    SPOOLFMT_KEY_TLS, -1, SPOOLFMT_SYNTAX);
+	return SPOOLFMT_OK;
+}
+
 /* count_rcpts - the Recipient lines in the block (an upper bound) */
 static size_t
 count_rcpts(const char *p, const char *end)
@@ -392,6 +479,7 @@ reset(struct spoolfmt_env *env, struct spoolfmt_error *err)
 	memset(env, 0, sizeof *env);
 	env->id = env->client_addr = env->client_port = "";
 	env->client_name = env->helo = env->protocol = "";
+	env->tls_version = env->tls_cipher = env->tls_client_cert = "";
 	env->sender = env->envid = "";
 	env->trusted = -1;
 	err->line = 0;
@@ -437,7 +525,7 @@ spoolfmt_parse(char *buf, size_t len, struct spoolfmt_env *env,
 		    SPOOLFMT_SYNTAX);
 	if (env->nrcpt == 0)
 		return fail(err, "no recipient", -1, SPOOLFMT_SYNTAX);
-	return SPOOLFMT_OK;
+	return check_tls(seen, err);
 }
 
 /* spoolfmt_free - release what spoolfmt_parse allocated */

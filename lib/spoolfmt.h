@@ -20,6 +20,8 @@
 #define SPOOLFMT_KEY_CLIENT_PORT "Client-Port"
 #define SPOOLFMT_KEY_CLIENT_NAME "Client-Name"
 #define SPOOLFMT_KEY_HELO	"Helo"
+#define SPOOLFMT_KEY_TLS	"TLS"
+#define SPOOLFMT_KEY_TLS_CLIENT_CERT "TLS-Client-Cert"
 #define SPOOLFMT_KEY_PROTOCOL	"Protocol"
 #define SPOOLFMT_KEY_TRUSTED	"Trusted"
 #define SPOOLFMT_KEY_SENDER	"Sender"
@@ -28,12 +30,14 @@
 #define SPOOLFMT_KEY_SMTPUTF8	"SMTPUTF8"
 #define SPOOLFMT_KEY_RET	"Ret"
 #define SPOOLFMT_KEY_ENVID	"Envid"
+#define SPOOLFMT_KEY_REQUIRETLS	"Require-TLS"
 #define SPOOLFMT_KEY_RCPT	"Recipient"
 #define SPOOLFMT_KEY_NOTIFY	"Notify"
 #define SPOOLFMT_KEY_ORCPT	"ORCPT"
 
 #define SPOOLFMT_HEAD_MAX	(128u << 20)	/* longest block we read */
 #define SPOOLFMT_ID_MAX		255		/* longest Id: value */
+#define SPOOLFMT_TLS_WORD_MAX	64	/* longest TLS version or cipher */
 
 enum spoolfmt_status {
 	SPOOLFMT_OK = 0,
@@ -67,6 +71,9 @@ struct spoolfmt_env {
 	const char *client_port;
 	const char *client_name;
 	const char *helo;
+	const char *tls_version;	/* "TLSv1.3"; "" without TLS */
+	const char *tls_cipher;		/* "TLS_AES_256_GCM_SHA384" */
+	const char *tls_client_cert;	/* "SHA256:" + 64 hex, verified */
 	const char *protocol;
 	int	 trusted;		/* -1 when not given */
 	const char *sender;		/* "" is the null sender <> */
@@ -76,6 +83,7 @@ struct spoolfmt_env {
 	int	 smtputf8;
 	enum ret_type ret;
 	const char *envid;		/* xtext as sent */
+	int	 requiretls;		/* MAIL REQUIRETLS (RFC 8689) */
 	size_t	 nrcpt;
 	struct spoolfmt_rcpt *rcpt;	/* nrcpt entries, spoolfmt_free */
 	size_t	 head_len;		/* the block with its empty line */

@@ -4,13 +4,21 @@
  * '...' is literal, "..." knows \" and \\, a backslash quotes the next
  * character; no expansion, globbing or redirection.  Envelope strings
  * only ever become whole argv elements; none is parsed by a shell.
- * DSN parameters become sendmail's -N, -R and -V.
+ * DSN parameters become sendmail's -N, -R and -V.  %t, "yes" or "no"
+ * (REQUIRETLS, RFC 8689), is no address: it keeps the sendmail form.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "cmd.h"
 #include "sbuf.h"
+
+/* what the placeholders of one word stand for */
+struct subst {
+	const char *snd;	/* %s */
+	const char *rcpt;	/* %r */
+	const char *tls;	/* %t */
+};
 
 /* start_word - begin word c->nword at text offset o */
 static const char *
@@ -60,8 +68,8 @@ split(struct qcmd *c, const char *s)
 }
 
 /*
- * check - the placeholders: only %s, %r and %%, never in the command
- * name; note where an address could be taken for an option
+ * check - the placeholders: only %s, %r, %t and %%, never in the
+ * command name; note where an address could be taken for an option
  */
 static const char *
 check(struct qcmd *c)
@@ -73,11 +81,12 @@ check(struct qcmd *c)
 	for (i = 0; i < c->nword; i++) {
 		w = c->word[i];
 		for (p = w; (p = strchr(p, '%')) != NULL; p += 2) {
-			if (p[1] != 's' && p[1] != 'r' && p[1] != '%')
-				return "unknown placeholder (use %s, %r, %%)";
+			if (p[1] == '\0' || strchr("srt%", p[1]) == NULL)
+				return "unknown placeholder "
+				    "(use %s, %r, %t, %%)";
 			if (p[1] != '%' && i == 0)
 				return "the command name holds a placeholder";
-			if (p[1] != '%')
+			if (p[1] == 's' || p[1] == 'r')
 				c->placeholders = 1;
 		}
 		if (!dashdash && w[0] == '%' && w[1] == 's')
@@ -110,16 +119,32 @@ has_rcpt(const char *w)
 	return 0;
 }
 
-/* expand - a new copy of word w with %s, %r and %% replaced */
+/* value_of - what placeholder %c stands for ("%" for %%) */
+static const char *
+value_of(char c, const struct subst *v)
+{
+	switch (c) {
+	case 's':
+		return v->snd;
+	case 'r':
+		return v->rcpt;
+	case 't':
+		return v->tls;
+	default:
+		return "%";
+	}
+}
+
+/* expand - a new copy of word w with %s, %r, %t and %% replaced */
 static char *
-expand(const char *w, const char *snd, const char *rcpt)
+expand(const char *w, const struct subst *sv)
 {
 	size_t n = strlen(w) + 1, o = 0, l;
 	const char *p, *v;
 	char *out;
 
 	for (p = w; (p = strchr(p, '%')) != NULL; p += 2)
-		n += strlen(p[1] == 's' ? snd : p[1] == 'r' ? rcpt : "%");
+		n += strlen(value_of(p[1], sv));
 	if ((out = malloc(n)) == NULL)
 		return NULL;
 	for (; *w != '\0'; w++) {
@@ -128,7 +153,7 @@ expand(const char *w, const char *snd, const char *rcpt)
 			continue;
 		}
 		w++;
-		v = *w == 's' ? snd : *w == 'r' ? rcpt : "%";
+		v = value_of(*w, sv);
 		l = strlen(v);
 		memcpy(out + o, v, l);
 		o += l;
@@ -164,17 +189,20 @@ static int
 push_words(const struct qcmd *c, const struct qcall *k, const char *snd,
     struct qargv *a)
 {
+	struct subst sv = { snd, "", k->requiretls ? "yes" : "no" };
 	size_t i, j;
 
 	for (i = 0; i < c->nword; i++) {
 		if (!has_rcpt(c->word[i])) {
-			if (push(a, expand(c->word[i], snd, ""), 0) < 0)
+			if (push(a, expand(c->word[i], &sv), 0) < 0)
 				return -1;
 			continue;
 		}
-		for (j = 0; j < k->nrcpt; j++)
-			if (push(a, expand(c->word[i], snd, k->rcpt[j]), 0) < 0)
+		for (j = 0; j < k->nrcpt; j++) {
+			sv.rcpt = k->rcpt[j];
+			if (push(a, expand(c->word[i], &sv), 0) < 0)
 				return -1;
+		}
 	}
 	return 0;
 }

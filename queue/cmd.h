@@ -2,7 +2,7 @@
  * cmd.h - the delivery command: split once, an argv per delivery.
  * Words are split without a shell; the argv comes from the envelope,
  * sendmail-style (CMD -f SENDER [-N -R -V] -- RCPT...) or through %s
- * and %r.
+ * and %r; %t (either form) is "yes" or "no", the message's REQUIRETLS.
  */
 #ifndef QUEUE_CMD_H
 #define QUEUE_CMD_H
@@ -29,6 +29,7 @@ struct qcall {			/* who one run is for */
 	size_t	 nrcpt;
 	const char *const *opts;	/* -N/-R/-V (sendmail form only) */
 	size_t	 nopts;
+	int	 requiretls;		/* %t: MAIL had REQUIRETLS */
 };
 
 #define QDSN_NOTIFY	1	/* pass NOTIFY as -N */

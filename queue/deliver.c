@@ -222,9 +222,11 @@ run_chunk(struct job *j, const size_t *idx, size_t n)
 		rcpt[i] = env->rcpt[idx[i]].addr;
 	qcmd_dsn(j->o->cmd.placeholders ? 0 : j->o->dsn,
 	    env->rcpt[idx[0]].notify, env, &d);
-	call = (struct qcall){ env->sender, rcpt, n, d.opt, d.n };
+	call = (struct qcall){ env->sender, rcpt, n, d.opt, d.n,
+	    env->requiretls };
 	run = (struct qrun){ j->fd, (off_t)env->head_len, j->o->crlf,
-	    j->o->timeout, env->sender, j->o->per_rcpt ? rcpt[0] : NULL };
+	    j->o->timeout, env->sender, j->o->per_rcpt ? rcpt[0] : NULL,
+	    env->requiretls };
 	if (qcmd_argv(&j->o->cmd, &call, &av) < 0) {
 		res.kind = QX_TEMP;
 		sb_init(&sb, res.why, sizeof res.why);

@@ -51,11 +51,17 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/* set_env - SENDER, and RECIPIENT for one recipient (else unset) */
+/*
+ * set_env - SENDER; RECIPIENT for one recipient and REQUIRETLS=yes for
+ * a message that asks for it (else unset: never what we inherited)
+ */
 static int
 set_env(const struct qrun *r)
 {
 	if (setenv("SENDER", r->sender_env, 1) < 0)
+		return -1;
+	if ((r->requiretls ? setenv("REQUIRETLS", "yes", 1) :
+	    unsetenv("REQUIRETLS")) < 0)
 		return -1;
 	if (r->rcpt_env != NULL)
 		return setenv("RECIPIENT", r->rcpt_env, 1);

@@ -17,6 +17,7 @@ struct qrun {			/* how to run it */
 	unsigned timeout;		/* seconds */
 	const char *sender_env;		/* SENDER= */
 	const char *rcpt_env;		/* RECIPIENT=, NULL: not set */
+	int	 requiretls;		/* REQUIRETLS=yes, else not set */
 };
 
 enum qexec_kind {

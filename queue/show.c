@@ -49,6 +49,19 @@ list_text(FILE *f, const struct qentry *e, long long now)
 	}
 }
 
+/* list_json_tls - the TLS session and REQUIRETLS ("", false: none) */
+static void
+list_json_tls(FILE *f, const struct spoolfmt_env *env)
+{
+	fputs(",\"tls_version\":", f);
+	qentry_json(f, env->tls_version);
+	fputs(",\"tls_cipher\":", f);
+	qentry_json(f, env->tls_cipher);
+	fputs(",\"tls_client_cert\":", f);
+	qentry_json(f, env->tls_client_cert);
+	fprintf(f, ",\"requiretls\":%s", env->requiretls ? "true" : "false");
+}
+
 /* list_json - one object of list --json */
 static void
 list_json(FILE *f, const struct qentry *e, long long now)
@@ -65,6 +78,7 @@ list_json(FILE *f, const struct qentry *e, long long now)
 		qentry_json(f, env->sender);
 		fprintf(f, ",\"recipients\":%zu,\"delivered\":%zu",
 		    env->nrcpt, qstate_count(&e->st, RS_DELIVERED));
+		list_json_tls(f, env);
 	}
 	fprintf(f, ",\"attempts\":%lu,\"next_try\":%lld,\"last_error\":",
 	    e->st.attempts, e->st.next_try);
@@ -133,6 +147,23 @@ show_line(const char *label, const char *val)
 	putchar('\n');
 }
 
+/* show_tls - the TLS session ("none") and a verified client cert */
+static void
+show_tls(const struct spoolfmt_env *env)
+{
+	printf("%-12s", "tls");
+	if (env->tls_version[0] == '\0')
+		fputs("none", stdout);
+	else {
+		qentry_put(stdout, env->tls_version);
+		fputs(" cipher ", stdout);
+		qentry_put(stdout, env->tls_cipher);
+	}
+	putchar('\n');
+	if (env->tls_client_cert[0] != '\0')
+		show_line("client cert", env->tls_client_cert);
+}
+
 /* show_client - where the message came from */
 static void
 show_client(const struct spoolfmt_env *env)
@@ -153,6 +184,7 @@ show_client(const struct spoolfmt_env *env)
 	printf(" trusted %s\n", env->trusted == 1 ? "yes" :
 	    env->trusted == 0 ? "no" : "-");
 	show_line("helo", env->helo);
+	show_tls(env);
 	show_line("protocol", env->protocol);
 }
 
@@ -177,6 +209,8 @@ show_params(const struct qentry *e)
 		show_line("ret", env->ret == RET_FULL ? "FULL" : "HDRS");
 	if (env->envid[0] != '\0')
 		show_line("envid", env->envid);
+	if (env->requiretls)
+		show_line("requiretls", "yes");
 }
 
 /* show_rcpts - each recipient, its DSN parameters and how it stands */

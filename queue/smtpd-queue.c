@@ -38,6 +38,8 @@ static const char usage_text[] =
 "  deliver --command 'CMD ...' [options]   hand each due message to CMD:\n"
 "    CMD -f SENDER -- RCPT..., or CMD with %s (sender) and %r "
 "(recipients)\n"
+"    %t in CMD: yes or no, the message's REQUIRETLS (RFC 8689; also env\n"
+"    REQUIRETLS=yes): then deliver over verified TLS only, or fail\n"
 "    --per-recipient          one run per recipient (env SENDER, "
 "RECIPIENT)\n"
 "    --crlf                   CRLF line ends on stdin (default LF)\n"

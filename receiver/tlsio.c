@@ -493,15 +493,19 @@ layer_write(void *arg, const char *p, size_t n)
 	return IO_OK;
 }
 
-/* copy_text - a libtls string into a fixed field, "" if NULL */
+/*
+ * copy_text - a libtls name into a fixed field: printable ASCII with no
+ * space (it goes into the envelope and Received), "unknown" if none
+ */
 static void
 copy_text(char *dst, size_t cap, const char *src)
 {
-	size_t n = src != NULL ? strlen(src) : 0;
+	size_t n = 0;
 
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(dst, src != NULL ? src : "", n);
+	if (src == NULL || *src == '\0')
+		src = "unknown";
+	for (; src[n] != '\0' && n < cap - 1; n++)
+		dst[n] = src[n] > ' ' && src[n] < 0x7f ? src[n] : '_';
 	dst[n] = '\0';
 }
 
@@ -544,7 +548,8 @@ tls_handshake_on(struct tls_link *l, struct io *io, struct tls_info *info,
 	copy_text(info->cipher, sizeof info->cipher,
 	    l->api.conn_cipher(l->conn));
 	info->peer_hash[0] = '\0';
-	if (l->api.peer_cert_provided(l->conn))
+	if (l->api.peer_cert_provided(l->conn) &&
+	    l->api.peer_cert_hash(l->conn) != NULL)
 		copy_text(info->peer_hash, sizeof info->peer_hash,
 		    l->api.peer_cert_hash(l->conn));
 	io->layer = l;

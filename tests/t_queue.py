@@ -7,15 +7,18 @@ smtpd; the delivered bytes are compared with what was sent.  Also: 1,000
 messages under three deliverers at once (each delivered exactly once),
 temporary then permanent failures, per-recipient records, timeouts and
 crashes, a deliverer killed mid-run, corrupt queue files, argv safety,
-DSN options, --watch, clean, list/show/cat/stats, the man page, units.
+DSN options, --watch, clean, list/show/cat/stats, the man page, units;
+the TLS envelope lines (hand-written files) and REQUIRETLS: env and %t.
 """
 import json
 import os
 import re
 import shutil
 import signal
+import hashlib
 import smtplib
 import socket
+import ssl
 import subprocess
 import sys
 import tempfile
@@ -252,7 +255,11 @@ def check_usage(q, w):
             ("usage-unterminated-quote",
              ["deliver", "--command", w.rec + " 'abc"], 100),
             ("usage-dsn-with-placeholders",
-             ["deliver", "--command", w.rec + " %r", "--dsn", "all"], 100)):
+             ["deliver", "--command", w.rec + " %r", "--dsn", "all"], 100),
+            ("usage-%t-in-command-name",
+             ["deliver", "--command", "%t " + w.rec], 100),
+            ("usage-percent-at-end",
+             ["deliver", "--command", w.rec + " x%"], 100)):
         rc, out, err = qrun(q, *args)
         check(name, rc == want, "rc %d (want %d) err %r" % (rc, want, err))
     rc, out, err = qrun(q, "--help")
@@ -268,14 +275,15 @@ def free_port():
 class Server:
     """tcpserver on 127.0.0.1 running smtpd into a fresh queue."""
 
-    def __init__(self, host=lib.HOST):
+    def __init__(self, host=lib.HOST, args=()):
         self.q = lib.Queue()
         self.log = open(os.path.join(self.q.dir, "server.log"), "ab")
         for _ in range(5):
             self.port = free_port()
             self.p = subprocess.Popen(
                 ["tcpserver", "-q", "-H", "-R", "127.0.0.1", str(self.port),
-                 lib.SMTPD, "--queue", self.q.dir, "--hostname", host],
+                 lib.SMTPD, "--queue", self.q.dir, "--hostname", host]
+                + list(args),
                 stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
                 stderr=self.log, env=lib.base_env(), start_new_session=True)
             if wait_for(self.ready, 5):
@@ -949,6 +957,321 @@ def test_dsn_options():
         w.cleanup()
 
 
+# --- TLS: the envelope lines, REQUIRETLS for the command ---------------------
+
+CERT = "SHA256:" + "0123456789abcdef" * 4
+TLS_LINE = b"TLS: TLSv1.3 TLS_AES_256_GCM_SHA384\n"
+CERT_LINE = b"TLS-Client-Cert: " + CERT.encode() + b"\n"
+REQ_LINE = b"Require-TLS: yes\n"
+
+# records REQUIRETLS and the argv (NUL-separated) of each run
+TLS_REC_SH = r"""#!/bin/sh
+f=$(mktemp "$OUTDIR/t.XXXXXX") || exit 75
+{ printf '%s\0' "${REQUIRETLS-(unset)}"; for a in "$@"; do
+  printf '%s\0' "$a"; done; } > "$f.run"
+cat > /dev/null
+"""
+
+
+def spool_file(qid, session=b"", params=b"", proto=b"ESMTP",
+               sender=b"s@example.org", tail=b""):
+    """A queue file as smtpd writes it, by hand: session lines after
+    Helo, MAIL parameter lines after Sender, tail after the recipient."""
+    return (b"Version: 1\nId: " + qid.encode() + b"\nArrival: %d\n"
+            % int(time.time()) + b"Client-Address: 192.0.2.7\n"
+            b"Client-Port: 40312\nHelo: client.example.org\n" + session +
+            b"Protocol: " + proto + b"\nTrusted: no\nSender: <" + sender +
+            b">\n" + params + b"Recipient: <r@example.com>\n" + tail +
+            b"\nSubject: tls\r\n\r\nbody\r\n")
+
+
+def put_file(q, name, data):
+    """Into new/ as smtpd does it: written in tmp/, then renamed."""
+    for d in ("tmp", "new"):
+        os.makedirs(os.path.join(q.dir, d), exist_ok=True)
+    tmp = os.path.join(q.dir, "tmp", name)
+    with open(tmp, "wb") as f:
+        f.write(data)
+    os.rename(tmp, os.path.join(q.dir, "new", name))
+
+
+def tls_runs(w):
+    """The TLS recorder's runs: [(REQUIRETLS, argv)]."""
+    got = []
+    for n in sorted(os.listdir(w.out)):
+        if n.endswith(".run"):
+            with open(os.path.join(w.out, n), "rb") as f:
+                v = [a.decode() for a in f.read().split(b"\0")[:-1]]
+            got.append((v[0], v[1:]))
+    return got
+
+
+TLS_GOOD = {
+    # name: (file, sender, lines show must print, Require-TLS)
+    "1.1.1.req.x": (spool_file("1.1.1.req.x", TLS_LINE + CERT_LINE,
+                               REQ_LINE, b"ESMTPS", b"req@example.org"),
+                    "req@example.org",
+                    ["tls         TLSv1.3 cipher TLS_AES_256_GCM_SHA384",
+                     "client cert " + CERT, "protocol    ESMTPS",
+                     "requiretls  yes"], True),
+    "2.2.2.tls.x": (spool_file("2.2.2.tls.x", TLS_LINE, b"SMTPUTF8: yes\n",
+                               b"UTF8SMTPS", b"tls@example.org"),
+                    "tls@example.org",
+                    ["tls         TLSv1.3 cipher TLS_AES_256_GCM_SHA384",
+                     "protocol    UTF8SMTPS"], False),
+    "3.3.3.plain.x": (spool_file("3.3.3.plain.x",
+                                 sender=b"plain@example.org"),
+                      "plain@example.org",
+                      ["tls         none", "protocol    ESMTP"], False),
+}
+
+
+def test_tls_show():
+    q = lib.Queue()
+    try:
+        for name, (data, _, _, _) in TLS_GOOD.items():
+            put_file(q, name, data)
+        for name, (data, _, want, req) in TLS_GOOD.items():
+            rc, out, err = qrun(q, "show", name)
+            lines = txt(out).splitlines()
+            check("tls-show-" + name.split(".")[3], rc == 0 and all(
+                x in lines for x in want) and ("requiretls  yes" in lines)
+                == req and ("client cert " + CERT in lines) ==
+                (CERT_LINE in data), "rc %d out %s err %r" % (
+                    rc, txt(out), err))
+        rc, out, err = qrun(q, "list", "--json")
+        try:
+            js = {x["id"]: x for x in json.loads(out)}
+        except ValueError:
+            js = {}
+        suite = "TLS_AES_256_GCM_SHA384"
+        want = {"1.1.1.req.x": ("TLSv1.3", suite, CERT, True),
+                "2.2.2.tls.x": ("TLSv1.3", suite, "", False),
+                "3.3.3.plain.x": ("", "", "", False)}
+        got = {k: (v.get("tls_version"), v.get("tls_cipher"),
+                   v.get("tls_client_cert"), v.get("requiretls"))
+               for k, v in js.items()}
+        check("tls-list-json", rc == 0 and got == want, "rc %d %r" % (
+            rc, out))
+    finally:
+        q.cleanup()
+
+
+def test_tls_deliver():
+    """REQUIRETLS=yes and %t=yes for a Require-TLS message only; never
+    inherited, never left over from the message before (in one run, and
+    one message after another under --watch)."""
+    q, w = lib.Queue(), Work()
+    p = None
+    try:
+        rec = w.script("tlsrec.sh", TLS_REC_SH)
+        env = w.env({"REQUIRETLS": "inherited"})
+        want = {s: ("yes", "yes") if req else ("(unset)", "no")
+                for _, s, _, req in TLS_GOOD.values()}
+        for name, (data, _, _, _) in TLS_GOOD.items():
+            put_file(q, name, data)
+        rc, out, err = qrun(q, "deliver", "--command",
+                            rec + " --tls=%t x%ty %%t", env=env)
+        runs = {a[a.index("-f") + 1]: (e, a) for e, a in tls_runs(w)}
+        got = {s: (e, a[0][len("--tls="):]) for s, (e, a) in runs.items()}
+        check("tls-deliver-env-and-%t", rc == 0 and got == want,
+              "rc %d got %r want %r err %s" % (rc, got, want, txt(err)))
+        argv = runs.get("req@example.org", ("", []))[1]
+        check("tls-%t-in-a-word-keeps-sendmail-form", argv == [
+            "--tls=yes", "xyesy", "%t", "-f", "req@example.org", "--",
+            "r@example.com"], "argv %r" % argv)
+        ok, files = empty_queue(q)
+        check("tls-deliver-all-delivered", ok, "%r" % files)
+        shutil.rmtree(w.out)
+        os.mkdir(w.out)
+        p = qpopen(q, "deliver", "--watch", "--per-recipient", "--command",
+                   rec + " %t %s", env=env)
+        order = ["1.1.1.req.x", "3.3.3.plain.x", "2.2.2.tls.x",
+                 "1.1.1.req.x", "3.3.3.plain.x"]
+        for i, name in enumerate(order):
+            put_file(q, name, TLS_GOOD[name][0])
+            wait_for(lambda: len(tls_runs(w)) == i + 1, 5)
+        got = [(e, a) for e, a in tls_runs(w)]
+        seen = sorted(tuple([want[TLS_GOOD[n][1]][0], [
+            want[TLS_GOOD[n][1]][1], TLS_GOOD[n][1]]]) for n in order)
+        check("tls-watch-no-leak", sorted(tuple(x) for x in got) == seen,
+              "got %r want %r" % (got, seen))
+    finally:
+        if p is not None:
+            p.terminate()
+            p.communicate(timeout=5)
+        q.cleanup()
+        w.cleanup()
+
+
+def test_tls_malformed():
+    """A malformed TLS line sends the file to corrupt/ with the reason,
+    as any malformed envelope; the rest of the queue is delivered."""
+    q, w = lib.Queue(), Work()
+    try:
+        bad = {
+            "cert-upper": (TLS_LINE + b"TLS-Client-Cert: SHA256:" +
+                           b"0123456789ABCDEF" * 4 + b"\n", b"",
+                           "bad value for TLS-Client-Cert"),
+            "cert-short": (TLS_LINE + CERT_LINE[:-2] + b"\n", b"",
+                           "bad value for TLS-Client-Cert"),
+            "cert-long": (TLS_LINE + CERT_LINE[:-1] + b"0\n", b"",
+                          "bad value for TLS-Client-Cert"),
+            "cert-sha1": (TLS_LINE + b"TLS-Client-Cert: SHA1:" + b"ab" * 20
+                          + b"\n", b"", "bad value for TLS-Client-Cert"),
+            "cert-no-tls": (CERT_LINE, b"", "TLS-Client-Cert without TLS"),
+            "req-no": (TLS_LINE, b"Require-TLS: no\n",
+                       "bad value for Require-TLS"),
+            "req-upper": (TLS_LINE, b"Require-TLS: YES\n",
+                          "bad value for Require-TLS"),
+            "req-empty": (TLS_LINE, b"Require-TLS: \n",
+                          "bad value for Require-TLS"),
+            "req-no-tls": (b"", REQ_LINE, "Require-TLS without TLS"),
+            "req-twice": (TLS_LINE, REQ_LINE + REQ_LINE,
+                          "repeated key for Require-TLS"),
+            "tls-one-word": (b"TLS: TLSv1.3\n", b"", "bad value for TLS"),
+            "tls-two-spaces": (b"TLS: TLSv1.3  TLS_AES_256_GCM_SHA384\n",
+                               b"", "bad value for TLS"),
+            "tls-three-words": (b"TLS: TLSv1.3 TLS_AES 256\n", b"",
+                                "bad value for TLS"),
+            "tls-8bit": ("TLS: TLSv1.3 \u00e4\n".encode(), b"",
+                         "bad value for TLS"),
+            "tls-long": (b"TLS: TLSv1.3 " + b"C" * 65 + b"\n", b"",
+                         "bad value for TLS"),
+        }
+        files = {}
+        for i, (tag, (sess, params, why)) in enumerate(bad.items()):
+            name = "%d.%s.x" % (i + 10, tag)
+            files[name] = why
+            put_file(q, name, spool_file(name, sess, params, b"ESMTPS"))
+        files["1.req-after-rcpt.x"] = ("key after the recipients for "
+                                       "Require-TLS")
+        put_file(q, "1.req-after-rcpt.x", spool_file(
+            "1.req-after-rcpt.x", TLS_LINE, tail=REQ_LINE))
+        files["2.proto.x"] = "bad value for Protocol"
+        put_file(q, "2.proto.x", spool_file("2.proto.x", TLS_LINE,
+                                            proto=b"ESMTPX"))
+        for name, (data, _, _, _) in TLS_GOOD.items():
+            put_file(q, name, data)
+        rc, out, err = qrun(q, "deliver", "--command", w.rec, env=w.env())
+        e = txt(err)
+        check("tls-malformed-rest-delivered", rc == 0 and sorted(
+            events(err, "delivered")) == sorted(TLS_GOOD) and
+            len(w.runs()) == len(TLS_GOOD), "rc %d err %s" % (rc, e))
+        check("tls-malformed-to-corrupt", q.files("corrupt") ==
+              sorted(files) and q.files("new") == [], "%r" % all_files(q))
+        missing = [n for n, why in files.items() if not re.search(
+            r"event=bad-file id=%s reason=\"[^\"]*%s\"" % (
+                re.escape(n), re.escape(why)), e)]
+        check("tls-malformed-reasons", not missing, "missing %r in %s" % (
+            missing, e))
+        # a key of a later writer is still skipped, next to the TLS ones
+        put_file(q, "4.later.x", spool_file("4.later.x", TLS_LINE +
+                                            b"TLS-Later: x\n"))
+        rc, out, err = qrun(q, "deliver", "--command", w.rec, env=w.env())
+        check("tls-unknown-key-skipped", rc == 0 and events(
+            err, "delivered") == ["4.later.x"], "err %s" % txt(err))
+    finally:
+        q.cleanup()
+        w.cleanup()
+
+
+def make_pki(d):
+    """With openssl: a self-signed server certificate for 127.0.0.1, and
+    a client CA with one client certificate.  {name: (crt, key)}."""
+    def ossl(*args):
+        subprocess.run(["openssl"] + list(args), check=True,
+                       capture_output=True, timeout=60)
+
+    def p(name):
+        return os.path.join(d, name)
+    os.makedirs(d)
+    for n in ("srv", "cca", "cli"):
+        ossl("genpkey", "-algorithm", "EC", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-out", p(n + ".key"))
+    ossl("req", "-x509", "-new", "-key", p("srv.key"), "-subj",
+         "/CN=" + lib.HOST, "-days", "2", "-addext",
+         "subjectAltName=DNS:%s,IP:127.0.0.1" % lib.HOST, "-out",
+         p("srv.crt"))
+    ossl("req", "-x509", "-new", "-key", p("cca.key"), "-subj",
+         "/CN=smtpd queue test client CA", "-days", "2", "-addext",
+         "basicConstraints=critical,CA:TRUE", "-addext",
+         "keyUsage=critical,keyCertSign", "-out", p("cca.crt"))
+    ossl("req", "-new", "-key", p("cli.key"), "-subj", "/CN=" + HELO,
+         "-out", p("cli.csr"))
+    with open(p("cli.ext"), "w") as f:
+        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,"
+                "digitalSignature\nextendedKeyUsage=clientAuth\n")
+    ossl("x509", "-req", "-in", p("cli.csr"), "-CA", p("cca.crt"), "-CAkey",
+         p("cca.key"), "-set_serial", "0x2a", "-days", "2", "-extfile",
+         p("cli.ext"), "-out", p("cli.crt"))
+    return {n: (p(n + ".crt"), p(n + ".key")) for n in ("srv", "cca", "cli")}
+
+
+def test_e2e_tls():
+    """What smtpd writes under TLS, smtpd-queue reads: STARTTLS with a
+    client certificate, one message with REQUIRETLS and one without, one
+    more in plain text; show, and REQUIRETLS for the command."""
+    v = subprocess.run([lib.SMTPD, "--version"], capture_output=True)
+    if b"tls: no" in v.stdout + v.stderr or not shutil.which("openssl"):
+        print("SKIP e2e-tls: smtpd built without TLS, or no openssl")
+        return
+    w = Work()
+    srv = None
+    try:
+        pki = make_pki(os.path.join(w.dir, "pki"))
+        srv = Server(args=["--tls-cert", pki["srv"][0], "--tls-key",
+                           pki["srv"][1], "--tls-client-ca", pki["cca"][0]])
+        ctx = ssl.create_default_context(cafile=pki["srv"][0])
+        ctx.load_cert_chain(*pki["cli"])
+        msg = crlf(b"Subject: over TLS", b"", b"body")
+        with smtplib.SMTP("127.0.0.1", srv.port, local_hostname=HELO,
+                          timeout=20) as c:
+            c.starttls(context=ctx)
+            version, cipher = c.sock.version(), c.sock.cipher()[0]
+            c.sendmail("req@example.org", ["r@example.com"], msg,
+                       mail_options=["REQUIRETLS"])
+            c.sendmail("tls@example.org", ["r@example.com"], msg)
+        with smtplib.SMTP("127.0.0.1", srv.port, local_hostname=HELO,
+                          timeout=20) as c:
+            c.sendmail("plain@example.org", ["r@example.com"], msg)
+        with open(pki["cli"][0]) as f:
+            cert = "SHA256:" + hashlib.sha256(ssl.PEM_cert_to_DER_cert(
+                f.read())).hexdigest()
+        tls = "tls         %s cipher %s" % (version, cipher)
+        want = {"req@example.org": [tls, "client cert " + cert,
+                                    "protocol    ESMTPS", "requiretls  yes"],
+                "tls@example.org": [tls, "client cert " + cert,
+                                    "protocol    ESMTPS"],
+                "plain@example.org": ["tls         none",
+                                      "protocol    ESMTP"]}
+        shown = {}
+        for qid in srv.q.files("new"):
+            rc, out, err = qrun(srv.q, "show", qid)
+            lines = txt(out).splitlines()
+            snd = [x for x in lines if x.startswith("sender")]
+            shown[snd[0].split("<")[1].rstrip(">") if snd else qid] = lines
+        bad = {s: shown.get(s) for s, lines in want.items()
+               if shown.get(s) is None or any(x not in shown[s]
+                                              for x in lines)
+               or ("requiretls  yes" in shown[s]) != (s[:3] == "req")}
+        check("e2e-tls-show", len(shown) == 3 and not bad, "%r" % bad)
+        rec = w.script("tlsrec.sh", TLS_REC_SH)
+        rc, out, err = qrun(srv.q, "deliver", "--command", rec + " %t",
+                            env=w.env({"REQUIRETLS": "inherited"}))
+        got = {a[2]: (e, a[0]) for e, a in tls_runs(w)}
+        check("e2e-tls-requiretls", rc == 0 and got == {
+            "req@example.org": ("yes", "yes"),
+            "tls@example.org": ("(unset)", "no"),
+            "plain@example.org": ("(unset)", "no")} and
+            srv.q.files("corrupt") == [], "rc %d got %r err %s" % (
+                rc, got, txt(err)))
+    finally:
+        if srv is not None:
+            srv.cleanup()
+        w.cleanup()
+
+
 # --- watch, clean ---------------------------------------------------------
 
 def test_watch():
@@ -1088,7 +1411,9 @@ def main():
              test_permanent_failure, test_per_recipient,
              test_timeout_crash_expiry, test_killed_deliverer,
              test_corrupt_files, test_mutations, test_argv_safety, test_fds_and_env,
-             test_dsn_options, test_watch, test_clean, test_man_and_units]
+             test_dsn_options, test_tls_show, test_tls_deliver,
+             test_tls_malformed, test_e2e_tls, test_watch, test_clean,
+             test_man_and_units]
     if shutil.which("tcpserver") is None:
         check("tcpserver-installed", False, "tcpserver not found "
               "(package ucspi-tcp-ipv6; tests/deps.sh installs it)")

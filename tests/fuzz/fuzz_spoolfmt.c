@@ -7,7 +7,8 @@
  * the file arrives whole or in two parts (the incremental use); an
  * accepted envelope has version 1, an Id, at least one recipient, and
  * every string it returns is inside the block (or a constant ""), holds
- * no control octet, and every address parses again as a path.
+ * no control octet, and every address parses again as a path; a client
+ * certificate or REQUIRETLS comes only with a TLS session.
  * (fuzz_session.c also feeds every file smtpd writes to spoolfmt_parse:
  * the writer and the reader must agree.)
  */
@@ -90,6 +91,28 @@ check_head(const char *buf, size_t len, size_t cut)
 		fail("spoolfmt_head: whole and in parts disagree", buf, len);
 }
 
+/* check_tls - the TLS facts: in the block, and only with a session */
+static void
+check_tls(const struct spoolfmt_env *env, const char *buf)
+{
+	check_str("tls_version", env->tls_version, buf, env->head_len);
+	check_str("tls_cipher", env->tls_cipher, buf, env->head_len);
+	check_str("tls_client_cert", env->tls_client_cert, buf,
+	    env->head_len);
+	if ((env->tls_version[0] == '\0') != (env->tls_cipher[0] == '\0') ||
+	    strchr(env->tls_version, ' ') != NULL ||
+	    strchr(env->tls_cipher, ' ') != NULL)
+		fail("TLS is not two words", env->tls_version,
+		    strlen(env->tls_version));
+	if (env->tls_version[0] == '\0' &&
+	    (env->tls_client_cert[0] != '\0' || env->requiretls))
+		fail("client cert or REQUIRETLS without TLS", NULL, 0);
+	if (env->tls_client_cert[0] != '\0' &&
+	    strlen(env->tls_client_cert) != 7 + 64)
+		fail("client cert hash of a wrong length",
+		    env->tls_client_cert, strlen(env->tls_client_cert));
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -118,6 +141,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_str("client_port", env.client_port, buf, env.head_len);
 		check_str("client_name", env.client_name, buf, env.head_len);
 		check_str("helo", env.helo, buf, env.head_len);
+		check_tls(&env, buf);
 		check_str("protocol", env.protocol, buf, env.head_len);
 		check_str("sender", env.sender, buf, env.head_len);
 		check_str("envid", env.envid, buf, env.head_len);

@@ -5,6 +5,8 @@ Turns every tests/transcripts/*.t into inputs:
   corpus/session/<name>      selector octet + the client bytes
   corpus/addr/<name>-N       selector octet + a MAIL FROM:/RCPT TO: argument
   corpus/spoolfmt/<name>     cut octet + a spool file smtpd wrote for it
+  corpus/spoolfmt/tls-*      cut octet + a hand-written file with the TLS
+                             lines (TLS, TLS-Client-Cert, Require-TLS)
 The selector octets are the ones fuzz_session.c and fuzz_addr.c read:
 session bit 1 = --lf, bit 0 = tight limits, bit 2 = untrusted client,
 bit 3 = read in small pieces;
@@ -93,6 +95,32 @@ def spool_files(t):
         q.cleanup()
 
 
+TLS_SEEDS = {
+    # the TLS lines of issue 16, written by hand: smtpd on pipes has none
+    "tls-requiretls": (b"TLS: TLSv1.3 TLS_AES_256_GCM_SHA384\n"
+                       b"TLS-Client-Cert: SHA256:" + b"0123456789abcdef" * 4 +
+                       b"\n", b"ESMTPS", b"Envid: e+2B1\nRequire-TLS: yes\n"),
+    "tls-utf8": (b"TLS: TLSv1.2 ECDHE-RSA-AES256-GCM-SHA384\n", b"UTF8SMTPS",
+                 b"SMTPUTF8: yes\n"),
+    "tls-auth": (b"TLS: TLSv1.3 TLS_CHACHA20_POLY1305_SHA256\n", b"ESMTPSA",
+                 b"Body: 8BITMIME\nRequire-TLS: yes\n"),
+}
+
+
+def tls_seeds():
+    """Spool files with the TLS lines, where smtpd puts them."""
+    for name, (session, proto, params) in sorted(TLS_SEEDS.items()):
+        blob = (b"Version: 1\nId: 1795898970.637921.0004520.0018235a1e7e4739"
+                b".mx\nArrival: 1795898970\nClient-Address: 192.0.2.7\n"
+                b"Client-Port: 40312\nHelo: client.example.org\n" + session +
+                b"Protocol: " + proto + b"\nTrusted: no\n"
+                b"Sender: <alice@example.org>\nSize: 120\n" + params +
+                b"Recipient: <bob@example.com>\nNotify: FAILURE\n\n"
+                b"Subject: hi\r\n\r\nHello.\r\n")
+        put("spoolfmt", name, bytes([len(blob) % 256]) + blob)
+    return len(TLS_SEEDS)
+
+
 def main():
     for sub in ("session", "addr", "spoolfmt"):
         shutil.rmtree(os.path.join(HERE, "corpus", sub), ignore_errors=True)
@@ -120,6 +148,7 @@ def main():
             put("spoolfmt", "%s-%d" % (name, i), bytes([(i * 97 + len(
                 blob)) % 256]) + blob)
             n["spoolfmt"] += 1
+    n["spoolfmt"] += tls_seeds()
     print("mkcorpus: %(session)d session, %(addr)d addr, "
           "%(spoolfmt)d spoolfmt inputs" % n)
 
