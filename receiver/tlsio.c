@@ -412,6 +412,18 @@ tls_prepare(const struct tls_setup *t, struct tls_link **lp, char *why)
 }
 
 /*
+ * note - keep the first I/O failure of a libtls call: after the
+ * client's EOF, OpenSSL may still try to write, and fail, and the EOF
+ * is what happened
+ */
+static void
+note(struct tls_link *l, int status)
+{
+	if (l->status == IO_OK)
+		l->status = status;
+}
+
+/*
  * raw_read - libtls wants ciphertext: from what was read ahead, else one
  * read of the fd (within the wait the caller armed), so a record's
  * header and body cost one system call, not two.  0 at EOF.
@@ -425,8 +437,10 @@ raw_read(struct tls *ctx, void *buf, size_t n, void *arg)
 	(void)ctx;
 	if (l->rpos == l->rlen) {
 		if ((r = io_read_raw(l->io, l->rbuf, sizeof l->rbuf)) < 0) {
-			l->status = (int)-r;
-			return r == -IO_EOF ? 0 : -1;
+			note(l, (int)-r);
+			if (r == -IO_TIMEOUT)	/* a retry, not a broken */
+				return TLS_WANT_POLLIN;	/* link: the 421 */
+			return r == -IO_EOF ? 0 : -1;	/* can still go out */
 		}
 		l->rpos = 0;
 		l->rlen = (size_t)r;
@@ -447,13 +461,16 @@ raw_write(struct tls *ctx, const void *buf, size_t n, void *arg)
 
 	(void)ctx;
 	if ((r = io_write_raw(l->io, buf, n)) != IO_OK) {
-		l->status = r;
+		note(l, r);
 		return -1;
 	}
 	return (ssize_t)n;
 }
 
-/* failure - what made the last libtls call fail: our I/O, or TLS */
+/*
+ * failure - what made the last libtls call fail: our I/O (a timeout
+ * comes back as TLS_WANT_POLLIN), or TLS itself
+ */
 static int
 failure(struct tls_link *l)
 {

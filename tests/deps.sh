@@ -29,6 +29,13 @@ have man || need="$need man-db"
 have shellcheck || need="$need shellcheck"
 have pkg-config || need="$need pkg-config"
 pkg-config --exists libsystemd 2>/dev/null || need="$need libsystemd-dev"
+# TLS (issue 16): libtls for the build; tests/t_tls.py makes its CA with
+# openssl and talks through openssl s_client, swaks (whose TLS needs
+# Net::SSLeay), msmtp and curl
+pkg-config --exists libtls 2>/dev/null || need="$need libtls-dev"
+have openssl || need="$need openssl"
+have curl || need="$need curl"
+perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || need="$need libnet-ssleay-perl"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "tests/deps.sh: missing:$need (run as root to install)" >&2

@@ -22,6 +22,8 @@ chmod 1777 "$VG/logs"	# tests run smtpd as nobody too
 LEAKS=definite,indirect,possible
 VGOPTS="-q --error-exitcode=1 --leak-check=full --show-leak-kinds=$LEAKS"
 VGOPTS="$VGOPTS --errors-for-leak-kinds=$LEAKS --num-callers=30"
+# one report that is glibc's own (dlopen's bookkeeping), nothing of ours
+VGOPTS="$VGOPTS --suppressions=$ROOT/tests/valgrind/glibc.supp"
 # no gdbserver FIFOs in /tmp: a process that drops to another user
 # (--user) could not remove root's at exit, and valgrind says so
 VGOPTS="$VGOPTS --vgdb=no"
