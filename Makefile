@@ -157,10 +157,12 @@ TMPFILESDIR ?= $(or $(call SD_VAR,tmpfilesdir),$(PREFIX)/lib/tmpfiles.d)
 INSTALL	?= install
 SBIN_PROGS = smtpd smtpd-queue
 UNITS	 = smtpd.socket smtpd@.service smtpd-submission.socket \
-	   smtpd-submission@.service smtpd-deliver.path \
+	   smtpd-submission@.service smtps.socket smtps@.service \
+	   smtpd-deliver.path \
 	   smtpd-deliver.service smtpd-queue-clean.service \
 	   smtpd-queue-clean.timer
-EXAMPLES = xinetd/smtpd tcpserver/run tcpserver/tcp.smtp
+EXAMPLES = xinetd/smtpd xinetd/smtps tcpserver/run tcpserver/tcp.smtp \
+	   tcpserver/run-smtps tcpserver/tcp.smtps smtpd-tls.conf
 POLICY_EXAMPLES = check-mailbox greylist relay-by-cert
 FIXPATH	 = sed 's|/usr/sbin/smtpd|$(SBINDIR)/smtpd|g'
 
@@ -183,7 +185,8 @@ install: $(SBIN_PROGS)
 	for f in $(EXAMPLES); do \
 	    $(FIXPATH) units/$$f > $(DESTDIR)$(DOCDIR)/examples/$$f && \
 	    chmod 0644 $(DESTDIR)$(DOCDIR)/examples/$$f || exit 1; done
-	chmod 0755 $(DESTDIR)$(DOCDIR)/examples/tcpserver/run
+	chmod 0755 $(DESTDIR)$(DOCDIR)/examples/tcpserver/run \
+	    $(DESTDIR)$(DOCDIR)/examples/tcpserver/run-smtps
 	for f in $(POLICY_EXAMPLES); do \
 	    $(INSTALL) -m 0755 examples/$$f $(DESTDIR)$(DOCDIR)/examples/ \
 	    || exit 1; done

@@ -460,7 +460,9 @@ session_misstarted(struct session *s, const char *why)
 
 /*
  * session_refuse - answer 421 at greeting time because our side is not
- * usable (queue, configuration); logs why.  Returns the exit status.
+ * usable (queue, configuration, TLS files); logs why.  Under
+ * --tls-implicit before the handshake nothing is sent.  Returns the
+ * exit status.
  */
 int
 session_refuse(struct session *s, const char *what, const char *detail,
@@ -474,9 +476,11 @@ session_refuse(struct session *s, const char *what, const char *detail,
 	if (err != 0)
 		log_str(&ll, "error", strerror(err));
 	log_end(&s->log, &ll);
+	if (!s->cfg->tls.implicit || s->tls.active) {
+		session_reply(s, R_UNAVAILABLE, NULL);
+		(void)io_flush(&s->io);
+	}		/* else a TLS client: not a word of plain text */
 	s->end_reason = "unavailable";
-	session_reply(s, R_UNAVAILABLE, NULL);
-	(void)io_flush(&s->io);
 	log_disconnect(s);
 	return END_TEMPFAIL;
 }
@@ -573,12 +577,9 @@ session_run(struct session *s)
 	if (spool_open(&s->spool, s->cfg->queue, s->cfg->hostname, s->pid,
 	    &step) < 0)
 		return session_refuse(s, s->cfg->queue, steps[step], errno);
-	if (s->cfg->tls.bad_file != NULL) {
-		if (s->cfg->tls.implicit)	/* no plain text to TLS clients */
-			io_abandon(&s->io);
+	if (s->cfg->tls.bad_file != NULL)
 		return session_refuse(s, s->cfg->tls.bad_file, "tls-file",
 		    s->cfg->tls.bad_errno);
-	}
 	if (!s->cfg->tls.implicit || starttls_implicit(s) == 0)
 		greet(s);
 	while (!s->closing) {

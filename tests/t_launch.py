@@ -12,7 +12,11 @@ the peer's, to show that smtpd takes it over the socket.)  Also: journal
 records (a datagram socket bound at /run/systemd/journal/socket), the
 units (systemd-analyze verify and security, sysusers, tmpfiles, the
 syscalls smtpd makes against SystemCallFilter=), make install/uninstall,
-and the man pages (mandoc -T lint, man).
+and the man pages (mandoc -T lint, man).  TLS as the launchers run it
+(issue 16): the TLS units' settings, their command lines under
+systemd-socket-activate with the certificate as LoadCredential= passes
+it, the system calls, sockets and files of TLS sessions against the
+units' sandbox, units/xinetd/smtps and units/tcpserver/run-smtps.
 """
 import fcntl
 import grp
@@ -342,8 +346,16 @@ def test_accept_no():
 
 # --- the systemd units -----------------------------------------------------
 
-SERVICES = ("smtpd@.service", "smtpd-submission@.service")
-SOCKETS = ("smtpd.socket", "smtpd-submission.socket")
+SERVICES = ("smtpd@.service", "smtpd-submission@.service", "smtps@.service")
+SOCKETS = ("smtpd.socket", "smtpd-submission.socket", "smtps.socket")
+# the drop-in that turns STARTTLS on for smtpd@.service (port 25)
+TLS_DROPIN = "smtpd-tls.conf"
+# the variants unit_copies makes: (unit, copy of socket, what it is)
+VARIANTS = (("smtpd-fd3@.service", "smtpd-fd3.socket"),
+            ("smtpd-tls@.service", "smtpd-tls.socket"))
+# where the shipped units and the drop-in find the certificate and key
+TLS_FILES = {"tls-cert": "/etc/smtpd/tls/cert.pem",
+             "tls-key": "/etc/smtpd/tls/key.pem"}
 QUEUE_UNITS = ("smtpd-deliver.path", "smtpd-deliver.service",
                "smtpd-queue-clean.service", "smtpd-queue-clean.timer")
 
@@ -357,10 +369,18 @@ def fd3_variant(src):
     return out
 
 
+def tls_variant(src):
+    """smtpd@.service with the STARTTLS drop-in (smtpd-tls.conf) added, as
+    systemd reads a unit and its drop-ins: one more [Service] section."""
+    with open(os.path.join(UNITS, TLS_DROPIN)) as f:
+        return src + "\n" + f.read()
+
+
 def unit_copies(workdir):
     """The units with ExecStart= naming the built binary, plus the fd-3
-    variant (smtpd-fd3.socket, smtpd-fd3@.service), and a man directory
-    holding our pages so Documentation=man:smtpd(8) resolves."""
+    variant (smtpd-fd3.socket, smtpd-fd3@.service), smtpd@.service with
+    its TLS drop-in (smtpd-tls.socket, smtpd-tls@.service), and a man
+    directory holding our pages so Documentation=man:smtpd(8) resolves."""
     d = os.path.join(workdir, "units")
     os.makedirs(d)
     for f in SERVICES + SOCKETS:
@@ -369,11 +389,11 @@ def unit_copies(workdir):
         with open(os.path.join(d, f), "w") as dst:
             dst.write(body)
     with open(os.path.join(d, "smtpd@.service")) as f:
-        svc = fd3_variant(f.read())
-    with open(os.path.join(d, "smtpd-fd3@.service"), "w") as f:
-        f.write(svc)
-    shutil.copy(os.path.join(d, "smtpd.socket"),
-                os.path.join(d, "smtpd-fd3.socket"))
+        svc = f.read()
+    for (name, sock), make in zip(VARIANTS, (fd3_variant, tls_variant)):
+        with open(os.path.join(d, name), "w") as f:
+            f.write(make(svc))
+        shutil.copy(os.path.join(d, "smtpd.socket"), os.path.join(d, sock))
     man = os.path.join(workdir, "man")
     for page, sec in (("smtpd.8", "8"), ("smtpd-spool.5", "5")):
         os.makedirs(os.path.join(man, "man" + sec), exist_ok=True)
@@ -385,8 +405,7 @@ def unit_copies(workdir):
 def test_units_verify(d, man):
     env = lib.base_env({"MANPATH": man + ":", "SYSTEMD_PAGER": "",
                         "SYSTEMD_LOG_COLOR": "0"})
-    names = list(SOCKETS + SERVICES) + ["smtpd-fd3.socket",
-                                        "smtpd-fd3@.service"]
+    names = list(SOCKETS + SERVICES) + [n for v in VARIANTS for n in v]
     p = run(["systemd-analyze", "verify"] + [os.path.join(d, n)
                                              for n in names], env=env)
     out = (p.stdout + p.stderr).decode("utf-8", "replace")
@@ -408,7 +427,7 @@ def security_score(path):
 
 
 def test_units_security(d):
-    for name in SERVICES + ("smtpd-fd3@.service",):
+    for name in SERVICES + tuple(v[0] for v in VARIANTS):
         score, out = security_score(os.path.join(d, name))
         print("score %s: %s" % (name, score))
         check("security-" + name, score is not None and score[0] <= 1.0 and
@@ -416,12 +435,16 @@ def test_units_security(d):
                   ln for ln in out.splitlines() if "\u2717" in ln)))
 
 
+def unit_lines(name):
+    """A shipped unit's lines, stripped, without comments and blanks."""
+    with open(os.path.join(UNITS, name)) as f:
+        return [ln.strip() for ln in f if ln.strip() and
+                not ln.lstrip().startswith("#")]
+
+
 def test_units_content():
     """The settings the issue asks for, in the files as shipped."""
-    def load(name):
-        with open(os.path.join(UNITS, name)) as f:
-            return [ln.strip() for ln in f if ln.strip() and
-                    not ln.lstrip().startswith("#")]
+    load = unit_lines
     sock = load("smtpd.socket")
     check("unit-socket-settings", all(x in sock for x in (
         "ListenStream=25", "Accept=yes")) and any(
@@ -429,6 +452,8 @@ def test_units_content():
         x.startswith("MaxConnectionsPerSource=") for x in sock), "%r" % sock)
     check("unit-submission-port", "ListenStream=587" in
           load("smtpd-submission.socket"), "")
+    check("unit-smtps-port", all(x in load("smtps.socket") for x in (
+        "ListenStream=465", "Accept=yes", "IPAddressDeny=any")), "")
     for name in SERVICES:
         svc = load(name)
         check("unit-settings-" + name, all(x in svc for x in (
@@ -436,6 +461,51 @@ def test_units_content():
             "StandardError=journal", "ReadWritePaths=/var/spool/smtpd")) and
             any(x.startswith("ExecStart=/usr/sbin/smtpd --queue "
                              "/var/spool/smtpd") for x in svc), "%r" % svc)
+    test_units_tls_content(load)
+
+
+def exec_start(lines):
+    """The ExecStart= command of a unit's lines (continuations joined)."""
+    out, cont = None, False
+    for ln in lines:
+        if cont:
+            out += " " + ln.rstrip("\\").strip()
+        elif ln.startswith("ExecStart="):
+            out = ln[len("ExecStart="):].rstrip("\\").strip()
+        else:
+            continue
+        cont = ln.endswith("\\")
+    return out.split() if out else []
+
+
+def test_units_tls_content(load):
+    """Port 25 works without a certificate (TLS only through the
+    drop-in); 465 and 587 load it, and their sockets assert it exists."""
+    creds = ["LoadCredential=%s:%s" % kv for kv in sorted(TLS_FILES.items())]
+    asserts = ["AssertFileNotEmpty=" + v for v in sorted(TLS_FILES.values())]
+
+    def tls_lines(lines, key):
+        return sorted(x for x in lines if x.startswith(key))
+    port25 = load("smtpd@.service")
+    check("unit-tls-port25-optional", tls_lines(port25, "LoadCredential")
+          == [] and not any(x.startswith("--tls") or x == "--require-tls"
+                            for x in exec_start(port25)) and
+          tls_lines(load("smtpd.socket"), "Assert") == [], "%r" % port25)
+    check("unit-tls-dropin", load(TLS_DROPIN) == ["[Service]"] + creds,
+          "%r" % load(TLS_DROPIN))
+    for svc, sock, flag, other in (
+            ("smtpd-submission@.service", "smtpd-submission.socket",
+             "--require-tls", "--tls-implicit"),
+            ("smtps@.service", "smtps.socket", "--tls-implicit",
+             "--require-tls")):
+        lines, argv = load(svc), exec_start(load(svc))
+        check("unit-tls-" + svc, tls_lines(lines, "LoadCredential") == creds
+              and flag in argv and other not in argv and not any(
+                  x in ("--tls-cert", "--tls-key") for x in argv) and
+              "Environment=RELAYCLIENT=" in lines,
+              "argv %r lines %r" % (argv, lines))
+        check("unit-tls-" + sock, tls_lines(load(sock), "Assert") == asserts,
+              "%r" % load(sock))
 
 
 def test_sysusers_tmpfiles(workdir):
@@ -716,14 +786,292 @@ def test_syscalls(workdir):
     check("syscalls-families", families <= {"AF_UNIX"}, "%r" % families)
 
 
+# --- TLS as the units run it -------------------------------------------------
+
+def has_tls():
+    return b"(tls: loaded when used)" in run([lib.SMTPD, "--version"]).stdout
+
+
+def tls_files(workdir):
+    """A self-signed certificate for lib.HOST (and 127.0.0.1) with its key,
+    and a directory holding both as LoadCredential= hands them to a unit
+    (tls-cert, tls-key, mode 0400): (cert, credentials directory)."""
+    d = os.path.join(workdir, "tls")
+    cert, key, creds = (os.path.join(d, n) for n in ("cert.pem", "key.pem",
+                                                     "credentials"))
+    if os.path.isdir(creds):
+        return cert, creds
+    os.makedirs(creds)
+    p = run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+             "ec_paramgen_curve:P-256", "-nodes", "-keyout", key, "-out",
+             cert, "-days", "2", "-subj", "/CN=" + lib.HOST, "-addext",
+             "subjectAltName=DNS:%s,IP:127.0.0.1" % lib.HOST])
+    if p.returncode != 0:
+        raise RuntimeError("openssl req: %s" % text(p.stderr))
+    for src, name in ((cert, "tls-cert"), (key, "tls-key")):
+        shutil.copy(src, os.path.join(creds, name))
+        os.chmod(os.path.join(creds, name), 0o400)
+    return cert, creds
+
+
+def client_ctx(cert):
+    """A client context that verifies the server against cert."""
+    import ssl
+    return ssl.create_default_context(cafile=cert)
+
+
+def read_reply(sock):
+    """One whole (multi-line) reply from a plain socket."""
+    buf = b""
+    while not re.search(rb"(^|\r\n)\d{3} [^\r\n]*\r\n$", buf):
+        d = sock.recv(4096)
+        if not d:
+            break
+        buf += d
+    return buf
+
+
+def tls_socketpair_session(sock, implicit, cert, subject):
+    """STARTTLS (or TLS from the first octet), then two pipelined
+    messages and QUIT; the replies after the handshake, to EOF."""
+    import ssl
+    sock.settimeout(60)
+    if not implicit:
+        read_reply(sock)
+        sock.sendall(b"EHLO %s\r\n" % HELO.encode())
+        read_reply(sock)
+        sock.sendall(b"STARTTLS\r\n")
+        read_reply(sock)
+    s = client_ctx(cert).wrap_socket(sock, server_hostname=lib.HOST)
+    s.sendall(b"EHLO %s\r\n" % HELO.encode() + two_pipelined(subject))
+    out = b""
+    try:
+        while True:
+            d = s.recv(65536)
+            if not d:
+                break
+            out += d
+    except (ssl.SSLError, OSError) as e:
+        out += b"[%r]" % e
+    s.close()
+    return out
+
+
+def hidden_path(path, mine):
+    """Would smtpd@.service's sandbox hide path?  ProtectHome=,
+    ProcSubset=pid, PrivateDevices= and PrivateTmp= (mine: the test's own
+    directories, which live under /tmp)."""
+    if any(path == d or path.startswith(d + "/") for d in mine):
+        return False
+    devices = ("/dev/null", "/dev/zero", "/dev/full", "/dev/random",
+               "/dev/urandom", "/dev/tty")
+    return (re.match(r"/(home|root|run/user)(/|$)", path) is not None or
+            (path.startswith("/proc/") and not re.match(
+                r"/proc/(self|thread-self|\d+)(/|$)", path)) or
+            (path.startswith("/dev/") and path not in devices) or
+            re.match(r"/(var/)?tmp(/|$)", path) is not None)
+
+
+def test_syscalls_tls(workdir):
+    """A STARTTLS session and an implicit-TLS one, each with two messages,
+    the certificate from $CREDENTIALS_DIRECTORY as the units pass it: every
+    system call passes SystemCallFilter= (getrandom, the dlopen of libtls
+    and libcrypto ...), no socket but AF_UNIX is made, and no file is
+    opened that the sandbox hides (ProtectHome=, ProcSubset=pid,
+    PrivateDevices=, PrivateTmp=)."""
+    if not has_tls():
+        print("SKIP syscalls-tls: smtpd is built without TLS")
+        return
+    if shutil.which("strace") is None or shutil.which("openssl") is None or \
+            run(["strace", "-qq", "-o", "/dev/null", "true"]).returncode != 0:
+        print("SKIP syscalls-tls: strace cannot trace here, or no openssl")
+        return
+    allowed = syscall_set("@system-service") - syscall_set(
+        "@privileged") - syscall_set("@resources")
+    cert, creds = tls_files(workdir)
+    calls, families, opened, mine = set(), set(), set(), [workdir]
+    for name, implicit in (("starttls", False), ("implicit", True)):
+        trace = os.path.join(workdir, "strace-tls-%s.out" % name)
+        err = os.path.join(workdir, "strace-tls-%s.stderr" % name)
+        open(err, "wb").close()
+        q = lib.Queue()
+        mine.append(q.dir)
+        lock = locked()
+        try:
+            a, b = socket.socketpair()
+            with open(err, "ab") as ef:
+                p = subprocess.Popen(
+                    ["strace", "-f", "-qq", "-o", trace, lib.SMTPD,
+                     "--queue", q.dir, "--hostname", lib.HOST, "--domain",
+                     "example.com"] + (["--tls-implicit"] if implicit
+                                       else []),
+                    stdin=a, stdout=a, stderr=ef,
+                    env=lib.base_env(dict(
+                        journal_stream_env(err),
+                        CREDENTIALS_DIRECTORY=creds,
+                        **asan_env("detect_leaks=0"))))
+            a.close()
+            out = tls_socketpair_session(b, implicit, cert, "tls-" + name)
+            rc = p.wait(60)
+            with open(trace) as f:
+                lines = f.read().splitlines()
+            spooled = [envelope(q, i) for i in q.files("new")]
+        finally:
+            lock.close()
+            q.cleanup()
+        check("syscalls-tls-%s-session" % name, rc == 0 and
+              out.count(b"queued as") == 2 and len(spooled) == 2 and all(
+                  e and e.get("TLS", "").startswith("TLSv1.") for e in
+                  spooled), "rc %d out %r envelopes %r" % (rc, out[-600:],
+                                                           spooled))
+        calls |= {m.group(1) for m in (re.match(r"\d+\s+([a-z0-9_]+)\(",
+                                                ln) for ln in lines) if m}
+        families |= {m for ln in lines
+                      for m in re.findall(r"socket\((AF_\w+)", ln)}
+        opened |= {m.group(1) for m in (re.search(
+            r"open(?:at2?)?\((?:AT_FDCWD, )?\"(/[^\"]*)\".*\) = \d+", ln)
+            for ln in lines) if m}
+    check("syscalls-tls-dlopen", any("libtls.so" in x for x in opened),
+          "opened %r" % sorted(opened))
+    extra = sorted(calls - allowed)
+    check("syscalls-tls-filter", not extra, "outside @system-service or in "
+          "~@privileged @resources: %r" % extra)
+    check("syscalls-tls-families", families <= {"AF_UNIX"}, "%r" % families)
+    bad = sorted(x for x in opened if hidden_path(x, mine))
+    check("syscalls-tls-files", not bad, "hidden by the sandbox: %r" % bad)
+
+
+class TLSLauncher(Launcher):
+    """A Launcher whose server speaks TLS from the first octet."""
+
+    def __init__(self, name, cmd_for, workdir, cert, env=None):
+        self.ctx = client_ctx(cert)
+        super().__init__(name, cmd_for, workdir, env=env)
+
+    def _wait_ready(self, port):
+        end = time.monotonic() + 10
+        while time.monotonic() < end and self.p.poll() is None:
+            try:
+                with socket.create_connection(("127.0.0.1", port), 1) as s:
+                    with self.ctx.wrap_socket(s, server_hostname=
+                                              "127.0.0.1") as t:
+                        t.settimeout(5)
+                        if t.recv(100).startswith(b"220 "):
+                            t.sendall(b"QUIT\r\n")
+                            t.recv(100)
+                            return True
+            except OSError:
+                time.sleep(0.05)
+        return False
+
+
+def unit_command(names, queue, creds):
+    """The ExecStart= and Environment= of a shipped unit (names: the unit
+    and its drop-ins) as systemd-socket-activate runs them: the built
+    binary, a test queue, and CREDENTIALS_DIRECTORY for LoadCredential=;
+    as root inside the private namespaces the unit asks for."""
+    lines = [ln for n in names for ln in unit_lines(n)]
+    argv = [{"/usr/sbin/smtpd": lib.SMTPD, "/var/spool/smtpd": queue}.get(
+        a, a) for a in exec_start(lines)]
+    env = [ln[len("Environment="):] for ln in lines
+           if ln.startswith("Environment=")]
+    if any(ln.startswith("LoadCredential=") for ln in lines):
+        env.append("CREDENTIALS_DIRECTORY=" + creds)
+    if os.geteuid() == 0:
+        env.append("SMTPD_ALLOW_ROOT=1")
+        argv = ["unshare", "--net", "--ipc", "--uts", "--mount", "--"] + argv
+    assert "StandardInput=socket" in lines
+
+    def cmd(port):
+        c = ["systemd-socket-activate", "-l", "127.0.0.1:%d" % port, "-a",
+             "--inetd"]
+        for kv in env:
+            c += ["-E", kv]
+        return c + argv
+    return cmd
+
+
+def tls_mail(name, c, q, srv, ctx, rcpt="far@foreign.example"):
+    """A message through smtplib connection c (under TLS by now)."""
+    c.ehlo(HELO)
+    code, _ = c.mail("s@example.org")
+    r = c.rcpt(rcpt)
+    d = c.data(("Subject: %s\r\n\r\nunits over TLS\r\n" % name).encode())
+    c.quit()
+    m = QUEUED_RE.match(text(d[1]))
+    env = envelope(q, m.group(1) if m else None)
+    check(name + "-mail", code == 250 and r[0] == 250 and env is not None and
+          env.get("TLS", "").startswith("TLSv1.") and
+          env.get("Protocol") == "ESMTPS",
+          "mail %r rcpt %r data %r envelope %r log %s" % (
+              code, r, d, env, srv.output()[-1200:]))
+
+
+def test_units_tls_exec(workdir):
+    """The TLS units' own command lines, under systemd-socket-activate:
+    smtps@.service (TLS from the first octet, verified by the client),
+    smtpd-submission@.service (530 before STARTTLS, then mail), and
+    smtpd@.service with and without its drop-in (STARTTLS offered only
+    with it)."""
+    if not has_tls():
+        print("SKIP units-tls-exec: smtpd is built without TLS")
+        return
+    for tool in ("systemd-socket-activate", "openssl"):
+        if shutil.which(tool) is None:
+            print("SKIP units-tls-exec: %s is not installed" % tool)
+            return
+    cert, creds = tls_files(workdir)
+    ctx = client_ctx(cert)
+    cases = (("unit-exec-smtps", ("smtps@.service",)),
+             ("unit-exec-submission", ("smtpd-submission@.service",)),
+             ("unit-exec-port25-tls", ("smtpd@.service", TLS_DROPIN)),
+             ("unit-exec-port25", ("smtpd@.service",)))
+    for name, names in cases:
+        q = lib.Queue()
+        srv = None
+        try:
+            cmd = unit_command(names, q.dir, creds)
+            if name == "unit-exec-smtps":
+                srv = TLSLauncher(name, cmd, workdir, cert)
+                c = smtplib.SMTP_SSL("127.0.0.1", srv.port, context=ctx,
+                                     timeout=20)
+                tls_mail(name, c, q, srv, ctx)
+                continue
+            srv = Launcher(name, cmd, workdir)
+            c = smtplib.SMTP("127.0.0.1", srv.port, timeout=20)
+            c.ehlo(HELO)
+            offered = c.has_extn("starttls")
+            if name == "unit-exec-port25":
+                check(name + "-no-starttls", not offered,
+                      "EHLO %r" % c.ehlo_resp)
+                c.quit()
+                continue
+            if name == "unit-exec-submission":
+                code, msg = c.mail("s@example.org")
+                check(name + "-530", (code, text(msg)) == (
+                    530, "5.7.0 Must issue a STARTTLS command first"),
+                    "%r %r" % (code, msg))
+            check(name + "-starttls-offered", offered,
+                  "EHLO %r" % c.ehlo_resp)
+            c.starttls(context=ctx)
+            tls_mail(name, c, q, srv, ctx)
+        except Exception as e:
+            check(name, False, "exception %r log %s" % (
+                e, srv.output()[-1200:] if srv else ""))
+        finally:
+            if srv is not None:
+                srv.stop()
+            q.cleanup()
+
+
 # --- xinetd ------------------------------------------------------------------
 
-def xinetd_service(name, values):
-    """units/xinetd/smtpd as service NAME: attributes in values replace
+def xinetd_service(name, values, shipped="smtpd"):
+    """units/xinetd/SHIPPED as service NAME: attributes in values replace
     the shipped ones or are added."""
-    with open(os.path.join(UNITS, "xinetd", "smtpd")) as f:
+    with open(os.path.join(UNITS, "xinetd", shipped)) as f:
         src = f.read()
-    body = src[src.index("service smtp\n"):]
+    body = src[src.index("\nservice ") + 1:]
     out = []
     for ln in body.splitlines():
         m = re.match(r"\s*(\w+)\s*=", ln)
@@ -851,14 +1199,86 @@ def test_xinetd(workdir):
         q.cleanup()
 
 
+def tls_session(name, srv, q, source=None, rcpt="far@foreign.example"):
+    """A message over implicit TLS (smtplib.SMTP_SSL, the certificate
+    verified); returns the envelope, or None (the reason is checked)."""
+    try:
+        c = smtplib.SMTP_SSL("127.0.0.1", srv.port, context=srv.ctx,
+                             timeout=20, source_address=(source, 0)
+                             if source else None)
+        c.ehlo(HELO)
+        c.mail("s@example.org")
+        r = c.rcpt(rcpt)
+        d = c.data(("Subject: %s\r\n\r\nover TLS\r\n" % name).encode())
+        c.quit()
+    except (smtplib.SMTPException, OSError) as e:
+        return "%r" % e
+    m = QUEUED_RE.match(text(d[1]))
+    return envelope(q, m.group(1) if m else None) or "rcpt %r data %r" % (
+        r, d)
+
+
+def test_xinetd_smtps(workdir):
+    """units/xinetd/smtps as shipped (user root, only_from, RELAYCLIENT),
+    but port, address, paths and --user nobody: smtpd opens a root-only
+    key, drops to nobody, and takes mail over implicit TLS."""
+    if not has_tls() or shutil.which("xinetd") is None or \
+            shutil.which("openssl") is None or os.geteuid() != 0:
+        print("SKIP xinetd-smtps: needs TLS, xinetd, openssl and root")
+        return
+    cert, creds = tls_files(workdir)
+    key = os.path.join(creds, "tls-key")        # 0400, root's
+    q = lib.Queue()
+    os.chown(q.dir, NOBODY, NOBODY)
+    srv = None
+    with open(os.path.join(UNITS, "xinetd", "smtps")) as f:
+        args = re.search(r"server_args\s*=\s*(.*)", f.read()).group(1)
+    args = args.replace("--user smtpd", "--user nobody --hostname " +
+                        lib.HOST).replace("/var/spool/smtpd", q.dir).replace(
+        "/etc/smtpd/tls/cert.pem", cert).replace("/etc/smtpd/tls/key.pem",
+                                                 key)
+
+    def cmd(port):
+        values = {"type": "UNLISTED", "port": str(port),
+                  "bind": "::ffff:127.0.0.1", "server": lib.SMTPD,
+                  "server_args": args, "log_type": "FILE " + os.path.join(
+                      workdir, "xinetd-smtps.log")}
+        if sanitized():
+            values["rlimit_as"] = "UNLIMITED"
+        path = os.path.join(workdir, "xinetd-smtps.conf")
+        with open(path, "w") as f:
+            f.write("defaults\n{\n}\n" + xinetd_service(
+                "smtps_test", values, "smtps"))
+        return ["xinetd", "-dontfork", "-f", path, "-pidfile",
+                os.path.join(workdir, "xinetd-smtps.pid")]
+    try:
+        srv = TLSLauncher("xinetd-smtps", cmd, workdir, cert)
+        env = tls_session("xinetd-smtps", srv, q)
+        qid = env.get("Id") if isinstance(env, dict) else None
+        owner = os.stat(os.path.join(q.dir, "new", qid)).st_uid if qid \
+            else None
+        check("xinetd-smtps-mail", isinstance(env, dict) and
+              env.get("TLS", "").startswith("TLSv1.") and
+              env.get("Trusted") == "yes" and owner == NOBODY,
+              "envelope %r owner %r log %s" % (env, owner,
+                                               srv.output()[-1000:]))
+    except Exception as e:
+        check("xinetd-smtps", False, "exception %r log %s" % (
+            e, srv.output()[-1000:] if srv else ""))
+    finally:
+        if srv is not None:
+            srv.stop()
+        q.cleanup()
+
+
 # --- tcpserver chains --------------------------------------------------------
 
-def tcprules_cdb(workdir, rules_text=None):
-    """units/tcpserver/tcp.smtp (or rules_text) compiled by tcprules."""
+def tcprules_cdb(workdir, rules_text=None, name="tcp.smtp"):
+    """units/tcpserver/NAME (or rules_text) compiled by tcprules."""
     if rules_text is None:
-        with open(os.path.join(UNITS, "tcpserver", "tcp.smtp")) as f:
+        with open(os.path.join(UNITS, "tcpserver", name)) as f:
             rules_text = f.read()
-    cdb = os.path.join(workdir, "tcp.smtp.cdb")
+    cdb = os.path.join(workdir, name + ".cdb")
     p = subprocess.run(["tcprules", cdb, cdb + ".tmp"],
                        input=rules_text.encode(), capture_output=True,
                        timeout=30)
@@ -956,6 +1376,53 @@ def netns_tcpserver(workdir):
         if srv is not None:
             srv.stop()
         q.cleanup()
+    netns_run_smtps(workdir)
+
+
+def netns_run_smtps(workdir):
+    """units/tcpserver/run-smtps with tcp.smtps: a listed network relays
+    over implicit TLS, any other address is dropped by tcpserver; the key
+    readable by the group of the user smtpd runs as (units/README)."""
+    if not has_tls() or shutil.which("openssl") is None:
+        print("SKIP run-smtps: needs TLS and openssl")
+        return
+    q = lib.Queue()
+    os.chown(q.dir, NOBODY, NOBODY)
+    srv = None
+    try:
+        cert, creds = tls_files(workdir)
+        key = os.path.join(workdir, "tls", "key-group.pem")
+        shutil.copy(os.path.join(creds, "tls-key"), key)
+        os.chown(key, 0, NOBODY)
+        os.chmod(key, 0o640)
+        env = lib.base_env({
+            "SMTPD": lib.SMTPD, "QUEUE": q.dir, "SMTPD_USER": "nobody",
+            "RULES": tcprules_cdb(workdir, name="tcp.smtps"),
+            "LISTEN": "127.0.0.1", "TLS_CERT": cert, "TLS_KEY": key,
+            "SMTPD_ARGS": "--hostname " + lib.HOST})
+
+        def cmd(port):
+            env["PORT"] = str(port)
+            return [os.path.join(UNITS, "tcpserver", "run-smtps")]
+        srv = TLSLauncher("run-smtps", cmd, workdir, cert, env=env)
+        got = tls_session("run-smtps-relay", srv, q, "10.1.2.3")
+        want("run-smtps-relay", got if isinstance(got, dict) else None, {
+            "Client-Address": "10.1.2.3", "Trusted": "yes",
+            "Recipient": "<far@foreign.example>"},
+            "%r log %s" % (got, srv.output()[-1000:]))
+        check("run-smtps-tls", isinstance(got, dict) and got.get(
+            "TLS", "").startswith("TLSv1."), "%r" % got)
+        got = tls_session("run-smtps-deny", srv, q, "192.0.2.9")
+        check("run-smtps-deny", not isinstance(got, dict) and
+              "tcpserver: deny" in srv.output() and "ip=192.0.2.9" not in
+              srv.output(), "%r log %s" % (got, srv.output()[-800:]))
+    except Exception as e:
+        check("run-smtps", False, "exception %r log %s" % (
+            e, srv.output()[-1500:] if srv else ""))
+    finally:
+        if srv is not None:
+            srv.stop()
+        q.cleanup()
 
 
 def netns_child():
@@ -1038,9 +1505,11 @@ def test_run_script_lint():
     if shutil.which("shellcheck") is None:
         print("SKIP run-script-shellcheck: shellcheck is not installed")
         return
-    p = run(["shellcheck", "-s", "sh", os.path.join(UNITS, "tcpserver",
-                                                    "run")])
-    check("run-script-shellcheck", p.returncode == 0, text(p.stdout))
+    for name in ("run", "run-smtps"):
+        p = run(["shellcheck", "-s", "sh", os.path.join(UNITS, "tcpserver",
+                                                        name)])
+        check("run-script-shellcheck-" + name, p.returncode == 0,
+              text(p.stdout))
 
 
 # --- make install, man pages ------------------------------------------------
@@ -1077,12 +1546,14 @@ def expected_install(prefix, env):
            "/smtpd.conf": (0o644, "units/smtpd.tmpfiles", False)}
     for u in SERVICES + SOCKETS + QUEUE_UNITS:
         exp[unitdir + "/" + u] = (0o644, "units/" + u, True)
-    for e in ("check-mailbox", "greylist"):
+    for e in ("check-mailbox", "greylist", "relay-by-cert"):
         exp[prefix + "/share/doc/smtpd/examples/" + e] = (0o755,
                                                           "examples/" + e,
                                                           False)
-    for e, mode in (("xinetd/smtpd", 0o644), ("tcpserver/run", 0o755),
-                    ("tcpserver/tcp.smtp", 0o644)):
+    for e, mode in (("xinetd/smtpd", 0o644), ("xinetd/smtps", 0o644),
+                    ("tcpserver/run", 0o755), ("tcpserver/tcp.smtp", 0o644),
+                    ("tcpserver/run-smtps", 0o755),
+                    ("tcpserver/tcp.smtps", 0o644), (TLS_DROPIN, 0o644)):
         exp[prefix + "/share/doc/smtpd/examples/" + e] = (mode, "units/" + e,
                                                           True)
     return {k.lstrip("/"): v for k, v in exp.items()}
@@ -1226,6 +1697,8 @@ def test_units(workdir):
         test_units_security(d)
         test_sysusers_tmpfiles(workdir)
         test_syscalls(workdir)
+        test_syscalls_tls(workdir)
+        test_units_tls_exec(workdir)
     finally:
         if not had_stamp and os.path.exists(stamp):
             os.unlink(stamp)
@@ -1240,6 +1713,7 @@ def main():
              ("units", lambda: test_units(workdir)),
              ("journal", lambda: test_journal(workdir)),
              ("xinetd", lambda: test_xinetd(workdir)),
+             ("xinetd-smtps", lambda: test_xinetd_smtps(workdir)),
              ("tcpserver-chains", test_tcpserver_netns),
              ("recordio", lambda: test_recordio(workdir)),
              ("run-script", test_run_script_lint),
