@@ -95,6 +95,17 @@ def recv_all(sock):
     return got
 
 
+def received_split(message):
+    """(our Received: field with its folded lines, the client's bytes)
+    of a spooled message (after the envelope)."""
+    i = 0
+    while True:
+        j = message.index(b"\r\n", i) + 2
+        if j >= len(message) or message[j:j + 1] not in (b" ", b"\t"):
+            return message[:j], message[j:]
+        i = j
+
+
 def split_spool(blob):
     """Split a spool file into (envelope dict list, message bytes)."""
     head, sep, body = blob.partition(b"\n\n")

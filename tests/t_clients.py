@@ -119,14 +119,7 @@ def generated(msg, utf8=False):
     return b if b.endswith(b"\r\n") else b + b"\r\n"
 
 
-def received_split(message):
-    """(our Received field, the rest) of a spooled message."""
-    i = 0
-    while True:
-        j = message.index(b"\r\n", i) + 2
-        if j >= len(message) or message[j:j + 1] not in (b" ", b"\t"):
-            return message[:j], message[j:]
-        i = j
+received_split = lib.received_split
 
 
 def spooled(srv, qid):

@@ -44,14 +44,7 @@ def tx(msg, rcpt=b"<r@example.com>"):
             b"DATA\r\n" + msg + b".\r\n")
 
 
-def received_split(m):
-    """Our Received: field (with its folded lines), then the rest."""
-    i = 0
-    while True:
-        j = m.index(b"\r\n", i) + 2
-        if j >= len(m) or m[j:j + 1] not in (b" ", b"\t"):
-            return m[:j], m[j:]
-        i = j
+received_split = lib.received_split
 
 
 # the sessions: (name, list of messages, client bytes); "each" sessions

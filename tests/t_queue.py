@@ -314,14 +314,7 @@ class Server:
         self.q.cleanup()
 
 
-def received_split(message):
-    """(the first Received field, the rest) of a message."""
-    i = 0
-    while True:
-        j = message.index(b"\r\n", i) + 2
-        if j >= len(message) or message[j:j + 1] not in (b" ", b"\t"):
-            return message[:j], message[j:]
-        i = j
+received_split = lib.received_split
 
 
 def send_samples(srv):

@@ -56,14 +56,7 @@ def queued_ids(out):
     return [m.decode() for m in QUEUED_RE.findall(out)]
 
 
-def received_split(message):
-    """Split a spooled message into (our Received field, client bytes)."""
-    i = 0
-    while True:
-        j = message.index(b"\r\n", i) + 2
-        if j >= len(message) or message[j:j + 1] not in (b" ", b"\t"):
-            return message[:j], message[j:]
-        i = j
+received_split = lib.received_split
 
 
 def errtext(err):

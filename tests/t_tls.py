@@ -335,14 +335,7 @@ def stuff(msg):
     return re.sub(rb"(?m)^\.", b"..", msg) + b".\r\n"
 
 
-def received_split(message):
-    """(our Received field, the client's bytes) of a spooled message."""
-    i = 0
-    while True:
-        j = message.index(b"\r\n", i) + 2
-        if j >= len(message) or message[j:j + 1] not in (b" ", b"\t"):
-            return message[:j], message[j:]
-        i = j
+received_split = lib.received_split
 
 
 def spooled(q):
