@@ -138,11 +138,12 @@ check_mail(struct session *s, const char *arg, const char *end,
 		return param_reply(r);
 	if ((id = check_sender_params(s, from, mp)) != R_SENDER_OK)
 		return id;
-	if (s->cfg->check_sender != NULL &&
-	    (id = run_check(s, s->cfg->check_sender, "mail", from->addr,
-	    text)) != R_DONE)
-		return id;
-	s->relay_granted = grants_relay(text);
+	if (s->cfg->check_sender != NULL) {
+		if ((id = run_check(s, s->cfg->check_sender, "mail",
+		    from->addr, text)) != R_DONE)
+			return id;
+		s->relay_granted = grants_relay(text);
+	}
 	return R_SENDER_OK;
 }
 
