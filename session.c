@@ -90,7 +90,7 @@ session_init(struct session *s, const struct config *cfg,
 	s->queued = s->refused = 0;
 	s->helo[0] = '\0';
 	s->pid = getpid();
-	s->tls.active = 0;
+	memset(&s->tls, 0, sizeof s->tls);
 	s->tls_link = NULL;
 	log_init(&s->log, cfg->log_mode, s->pid,
 	    client->ip[0] != '\0' ? client->ip :
@@ -533,7 +533,9 @@ greet(struct session *s)
 	if (check_client(s))
 		return;
 	left = io_seconds_left(&s->io);		/* never past the cap */
-	if (check_early_talker(s->io.in, s->io.in_sock,
+	/* under implicit TLS the socket holds TLS records, not commands:
+	 * readable says nothing about a client talking first */
+	if (check_early_talker(s->io.in, s->io.in_sock && !s->tls.active,
 	    delay < left ? delay : left)) {
 		if (io_is_listening(s->io.in)) {	/* not a client at all */
 			session_misstarted(s, LISTENING_SOCKET);

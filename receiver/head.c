@@ -94,7 +94,7 @@ session_part(struct head_cache *h, const struct head_facts *f)
 	c.helo = f->helo;
 	c.tls_version = f->tls->active ? f->tls->version : NULL;
 	c.tls_cipher = f->tls->cipher;
-	c.tls_cert = f->tls->peer_hash;
+	c.tls_cert = f->tls->active ? f->tls->peer_hash : NULL;
 	sb_init(&sb, h->client, sizeof h->client);
 	envelope_client_lines(&c, &sb);
 	h->client_len = sb.len;

@@ -477,15 +477,25 @@ failure(struct tls_link *l)
 	return l->status != IO_OK ? l->status : IO_ERROR;
 }
 
-/* layer_read - decrypted octets for io_fill(), or -IO_* */
+/*
+ * layer_read - decrypted octets for io_fill(), or -IO_*.  libtls turns
+ * OpenSSL's auto-retry off, so a record with nothing for us (a TLS 1.3
+ * KeyUpdate, a renegotiation refused) ends tls_read with TLS_WANT_POLLIN
+ * though no read of ours failed: read on.  Each such return used up a
+ * record, and raw_read keeps this wait's one deadline (its timeout is
+ * the TLS_WANT_POLLIN that stops here, status IO_TIMEOUT).
+ */
 static ssize_t
 layer_read(void *arg, unsigned char *buf, size_t cap)
 {
 	struct tls_link *l = arg;
 	ssize_t r;
 
-	l->status = IO_OK;
-	r = l->api.read(l->conn, buf, cap);
+	do {
+		l->status = IO_OK;
+		r = l->api.read(l->conn, buf, cap);
+	} while ((r == TLS_WANT_POLLIN || r == TLS_WANT_POLLOUT) &&
+	    l->status == IO_OK);
 	if (r > 0)
 		return r;
 	if (r == 0)			/* close_notify */

@@ -16,8 +16,12 @@ FUZZ_HAVE_SPOOLFMT = $(if $(wildcard lib/spoolfmt.h lib/spoolfmt.c),1,)
 FUZZ_SRCS	 = $(sort $(filter-out smtpd.o,$(OBJS)) \
 		   $(if $(FUZZ_HAVE_SPOOLFMT),lib/spoolfmt.o))
 FUZZ_OBJS	 = $(addprefix $(FUZZ_DIR)/obj/,$(FUZZ_SRCS))
+# fuzz_starttls: smtpd with TLS, and OpenSSL's headers for its client
+FUZZ_HAVE_TLS	:= $(if $(filter 1,$(WITH_TLS)),$(shell pkg-config --exists \
+		   openssl 2>/dev/null && echo 1))
 FUZZ_TARGETS	 = $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
-		   $(if $(FUZZ_HAVE_SPOOLFMT),$(FUZZ_DIR)/fuzz_spoolfmt)
+		   $(if $(FUZZ_HAVE_SPOOLFMT),$(FUZZ_DIR)/fuzz_spoolfmt) \
+		   $(if $(FUZZ_HAVE_TLS),$(FUZZ_DIR)/fuzz_starttls)
 FUZZ_DEFS	 = $(if $(FUZZ_HAVE_SPOOLFMT),-DHAVE_SPOOLFMT)
 FAULT_SHIM	 = tests/fault/faultshim.so
 
@@ -40,6 +44,12 @@ $(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_OBJS) \
 
 # fuzz_session reads its input in pieces through its own read()
 $(FUZZ_DIR)/fuzz_session: FUZZ_LDFLAGS = -Wl,--wrap=read
+# fuzz_starttls learns from read() when the session waits for its
+# client, and is that client through OpenSSL (the libssl that the libtls
+# smtpd dlopen's runs on)
+$(FUZZ_DIR)/fuzz_starttls: FUZZ_LDFLAGS = -Wl,--wrap=read \
+	    $(shell pkg-config --libs openssl)
+$(FUZZ_DIR)/fuzz_starttls: FUZZ_DEFS += $(shell pkg-config --cflags openssl)
 
 fuzz-build: $(FUZZ_TARGETS)
 
@@ -53,7 +63,7 @@ fuzz-corpus:
 
 fuzz-clean:
 	rm -rf $(FUZZ_DIR)/obj $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
-	    $(FUZZ_DIR)/fuzz_spoolfmt $(FAULT_SHIM)
+	    $(FUZZ_DIR)/fuzz_spoolfmt $(FUZZ_DIR)/fuzz_starttls $(FAULT_SHIM)
 
 # the LD_PRELOAD shim that fails write/fsync/rename/link/openat on demand;
 # never built with the sanitizers (it is preloaded into any build)

@@ -685,6 +685,35 @@ def test_implicit_session():
     s.q.cleanup()
 
 
+def test_implicit_eager_client():
+    """openssl s_client -connect sends its first line as soon as the
+    handshake is done: under --tls-implicit that is not an early talker
+    (the socket holds TLS records), with --greet-delay too; a plain
+    client that talks first still is."""
+    s = Session(["--tls-implicit", "--greet-delay", "1"])
+    try:
+        s.tls()
+        s.send(b"EHLO eager.example\r\n")
+        greet = s.reply()
+        ehlo = s.reply()
+        s.first(b"QUIT")
+    finally:
+        rc, log = s.finish()
+    s.q.cleanup()
+    check("tls-implicit-eager-client", greet[-1].startswith(b"220 ") and
+          ehlo[-1].startswith(b"250 ") and rc == 0,
+          "%r %r rc %r %s" % (greet, ehlo, rc, log))
+    s = Session(["--greet-delay", "1"])
+    try:
+        s.send(b"EHLO eager.example\r\n")
+        greet = s.reply()
+    finally:
+        rc, log = s.finish()
+    s.q.cleanup()
+    check("tls-plain-early-talker-554", greet[-1].startswith(b"554 5.5.0")
+          and rc == 1, "%r rc %r %s" % (greet, rc, log))
+
+
 def injection_case(name, extra, after):
     """STARTTLS and more commands in one write: none of them may run,
     before or after the handshake."""
@@ -1677,6 +1706,7 @@ TESTS = [
     (test_unreadable, True, ("pki",)),
     (test_mismatched_key, True, ("pki",)),
     (test_relay_by_cert, True, ("pki",)),
+    (test_implicit_eager_client, True, ("pki",)),
     (test_key_as_root_then_user, True, ("pki",)),
     (test_defaults_from_env, True, ("pki",)),
     (test_chain, True, ("pki",)),

@@ -7,19 +7,35 @@ Turns every tests/transcripts/*.t into inputs:
   corpus/spoolfmt/<name>     cut octet + a spool file smtpd wrote for it
   corpus/spoolfmt/tls-*      cut octet + a hand-written file with the TLS
                              lines (TLS, TLS-Client-Cert, Require-TLS)
-The selector octets are the ones fuzz_session.c and fuzz_addr.c read:
+  corpus/starttls/<name>-tls two selector octets + EHLO, STARTTLS, SEP +
+                             the client bytes (-implicit: them under
+                             --tls-implicit; -lines: a TLS record a line)
+and, written here, corpus/starttls/<case>: the STARTTLS injection cases,
+refusals, REQUIRETLS, client certificates, KeyUpdate, renegotiation,
+records of every size, and raw records (ClientHellos that Python's ssl
+module makes, cut, garbled, alerts, SSLv2, HTTP).
+The selector octets are the ones fuzz_session.c, fuzz_addr.c and
+fuzz_starttls.c read:
 session bit 1 = --lf, bit 0 = tight limits, bit 2 = untrusted client,
 bit 3 = read in small pieces;
-addr 6 = whole MAIL argument, 7 = whole RCPT argument, 0 + flags = path.
-Run from anywhere; rewrites the three directories.
+addr 6 = whole MAIL argument, 7 = whole RCPT argument, 0 + flags = path;
+starttls octet 0: bit 0 = real TLS (else raw), 1 = client TLS 1.2 only,
+2 = close_notify, 3 = untrusted client, bits 4-5 = smtpd variant (1
+--require-tls, 2 --tls-client-ca, 3 both and tight limits), 6 = client
+certificate, 7 = --tls-implicit; octet 1: bits 0-1 = records (0 a
+part, 1 a line, 2 pieces of 1-13, 3 one octet), bits 2-3 = KeyUpdate
+(1 not requested, 2 requested), bit 4 = TLS 1.2 renegotiation.
+Run from anywhere; rewrites the four directories.
 """
 import glob
 import hashlib
 import os
 import shutil
+import ssl
 import subprocess
 import sys
 import tempfile
+import warnings
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(os.path.dirname(HERE))
@@ -121,10 +137,157 @@ def tls_seeds():
     return len(TLS_SEEDS)
 
 
+# fuzz_starttls: the separator between the parts, and selector bits
+SEP = b"==TLS=="
+REAL, TLS12, NOTIFY, UNTRUSTED, CERT, IMPLICIT = 1, 2, 4, 8, 64, 128
+REQUIRE, CLIENT_CA, TIGHT = 1 << 4, 2 << 4, 3 << 4
+LINES, PIECES, OCTETS, KEYUPDATE, KEYUPDATE_REQ, RENEG = 1, 2, 3, 4, 8, 16
+
+
+def two(a, b=0):
+    """fuzz_starttls's two selector octets"""
+    return bytes([a, b])
+EHLO = b"EHLO client.example\r\n"	# under TLS; before it another name
+PLAIN_EHLO = b"EHLO plain.example\r\n"
+MAIL = (b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
+        b"DATA\r\nSubject: t\r\n\r\nbody\r\n.\r\n")
+
+
+def client_hello(lo=None, hi=None, seclevel0=False):
+    """The first flight of a Python (OpenSSL) client, or b"" if this
+    OpenSSL will not make it (TLS 1.0 is often compiled out)."""
+    warnings.simplefilter("ignore", DeprecationWarning)	# TLS 1.0
+    try:
+        ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        if seclevel0:
+            ctx.set_ciphers("DEFAULT:@SECLEVEL=0")
+        if lo is not None:
+            ctx.minimum_version = lo
+        if hi is not None:
+            ctx.maximum_version = hi
+        inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+        obj = ctx.wrap_bio(inc, out, server_hostname="mx.fuzz.example")
+        try:
+            obj.do_handshake()
+        except ssl.SSLWantReadError:
+            pass
+        return out.read()
+    except (ssl.SSLError, ValueError):
+        return b""
+
+
+def starttls_cases():
+    """Hand-made inputs for fuzz_starttls: name -> bytes."""
+    start = PLAIN_EHLO + b"STARTTLS\r\n"
+    c = {
+        # RFC 3207 and the CVE-2011-0411 class: what follows STARTTLS in
+        # the same write is dropped, never answered under TLS
+        "inject-noop": two(REAL) + start + b"NOOP\r\n" + SEP + EHLO
+        + b"QUIT\r\n",
+        "inject-mail": two(REAL | UNTRUSTED) + start
+        + b"MAIL FROM:<evil@example.net>\r\nRCPT TO:<b@example.com>\r\n"
+        + SEP + EHLO + b"RCPT TO:<c@example.com>\r\nDATA\r\n"
+        b"x\r\n.\r\nQUIT\r\n",
+        "inject-tls12": two(REAL | TLS12 | NOTIFY) + start
+        + b"RSET\r\nNOOP\r\n" + SEP + b"NOOP\r\n" + EHLO + MAIL,
+        "inject-raw": two(0) + start + b"NOOP\r\n" + SEP
+        + b"NOOP\r\n",
+        # after the handshake all is forgotten: MAIL before EHLO is 503
+        "forget-helo": two(REAL) + start + SEP + MAIL + EHLO + MAIL,
+        "forget-mail": two(REAL | NOTIFY) + PLAIN_EHLO
+        + b"MAIL FROM:<a@example.com>\r\nRSET\r\nSTARTTLS\r\n" + SEP
+        + b"RCPT TO:<b@example.com>\r\n" + EHLO + MAIL + b"QUIT\r\n",
+        # refusals: an argument, inside a transaction, twice, no EHLO
+        "refuse-arg": two(REAL) + PLAIN_EHLO + b"STARTTLS now\r\n"
+        + b"STARTTLS\r\n" + SEP + EHLO + b"STARTTLS\r\nQUIT\r\n",
+        "refuse-in-mail": two(REAL) + PLAIN_EHLO
+        + b"MAIL FROM:<a@example.com>\r\nSTARTTLS\r\nRSET\r\n"
+        b"STARTTLS\r\n" + SEP + EHLO + MAIL,
+        "no-ehlo": two(REAL | TLS12) + b"STARTTLS\r\n" + SEP
+        + b"HELO client.example\r\n" + MAIL + b"QUIT\r\n",
+        "plain-then-tls": two(REAL | NOTIFY) + PLAIN_EHLO + MAIL
+        + b"STARTTLS\r\n" + SEP + EHLO + MAIL + b"QUIT\r\n",
+        # REQUIRETLS (RFC 8689) only under TLS; --require-tls
+        "requiretls": two(REAL) + PLAIN_EHLO
+        + b"MAIL FROM:<a@example.com> REQUIRETLS\r\nRSET\r\nSTARTTLS\r\n"
+        + SEP + EHLO + b"MAIL FROM:<a@example.com> REQUIRETLS\r\n"
+        b"RCPT TO:<b@example.com>\r\nDATA\r\nx\r\n.\r\nQUIT\r\n",
+        "require-tls": two(REAL | REQUIRE | UNTRUSTED) + PLAIN_EHLO + MAIL
+        + b"STARTTLS\r\n" + SEP + EHLO + MAIL,
+        "client-cert": two(REAL | CLIENT_CA | CERT) + start + SEP + EHLO
+        + MAIL + b"QUIT\r\n",
+        "client-cert-tls12": two(REAL | TLS12 | CLIENT_CA | CERT | NOTIFY)
+        + start + SEP + EHLO + MAIL,
+        "ca-no-cert": two(REAL | CLIENT_CA) + start + SEP + EHLO + MAIL,
+        "tight": two(REAL | TIGHT | CERT) + start + SEP + EHLO
+        + MAIL * 4 + b"NOOP\r\n" * 8,
+        "implicit": two(REAL | IMPLICIT) + EHLO + b"STARTTLS\r\n"
+        + SEP + MAIL + b"QUIT\r\n",
+        "implicit-tls12-cert": two(REAL | IMPLICIT | TLS12 | CLIENT_CA
+                                      | CERT) + EHLO + MAIL + SEP
+        + b"QUIT\r\n",
+        "implicit-require": two(REAL | IMPLICIT | REQUIRE | NOTIFY) + EHLO
+        + MAIL,
+        # under TLS: records of a line, of 1-13 octets, of one; KeyUpdate
+        # (TLS 1.3) and renegotiation (TLS 1.2) before each part
+        "records-lines": two(REAL, LINES) + start + SEP + EHLO + MAIL,
+        "records-pieces": two(REAL | TLS12, PIECES) + start + SEP + EHLO
+        + MAIL + b"QUIT\r\n",
+        "records-octets": two(REAL | NOTIFY, OCTETS) + start + SEP + EHLO
+        + MAIL,
+        "keyupdate": two(REAL, KEYUPDATE) + start + SEP + EHLO + MAIL
+        + b"QUIT\r\n",
+        "keyupdate-requested": two(REAL | NOTIFY, KEYUPDATE_REQ | LINES)
+        + start + SEP + EHLO + MAIL,
+        "keyupdate-implicit": two(REAL | IMPLICIT, KEYUPDATE_REQ) + EHLO
+        + b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
+        b"DATA\r\nSubject: t\r\n\r\n" + SEP + b"body\r\n.\r\nQUIT\r\n",
+        "renegotiate": two(REAL | TLS12, RENEG) + start + SEP + EHLO + MAIL
+        + b"QUIT\r\n",
+        "data-unended": two(REAL) + start + SEP + EHLO
+        + b"MAIL FROM:<a@example.com>\r\nRCPT TO:<b@example.com>\r\n"
+        b"DATA\r\npart one\r\n",
+    }
+    # raw: records after the 220 (or from the first octet, implicit)
+    hellos = {
+        "tls13": client_hello(),
+        "tls12": client_hello(hi=ssl.TLSVersion.TLSv1_2),
+        "tls10": client_hello(lo=ssl.TLSVersion.TLSv1,
+                              hi=ssl.TLSVersion.TLSv1, seclevel0=True),
+    }
+    raws = {
+        "alert": b"\x15\x03\x03\x00\x02\x02\x28",
+        "ccs": b"\x14\x03\x03\x00\x01\x01",
+        "zero-len": b"\x16\x03\x01\x00\x00",
+        "huge-len": b"\x16\x03\x01\xff\xff" + b"\x01" * 64,
+        "appdata": b"\x17\x03\x03\x00\x10" + b"\x00" * 16,
+        "sslv2": bytes.fromhex("802e0103010015000000100000050000040100800"
+                               "30080") + b"\x00" * 16,
+        "http": b"GET / HTTP/1.0\r\n\r\n",
+        "smtp": b"EHLO client.example\r\nQUIT\r\n",
+    }
+    for name, h in hellos.items():
+        if not h:
+            continue
+        raws["hello-" + name] = h
+        raws["hello-" + name + "-cut"] = h[:len(h) // 2]
+        raws["hello-" + name + "-twice"] = h + h
+        bad = bytearray(h)
+        bad[8] ^= 0xff		# the ClientHello's own length
+        raws["hello-" + name + "-badlen"] = bytes(bad)
+        raws["hello-" + name + "-smtp"] = h + b"NOOP\r\n"
+    for name, r in raws.items():
+        c["raw-" + name] = two(0) + start + SEP + r
+        c["rawimplicit-" + name] = two(IMPLICIT) + r
+    return c
+
+
 def main():
-    for sub in ("session", "addr", "spoolfmt"):
+    for sub in ("session", "addr", "spoolfmt", "starttls"):
         shutil.rmtree(os.path.join(HERE, "corpus", sub), ignore_errors=True)
-    n = {"session": 0, "addr": 0, "spoolfmt": 0}
+    n = {"session": 0, "addr": 0, "spoolfmt": 0, "starttls": 0}
     seen = set()
     for path in sorted(glob.glob(os.path.join(ROOT, "tests", "transcripts",
                                               "*.t"))):
@@ -135,6 +298,15 @@ def main():
         put("session", name + "-tight", bytes([sel | 1]) + t["input"])
         put("session", name + "-pieces", bytes([sel | 8]) + t["input"])
         n["session"] += 3
+        if "--lf" not in t["args"]:	# fuzz_starttls has no --lf
+            tsel = REAL | (UNTRUSTED if sel & 4 else 0)
+            put("starttls", name + "-tls", two(tsel) + PLAIN_EHLO
+                + b"STARTTLS\r\n" + SEP + t["input"])
+            put("starttls", name + "-implicit", two(tsel | IMPLICIT)
+                + t["input"])
+            put("starttls", name + "-lines", two(tsel | TLS12, LINES)
+                + PLAIN_EHLO + b"STARTTLS\r\n" + SEP + t["input"])
+            n["starttls"] += 3
         for i, a in enumerate(addr_inputs(t["input"])):
             h = hashlib.sha1(a).hexdigest()
             if h in seen:
@@ -149,8 +321,11 @@ def main():
                 blob)) % 256]) + blob)
             n["spoolfmt"] += 1
     n["spoolfmt"] += tls_seeds()
+    for name, data in starttls_cases().items():
+        put("starttls", name, data)
+        n["starttls"] += 1
     print("mkcorpus: %(session)d session, %(addr)d addr, "
-          "%(spoolfmt)d spoolfmt inputs" % n)
+          "%(spoolfmt)d spoolfmt, %(starttls)d starttls inputs" % n)
 
 
 if __name__ == "__main__":
