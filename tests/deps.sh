@@ -33,6 +33,9 @@ pkg-config --exists libsystemd 2>/dev/null || need="$need libsystemd-dev"
 # openssl and talks through openssl s_client, swaks (whose TLS needs
 # Net::SSLeay), msmtp and curl
 pkg-config --exists libtls 2>/dev/null || need="$need libtls-dev"
+# make fuzz: fuzz_starttls is an OpenSSL client (libtls-dev does not
+# bring the OpenSSL headers)
+pkg-config --exists openssl 2>/dev/null || need="$need libssl-dev"
 have openssl || need="$need openssl"
 have curl || need="$need curl"
 perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || need="$need libnet-ssleay-perl"
