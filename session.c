@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "chat.h"
+#include "auth.h"
 #include "checks.h"
 #include "starttls.h"
 #include "transaction.h"
@@ -56,7 +57,7 @@ static const struct command commands[] = {	/* the busiest first */
 	{ "SOML", cmd_unimpl, S_ANY, R_DONE },
 	{ "SAML", cmd_unimpl, S_ANY, R_DONE },
 	{ "BDAT", cmd_unimpl, S_ANY, R_DONE },
-	{ "AUTH", cmd_unimpl, S_ANY, R_DONE },
+	{ "AUTH", cmd_auth, S_READY, R_SEQ_AUTH },
 	{ "STARTTLS", cmd_starttls, S_ANY, R_DONE },
 	{ "VERB", cmd_unimpl, S_ANY, R_DONE },
 	{ "GET", cmd_forbidden, S_ANY, R_DONE },
@@ -87,6 +88,8 @@ session_init(struct session *s, const struct config *cfg,
 	s->end_reason = "eof";
 	s->errors = s->rcpt_refused = s->overshoot = 0;
 	s->relay_granted = 0;
+	s->auth_user[0] = '\0';
+	s->auth_fails = 0;
 	s->queued = s->refused = 0;
 	s->helo[0] = '\0';
 	s->pid = getpid();
@@ -189,6 +192,8 @@ cmd_ehlo(struct session *s, const char *arg, const char *end)
 		(void)reply_line(&s->io, 250, 1, NULL, "STARTTLS");
 	if (s->tls.active)			/* RFC 8689: only under TLS */
 		(void)reply_line(&s->io, 250, 1, NULL, "REQUIRETLS");
+	if (auth_offered(s))
+		(void)reply_line(&s->io, 250, 1, NULL, "AUTH PLAIN LOGIN");
 	(void)reply_line(&s->io, 250, 0, NULL, "HELP");
 }
 
@@ -369,6 +374,17 @@ out_of_order(const struct session *s, const struct command *cmd)
 	return s->state == S_GREET ? R_SEQ_HELO : cmd->out_of_order;
 }
 
+/* line_max - the longest line a command may have (RFC 5321, 3461, 4954) */
+static size_t
+line_max(const struct command *cmd)
+{
+	if (cmd != NULL && cmd->run == cmd_rcpt)
+		return RCPT_LINE_MAX;
+	if (cmd != NULL && cmd->run == cmd_auth)
+		return AUTH_LINE_MAX;
+	return CMD_LINE_MAX;
+}
+
 /* dispatch - run one complete command line */
 static void
 dispatch(struct session *s)
@@ -381,8 +397,7 @@ dispatch(struct session *s)
 	cmd = find_command(p, (size_t)(v_end - p));
 	if (s->state == S_REFUSED && (cmd == NULL || cmd->run != cmd_quit))
 		session_reply(s, R_NO_SERVICE, NULL);	/* RFC 5321 3.1 */
-	else if (s->line_len > (cmd != NULL && cmd->run == cmd_rcpt ?
-	    RCPT_LINE_MAX : CMD_LINE_MAX))
+	else if (s->line_len > line_max(cmd))
 		session_reply(s, R_TOOLONG, NULL);
 	else if (has_control(p, s->line_len))
 		session_reply(s, R_BADCHAR, NULL);
@@ -504,6 +519,7 @@ check_client(struct session *s)
 	f.helo = f.sender = "";
 	f.log = &s->log;
 	f.tls = &s->tls;
+	f.auth_user = s->auth_user;
 	f.seconds_left = io_seconds_left(&s->io);
 	v = check_program(&f, s->cfg->check_client, "connect",
 	    s->client->ip[0] != '\0' ? s->client->ip : "local", text,

@@ -5,6 +5,7 @@
 #ifndef SESSION_H
 #define SESSION_H
 
+#include "authback.h"
 #include "commit.h"
 #include "config.h"
 #include "envelope.h"
@@ -17,6 +18,7 @@
 #define CMD_LINE_MAX	510	/* RFC 5321 4.5.3.1.4: 512 with CRLF */
 #define RCPT_LINE_MAX	1010	/* + 500 for ORCPT/NOTIFY (RFC 3461) */
 #define HELO_MAX	255
+#define AUTH_LINE_MAX	12288	/* RFC 4954 4: AUTH and its responses */
 
 /* the states a command may be allowed in (bits) */
 #define S_GREET	1	/* before HELO/EHLO */
@@ -59,7 +61,9 @@ struct session {
 	struct tls_info tls;		/* .active once the handshake is done */
 	struct tls_link *tls_link;	/* NULL until TLS is prepared */
 	struct io io;
-	char	 line[RCPT_LINE_MAX + 2];
+	char	 auth_user[AUTH_FIELD_MAX + 1];	/* "" until AUTH succeeds */
+	unsigned auth_fails;
+	char	 line[AUTH_LINE_MAX + 2];
 	size_t	 line_len;
 };
 

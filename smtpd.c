@@ -7,7 +7,11 @@
  * side failed.  Does no DNS and reads no locale; execs only the
  * operator's policy programs (hook.c).
  */
+#include <sys/resource.h>
 #include <sys/stat.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 
 #include <errno.h>
 #include <fcntl.h>
@@ -134,6 +138,24 @@ quiet_stderr(const struct stat st[3])
 	return 1;
 }
 
+/*
+ * no_core_dumps - a process that holds passwords (AUTH) must not leave
+ * them in a core file, nor let another process of its user ptrace it
+ */
+static void
+no_core_dumps(void)
+{
+#ifdef __linux__
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fatal(111, "prctl(PR_SET_DUMPABLE) failed", NULL, "");
+#else
+	struct rlimit rl = { 0, 0 };
+
+	if (setrlimit(RLIMIT_CORE, &rl) < 0)
+		fatal(111, "setrlimit(RLIMIT_CORE) failed", NULL, "");
+#endif
+}
+
 /* load_lists - read --domains and open --recipients; 0, or refused */
 static int
 load_lists(struct config *cfg, struct session *s, const char **files)
@@ -167,6 +189,8 @@ main(int argc, char **argv)
 	if (quiet)
 		cfg.log_mode = LOGMODE_SYSLOG;
 	tls_open_files(&cfg.tls);	/* the key may be root's alone */
+	if (cfg.auth_backend != NULL)
+		no_core_dumps();	/* passwords will pass through */
 	if (files[2] != NULL)
 		drop_privileges(files[2]);
 	if (cfg.hostname[0] == '\0')

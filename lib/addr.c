@@ -738,9 +738,23 @@ parse_envid(const struct param *pa, char *envid)
 	return copy_value(pa, envid, ADDR_ENVID_MAX);
 }
 
-enum { MK_SIZE, MK_BODY, MK_SMTPUTF8, MK_RET, MK_ENVID, MK_REQUIRETLS };
+/* parse_auth - AUTH=xtext or AUTH=<> (RFC 4954 5), as sent */
+static int
+parse_auth(const struct param *pa, char *auth)
+{
+	if (pa->val == NULL || pa->vallen == 0)
+		return PARAM_SYNTAX;
+	if (!(pa->vallen == 2 && pa->val[0] == '<' && pa->val[1] == '>') &&
+	    !xtext_valid(pa->val, pa->val + pa->vallen))
+		return PARAM_SYNTAX;
+	return copy_value(pa, auth, ADDR_AUTH_MAX);
+}
+
+enum {
+	MK_SIZE, MK_BODY, MK_SMTPUTF8, MK_RET, MK_ENVID, MK_REQUIRETLS, MK_AUTH
+};
 static const char *const mail_kw[] = {
-	"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "REQUIRETLS"
+	"SIZE", "BODY", "SMTPUTF8", "RET", "ENVID", "REQUIRETLS", "AUTH"
 };
 
 /* mail_param - apply one known MAIL parameter */
@@ -769,6 +783,8 @@ mail_param(void *out, int k, const struct param *pa)
 			return PARAM_SYNTAX;
 		mp->requiretls = 1;
 		return PARAM_OK;
+	case MK_AUTH:
+		return parse_auth(pa, mp->auth);
 	default:
 		return parse_envid(pa, mp->envid);
 	}
@@ -820,6 +836,7 @@ clear_mail(void *out)
 	mp->ret = RET_NONE;
 	mp->envid[0] = '\0';
 	mp->requiretls = 0;
+	mp->auth[0] = '\0';
 }
 
 /* clear_rcpt - no RCPT parameters */

@@ -14,6 +14,7 @@
 #define ADDR_PATH_MAX	256	/* RFC 5321 4.5.3.1.3, with the brackets */
 #define ADDR_ENVID_MAX	100	/* RFC 3461 4.4 */
 #define ADDR_ORCPT_MAX	500	/* RFC 3461 4.2 */
+#define ADDR_AUTH_MAX	500	/* RFC 4954 5: AUTH=xtext, our cap */
 
 /* a parsed mailbox; the source route, if any, is dropped */
 struct path {
@@ -50,6 +51,8 @@ struct mail_params {
 	enum ret_type ret;
 	char	 envid[ADDR_ENVID_MAX + 1];	/* xtext as sent, "" = none */
 	int	 requiretls;			/* RFC 8689 REQUIRETLS */
+	char	 auth[ADDR_AUTH_MAX + 1];	/* RFC 4954 AUTH=, xtext or */
+						/* "<>", "" = none */
 };
 
 struct rcpt_params {

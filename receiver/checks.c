@@ -72,6 +72,8 @@ build_env(const struct check_facts *f, const char *stage, const char *arg,
 	add_env(&sb, envp, &n, "SMTPD_CLIENT_NAME", c->name);
 	add_env(&sb, envp, &n, "SMTPD_TRUSTED", c->trusted ? "yes" : "no");
 	add_env(&sb, envp, &n, "SMTPD_HELO", f->helo);
+	if (f->auth_user[0] != '\0')
+		add_env(&sb, envp, &n, "SMTPD_AUTH_USER", f->auth_user);
 	if (f->tls->active) {
 		add_env(&sb, envp, &n, "SMTPD_TLS_VERSION", f->tls->version);
 		add_env(&sb, envp, &n, "SMTPD_TLS_CIPHER", f->tls->cipher);
@@ -125,7 +127,7 @@ check_program(const struct check_facts *f, const char *prog,
 	if (t > f->seconds_left)		/* never past the cap */
 		t = f->seconds_left > 0 ? f->seconds_left : 1;
 	hook_run(prog, arg, envp, t, f->log->to == LOGMODE_SYSLOG ? -1 : 2,
-	    &r);
+	    -1, &r);
 	log_check(f->log, stage, &r);
 	sb_init(&sb, text, cap);
 	if (r.text[0] != '\0')

@@ -22,6 +22,7 @@ struct check_facts {
 	const char *sender;		/* "" before MAIL */
 	struct logger *log;
 	const struct tls_info *tls;	/* .active: under TLS */
+	const char *auth_user;		/* "" unless AUTH succeeded */
 	unsigned seconds_left;		/* never run past the session's cap */
 };
 

@@ -21,6 +21,7 @@
 #define DEFAULT_MAX_ERRORS	20
 #define DEFAULT_MAX_MESSAGES	10000		/* per session */
 #define DEFAULT_CHECK_TIMEOUT	20		/* policy programs, s */
+#define DEFAULT_AUTH_TIMEOUT	30		/* an AUTH backend, s */
 #define MAX_RCPT_CAP		100000
 #define MAX_HOPS		100	/* Received: lines a message may have */
 #define RCPT_OVERSHOOT		1000	/* 452s for too many recipients a */
@@ -57,6 +58,13 @@ struct config {
 	struct domains domains;
 	struct rcptlist rcpts;		/* --recipients; fd -1 if none */
 	struct tls_setup tls;		/* --tls-*: cert NULL when none */
+	const char *auth_backend;	/* --auth-dovecot socket or */
+					/* --auth-checkpassword program */
+	int	 auth_dovecot;		/* which of the two it is */
+	int	 auth_plaintext;	/* --auth-plaintext */
+	int	 require_auth;		/* --require-auth */
+	int	 auth_in_received;	/* --auth-in-received */
+	unsigned auth_timeout;		/* --auth-timeout seconds */
 };
 
 /* the client, from the super-server's environment or getpeername() */

@@ -270,6 +270,8 @@ mail_params_text(const struct mail_params *mp, struct sbuf *sb)
 		LINE(sb, "Envid", mp->envid);
 	if (mp->requiretls)
 		LINE(sb, "Require-TLS", "yes");
+	if (mp->auth[0] != '\0')
+		LINE(sb, "Auth-Param", mp->auth);
 }
 
 /*
@@ -297,6 +299,8 @@ envelope_client_lines(const struct envelope_client *c, struct sbuf *sb)
 	}
 	if (c->tls_cert != NULL && c->tls_cert[0] != '\0')
 		LINE(sb, "TLS-Client-Cert", c->tls_cert);
+	if (c->auth_user != NULL && c->auth_user[0] != '\0')
+		LINE(sb, "Auth", c->auth_user);
 }
 
 /* envelope_header - the block up to, not including, the recipients */

@@ -35,6 +35,7 @@ struct envelope_client {
 	const char *tls_version;	/* NULL: not under TLS */
 	const char *tls_cipher;
 	const char *tls_cert;		/* a client certificate's hash, "" */
+	const char *auth_user;		/* AUTH's user, "" */
 };
 
 /* facts of one message */

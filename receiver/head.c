@@ -13,11 +13,15 @@
 static const char *
 protocol_name(const struct head_facts *f, const struct envelope *env)
 {
+	static const char *const names[2][4] = {	/* [utf8][tls + 2 auth] */
+		{ "ESMTP", "ESMTPS", "ESMTPA", "ESMTPSA" },
+		{ "UTF8SMTP", "UTF8SMTPS", "UTF8SMTPA", "UTF8SMTPSA" },
+	};
+
 	if (!f->esmtp)
 		return "SMTP";
-	if (env->mp.smtputf8)
-		return f->tls->active ? "UTF8SMTPS" : "UTF8SMTP";
-	return f->tls->active ? "ESMTPS" : "ESMTP";
+	return names[env->mp.smtputf8 != 0][(f->tls->active != 0) +
+	    2 * (f->auth_user[0] != '\0')];
 }
 
 /* tls_comment - after the protocol, what TLS the session agreed on */
@@ -95,6 +99,7 @@ session_part(struct head_cache *h, const struct head_facts *f)
 	c.tls_version = f->tls->active ? f->tls->version : NULL;
 	c.tls_cipher = f->tls->cipher;
 	c.tls_cert = f->tls->active ? f->tls->peer_hash : NULL;
+	c.auth_user = f->auth_user;
 	sb_init(&sb, h->client, sizeof h->client);
 	envelope_client_lines(&c, &sb);
 	h->client_len = sb.len;
@@ -120,6 +125,11 @@ add_received(const struct head_cache *h, const struct arrival_clock *clock,
 	sb_add(sb, h->received, h->received_len);
 	sb_str(sb, proto);
 	tls_comment(f->tls, sb);
+	if (f->auth_in_received && f->auth_user[0] != '\0') {
+		sb_str(sb, " (authenticated as ");	/* Postfix's words */
+		sb_str(sb, f->auth_user);
+		sb_str(sb, ")");
+	}
 	sb_str(sb, " id ");
 	sb_str(sb, id);
 	if (env->nrcpt == 1) {

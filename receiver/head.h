@@ -40,6 +40,8 @@ struct head_facts {
 	const char *hostname;
 	int	 esmtp;			/* EHLO, not HELO */
 	const struct tls_info *tls;	/* .active: the session is under TLS */
+	const char *auth_user;		/* "" unless AUTH succeeded */
+	int	 auth_in_received;	/* --auth-in-received */
 };
 
 void	 head_stamp(struct arrival_clock *);

@@ -41,23 +41,27 @@ reset_signals(void)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 }
 
-/* child - set up fds and exec; never returns */
+/*
+ * child - set up fds and exec; never returns.  fd3, when not -1, is
+ * put on fd 3 (checkpassword's input); every other fd is closed.
+ */
 static void
 child(const char *prog, const char *arg, char *const envp[], int out,
-    int errfd)
+    int errfd, int fd3)
 {
 	char *argv[3];
-	int fd, null = open("/dev/null", O_RDWR);
+	int fd, null = open("/dev/null", O_RDWR), first = fd3 >= 0 ? 4 : 3;
 
 	setpgid(0, 0);
 	reset_signals();
 	if (null < 0 || dup2(null, 0) < 0 || dup2(out, 1) < 0 ||
-	    dup2(errfd >= 0 ? errfd : null, 2) < 0)
+	    dup2(errfd >= 0 ? errfd : null, 2) < 0 ||
+	    (fd3 >= 0 && fd3 != 3 && dup2(fd3, 3) < 0))
 		_exit(127);
 #ifdef SYS_close_range
-	if (syscall(SYS_close_range, 3u, ~0u, 0u) < 0)
+	if (syscall(SYS_close_range, (unsigned)first, ~0u, 0u) < 0)
 #endif
-		for (fd = 3; fd < HOOK_FD_SCAN; fd++)
+		for (fd = first; fd < HOOK_FD_SCAN; fd++)
 			close(fd);
 	argv[0] = (char *)prog;
 	argv[1] = (char *)arg;
@@ -152,12 +156,13 @@ verdict_of(int status)
 
 /*
  * hook_run - run prog with arg and envp, at most timeout seconds;
- * errfd is where its stderr goes (-1: /dev/null).  Fills res; returns
+ * errfd is where its stderr goes (-1: /dev/null), fd3 what it gets as
+ * fd 3 (-1: nothing; must not be close-on-exec).  Fills res; returns
  * the verdict.
  */
 int
 hook_run(const char *prog, const char *arg, char *const envp[],
-    unsigned timeout, int errfd, struct hook_result *res)
+    unsigned timeout, int errfd, int fd3, struct hook_result *res)
 {
 	struct timespec end;
 	int p[2], late;
@@ -176,7 +181,7 @@ hook_run(const char *prog, const char *arg, char *const envp[],
 		return res->verdict;
 	}
 	if (pid == 0)
-		child(prog, arg, envp, p[1], errfd);
+		child(prog, arg, envp, p[1], errfd, fd3);
 	close(p[1]);
 	late = watch(p[0], pid, res, &end) < 0;
 	close(p[0]);

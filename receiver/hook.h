@@ -24,6 +24,6 @@ struct hook_result {
 };
 
 int	 hook_run(const char *, const char *, char *const [], unsigned, int,
-	    struct hook_result *);
+	    int, struct hook_result *);
 
 #endif

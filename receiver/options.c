@@ -85,6 +85,13 @@ DEFAULT_QUEUE ")\n"
 "  --tls-ciphers LIST     libtls/OpenSSL cipher list (default secure)\n"
 "  --tls-client-ca FILE   ask for a client certificate, verify it "
 "against FILE\n"
+"  --auth-dovecot SOCKET  AUTH PLAIN LOGIN through Dovecot's auth socket\n"
+"  --auth-checkpassword PROG  AUTH through a checkpassword program\n"
+"  --auth-plaintext       offer AUTH without TLS too (tests, trusted "
+"links)\n"
+"  --require-auth         MAIL only after AUTH (530 5.7.0 before)\n"
+"  --auth-in-received     name the AUTH user in Received (default not)\n"
+"  --auth-timeout SECONDS limit for each backend check (default 30)\n"
 "  --help, --version\n"
 "Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
 "TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
@@ -101,6 +108,8 @@ enum {
 	OPT_USER, OPT_MIN_DATA_RATE, OPT_MAX_ENVELOPE, OPT_ALLOW_ROOT,
 	OPT_DEBUG, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_IMPLICIT,
 	OPT_REQUIRE_TLS, OPT_TLS_PROTOCOLS, OPT_TLS_CIPHERS, OPT_TLS_CLIENT_CA,
+	OPT_AUTH_DOVECOT, OPT_AUTH_CHECKPW, OPT_AUTH_PLAINTEXT, OPT_REQUIRE_AUTH,
+	OPT_AUTH_RECEIVED, OPT_AUTH_TIMEOUT,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -142,6 +151,12 @@ static const struct longopt long_options[] = {
 	{ "tls-protocols", 1, OPT_TLS_PROTOCOLS },
 	{ "tls-ciphers", 1, OPT_TLS_CIPHERS },
 	{ "tls-client-ca", 1, OPT_TLS_CLIENT_CA },
+	{ "auth-dovecot", 1, OPT_AUTH_DOVECOT },
+	{ "auth-checkpassword", 1, OPT_AUTH_CHECKPW },
+	{ "auth-plaintext", 0, OPT_AUTH_PLAINTEXT },
+	{ "require-auth", 0, OPT_REQUIRE_AUTH },
+	{ "auth-in-received", 0, OPT_AUTH_RECEIVED },
+	{ "auth-timeout", 1, OPT_AUTH_TIMEOUT },
 	{ "help", 0, OPT_HELP },
 	{ "version", 0, OPT_VERSION },
 	{ NULL, 0, 0 }
@@ -210,6 +225,19 @@ parse_log_mode(const char *s)
 	return LOGMODE_AUTO;
 }
 
+/* program_path - a policy program: an absolute path we can execute */
+static const char *
+program_path(const char *p)
+{
+	struct stat st;
+
+	if (p[0] != '/' || stat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    access(p, X_OK) < 0)
+		die_usage("policy program must be an executable absolute path",
+		    p);
+	return p;
+}
+
 /* print_version - the version, and whether libsystemd and TLS are there */
 static void
 print_version(void)
@@ -265,6 +293,36 @@ tls_protocols(const char *list)
 	}
 }
 
+/* set_backend - one AUTH backend, not two */
+static void
+set_backend(struct config *cfg, const char *val, int dovecot)
+{
+	if (cfg->auth_backend != NULL)
+		die_usage("one AUTH backend: --auth-dovecot or "
+		    "--auth-checkpassword", val);
+	if (dovecot && val[0] != '/')
+		die_usage("--auth-dovecot needs the socket's absolute path",
+		    val);
+	cfg->auth_backend = dovecot ? val : program_path(val);
+	cfg->auth_dovecot = dovecot;
+}
+
+/* parse_auth_option - the AUTH options; 1 if c was one */
+static int
+parse_auth_option(int c, const char *val, struct config *cfg)
+{
+	switch (c) {
+	case OPT_AUTH_DOVECOT: set_backend(cfg, val, 1); return 1;
+	case OPT_AUTH_CHECKPW: set_backend(cfg, val, 0); return 1;
+	case OPT_AUTH_PLAINTEXT: cfg->auth_plaintext = 1; return 1;
+	case OPT_REQUIRE_AUTH: cfg->require_auth = 1; return 1;
+	case OPT_AUTH_RECEIVED: cfg->auth_in_received = 1; return 1;
+	case OPT_AUTH_TIMEOUT: cfg->auth_timeout = (unsigned)parse_number(
+		    val, 1, 3600, "bad --auth-timeout"); return 1;
+	default: return 0;
+	}
+}
+
 /* parse_tls_option - the TLS options; 1 if c was one */
 static int
 parse_tls_option(int c, const char *val, struct tls_setup *t)
@@ -308,19 +366,6 @@ default_hostname(struct config *cfg)
 		memcpy(cfg->hostname, "localhost", sizeof "localhost");
 	}
 	cfg->hostname[sizeof cfg->hostname - 1] = '\0';
-}
-
-/* program_path - a policy program: an absolute path we can execute */
-static const char *
-program_path(const char *p)
-{
-	struct stat st;
-
-	if (p[0] != '/' || stat(p, &st) < 0 || !S_ISREG(st.st_mode) ||
-	    access(p, X_OK) < 0)
-		die_usage("policy program must be an executable absolute path",
-		    p);
-	return p;
 }
 
 /* parse_more_options - the policy options (issue: options, part two) */
@@ -439,7 +484,8 @@ parse_options(int argc, char **argv, struct config *cfg, const char **files)
 
 	while ((c = next_option(argc, argv, &i, &val)) != -1) {
 		if (parse_more_options(c, val, cfg, files) ||
-		    parse_tls_option(c, val, &cfg->tls))
+		    parse_tls_option(c, val, &cfg->tls) ||
+		    parse_auth_option(c, val, cfg))
 			continue;
 		switch (c) {
 		case OPT_QUEUE: cfg->queue = val; break;
@@ -475,6 +521,11 @@ parse_options(int argc, char **argv, struct config *cfg, const char **files)
 	tls_setup_defaults(&cfg->tls);
 	if ((why = tls_setup_check(&cfg->tls)) != NULL)
 		die_usage(why, NULL);
+	if (cfg->auth_backend == NULL && (cfg->require_auth ||
+	    cfg->auth_plaintext || cfg->auth_in_received))
+		die_usage("--require-auth, --auth-plaintext and "
+		    "--auth-in-received need --auth-dovecot or "
+		    "--auth-checkpassword", NULL);
 }
 
 /* config_defaults - the documented defaults, before options */
@@ -494,6 +545,7 @@ config_defaults(struct config *cfg)
 	cfg->max_errors = DEFAULT_MAX_ERRORS;
 	cfg->max_messages = DEFAULT_MAX_MESSAGES;
 	cfg->check_timeout = DEFAULT_CHECK_TIMEOUT;
+	cfg->auth_timeout = DEFAULT_AUTH_TIMEOUT;
 	cfg->rcpts.fd = -1;
 	tls_setup_init(&cfg->tls);
 }

@@ -56,10 +56,14 @@ param_reply(int status)
 /* check_sender_params - SIZE and SMTPUTF8 rules for a parsed MAIL */
 static enum reply_id
 check_sender_params(struct session *s, const struct path *from,
-    const struct mail_params *mp)
+    struct mail_params *mp)
 {
 	if (mp->requiretls && !s->tls.active)	/* offered only under TLS */
 		return R_PARAM_UNKNOWN;
+	if (mp->auth[0] != '\0' && s->cfg->auth_backend == NULL)
+		return R_PARAM_UNKNOWN;		/* AUTH is not offered */
+	if (mp->auth[0] != '\0' && s->auth_user[0] == '\0')
+		memcpy(mp->auth, "<>", 3);	/* RFC 4954 5: not trusted */
 	if (from->utf8 && !mp->smtputf8)
 		return R_NEED_UTF8;
 	if (mp->has_size && s->cfg->max_size != 0 &&
@@ -86,6 +90,7 @@ run_check(struct session *s, const char *prog, const char *stage,
 	f.sender = s->env.sender.addr;
 	f.log = &s->log;
 	f.tls = &s->tls;
+	f.auth_user = s->auth_user;
 	f.seconds_left = io_seconds_left(&s->io);
 	switch (check_program(&f, prog, stage, arg, text, HOOK_TEXT_MAX + 1)) {
 	case HOOK_ACCEPT: return R_DONE;
@@ -159,6 +164,10 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 		session_reply(s, R_NEED_TLS, NULL);
 		return;
 	}
+	if (s->cfg->require_auth && s->auth_user[0] == '\0') {
+		session_reply(s, R_NEED_AUTH, NULL);
+		return;
+	}
 	if (s->queued + s->commit.n >= s->cfg->max_messages) {
 		s->end_reason = "too-many-messages";
 		session_reply(s, R_TOO_MANY_MSGS, NULL);
@@ -179,11 +188,15 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 	session_reply(s, R_SENDER_OK, NULL);
 }
 
-/* may_relay - a trusted client, or one --check-sender let relay */
+/*
+ * may_relay - a trusted client, an authenticated one (RFC 4954), or
+ * one --check-sender let relay
+ */
 static int
 may_relay(const struct session *s)
 {
-	return s->client->trusted || s->relay_granted;
+	return s->client->trusted || s->auth_user[0] != '\0' ||
+	    s->relay_granted;
 }
 
 /*
@@ -328,6 +341,8 @@ write_head(struct session *s)
 	f.hostname = s->cfg->hostname;
 	f.esmtp = s->esmtp;
 	f.tls = &s->tls;
+	f.auth_user = s->auth_user;
+	f.auth_in_received = s->cfg->auth_in_received;
 	head_write(&s->head, &s->clock, &f, &s->env, &s->spool);
 }
 
