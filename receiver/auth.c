@@ -310,6 +310,8 @@ refuse_early(struct session *s)
 		id = R_NOT_IMPL;
 	else if (s->auth_user[0] != '\0')
 		id = R_AUTH_TWICE;
+	else if (!s->tls.active && s->cfg->tls.require)
+		id = R_NEED_TLS;		/* 530: STARTTLS first */
 	else if (!s->tls.active && !s->cfg->auth_plaintext)
 		id = R_AUTH_NEED_TLS;
 	if (id == R__COUNT)
