@@ -827,8 +827,16 @@ parse_params(const char *p, const char *end, const char *const *kw,
 static void
 clear_mail(void *out)
 {
-	struct mail_params *mp = out;
+	addr_clear_mail_params(out);
+}
 
+/*
+ * addr_clear_mail_params - no MAIL parameters: each field emptied, not
+ * the whole struct (its text fields are long, and this runs per MAIL)
+ */
+void
+addr_clear_mail_params(struct mail_params *mp)
+{
 	mp->size = 0;
 	mp->has_size = 0;
 	mp->body = BODY_NONE;

@@ -70,6 +70,7 @@ enum param_status {
 int	 addr_parse_path(const char **, const char *, int, struct path *);
 int	 addr_parse_mail_params(const char *, const char *,
 	    struct mail_params *);
+void	 addr_clear_mail_params(struct mail_params *);
 int	 addr_parse_rcpt_params(const char *, const char *,
 	    struct rcpt_params *);
 int	 addr_valid_domain(const char *, size_t);

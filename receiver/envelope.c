@@ -43,7 +43,7 @@ envelope_reset(struct envelope *env)
 {
 	env->sender.addr[0] = '\0';
 	env->sender.len = 0;
-	memset(&env->mp, 0, sizeof env->mp);
+	addr_clear_mail_params(&env->mp);
 	env->nrcpt = 0;
 	env->rcpts_len = 0;
 	memset(env->seen, 0, env->seen_cap * sizeof *env->seen);
