@@ -163,8 +163,11 @@ UNITS	 = smtpd.socket smtpd@.service smtpd-submission.socket \
 	   smtpd-deliver.service smtpd-queue-clean.service \
 	   smtpd-queue-clean.timer
 EXAMPLES = xinetd/smtpd xinetd/smtps tcpserver/run tcpserver/tcp.smtp \
-	   tcpserver/run-smtps tcpserver/tcp.smtps smtpd-tls.conf
-POLICY_EXAMPLES = check-mailbox greylist relay-by-cert
+	   tcpserver/run-smtps tcpserver/tcp.smtps smtpd-tls.conf \
+	   smtpd.default
+POLICY_EXAMPLES = check-mailbox greylist relay-by-cert sender-login \
+	   checkpassword-crypt
+FAIL2BAN_EXAMPLES = fail2ban/filter.d/smtpd.conf fail2ban/jail.d/smtpd.conf
 FIXPATH	 = sed 's|/usr/sbin/smtpd|$(SBINDIR)/smtpd|g'
 
 install: $(SBIN_PROGS)
@@ -173,7 +176,9 @@ install: $(SBIN_PROGS)
 	    $(DESTDIR)$(SYSTEMDUNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
 	    $(DESTDIR)$(DOCDIR)/examples/xinetd \
-	    $(DESTDIR)$(DOCDIR)/examples/tcpserver
+	    $(DESTDIR)$(DOCDIR)/examples/tcpserver \
+	    $(DESTDIR)$(DOCDIR)/examples/fail2ban/filter.d \
+	    $(DESTDIR)$(DOCDIR)/examples/fail2ban/jail.d
 	$(INSTALL) -m 0755 $(SBIN_PROGS) $(DESTDIR)$(SBINDIR)/
 	$(INSTALL) -m 0644 man/smtpd.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0644 man/smtpd-spool.5 $(DESTDIR)$(MANDIR)/man5/
@@ -191,6 +196,9 @@ install: $(SBIN_PROGS)
 	for f in $(POLICY_EXAMPLES); do \
 	    $(INSTALL) -m 0755 examples/$$f $(DESTDIR)$(DOCDIR)/examples/ \
 	    || exit 1; done
+	for f in $(FAIL2BAN_EXAMPLES); do \
+	    $(INSTALL) -m 0644 examples/$$f \
+	    $(DESTDIR)$(DOCDIR)/examples/$$f || exit 1; done
 
 uninstall:
 	for f in $(SBIN_PROGS); do rm -f $(DESTDIR)$(SBINDIR)/$$f; done
@@ -200,10 +208,13 @@ uninstall:
 	    $(DESTDIR)$(SYSUSERSDIR)/smtpd.conf \
 	    $(DESTDIR)$(TMPFILESDIR)/smtpd.conf
 	for f in $(UNITS); do rm -f $(DESTDIR)$(SYSTEMDUNITDIR)/$$f; done
-	for f in $(EXAMPLES) $(POLICY_EXAMPLES); do \
+	for f in $(EXAMPLES) $(POLICY_EXAMPLES) $(FAIL2BAN_EXAMPLES); do \
 	    rm -f $(DESTDIR)$(DOCDIR)/examples/$$f; done
 	rmdir $(DESTDIR)$(DOCDIR)/examples/xinetd \
 	    $(DESTDIR)$(DOCDIR)/examples/tcpserver \
+	    $(DESTDIR)$(DOCDIR)/examples/fail2ban/filter.d \
+	    $(DESTDIR)$(DOCDIR)/examples/fail2ban/jail.d \
+	    $(DESTDIR)$(DOCDIR)/examples/fail2ban \
 	    $(DESTDIR)$(DOCDIR)/examples $(DESTDIR)$(DOCDIR) 2>/dev/null || :
 
 .PHONY: install uninstall

@@ -206,12 +206,15 @@ log_auth(struct session *s, const char *event_ok, const char *user,
     const char *why)
 {
 	struct logline ll;
+	size_t n;
 
 	if (event_ok != NULL)
 		log_begin(&s->log, &ll, "auth");
 	else
 		log_begin(&s->log, &ll, "auth-failed");
-	log_bytes(&ll, "user", user, strlen(user));
+	n = strlen(user);
+	log_bytes(&ll, "user", user, n < 80 ? n : 80);	/* as all client */
+							/* bytes are */
 	if (why != NULL && why[0] != '\0')
 		log_str(&ll, "reason", why);
 	log_end(&s->log, &ll);

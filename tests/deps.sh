@@ -39,6 +39,9 @@ pkg-config --exists openssl 2>/dev/null || need="$need libssl-dev"
 have openssl || need="$need openssl"
 have curl || need="$need curl"
 perl -MNet::SSLeay -e 1 >/dev/null 2>&1 || need="$need libnet-ssleay-perl"
+# tests/t_auth_examples.py: the fail2ban filter and jails (fail2ban-regex,
+# fail2ban-client, fail2ban-server)
+have fail2ban-regex || need="$need fail2ban"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "tests/deps.sh: missing:$need (run as root to install)" >&2

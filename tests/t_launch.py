@@ -17,7 +17,14 @@ and the man pages (mandoc -T lint, man).  TLS as the launchers run it
 systemd-socket-activate with the certificate as LoadCredential= passes
 it, the system calls, sockets and files of TLS sessions against the
 units' sandbox, units/xinetd/smtps and units/tcpserver/run-smtps.
+AUTH as the submission units run it (issue 17): --require-auth and the
+backend from /etc/default/smtpd (units/smtpd.default) in the units, no
+trust by address; their command lines under systemd-socket-activate
+with examples/checkpassword-crypt and with a real Dovecot auth socket;
+the system calls, sockets and files of AUTH sessions with either
+backend against the units' sandbox.
 """
+import base64
 import fcntl
 import grp
 import os
@@ -362,6 +369,16 @@ TLS_FILES = {"tls-cert": "/etc/smtpd/tls/cert.pem",
              "tls-key": "/etc/smtpd/tls/key.pem"}
 QUEUE_UNITS = ("smtpd-deliver.path", "smtpd-deliver.service",
                "smtpd-queue-clean.service", "smtpd-queue-clean.timer")
+# the AUTH settings both submission units read (EnvironmentFile=), and
+# the example of that file that make install puts with the examples
+AUTH_DEFAULTS = "/etc/default/smtpd"
+AUTH_DEFAULTS_EXAMPLE = "smtpd.default"
+AUTH_UNITS = (("smtpd-submission@.service", "smtpd-submission.socket"),
+              ("smtps@.service", "smtps.socket"))
+# the user the unit tests authenticate as, and the client address systemd
+# would set (REMOTE_ADDR): not loopback, so nothing but AUTH lets it relay
+AUTH_USER, AUTH_PASS = "alice", "correct horse battery staple"
+AUTH_REMOTE = "192.0.2.7"
 
 
 def fd3_variant(src):
@@ -457,7 +474,7 @@ def test_units_content():
     check("unit-submission-port", "ListenStream=587" in
           load("smtpd-submission.socket"), "")
     check("unit-smtps-port", all(x in load("smtps.socket") for x in (
-        "ListenStream=465", "Accept=yes", "IPAddressDeny=any")), "")
+        "ListenStream=465", "Accept=yes")), "")
     for name in SERVICES:
         svc = load(name)
         check("unit-settings-" + name, all(x in svc for x in (
@@ -466,6 +483,7 @@ def test_units_content():
             any(x.startswith("ExecStart=/usr/sbin/smtpd --queue "
                              "/var/spool/smtpd") for x in svc), "%r" % svc)
     test_units_tls_content(load)
+    test_units_auth_content(load)
 
 
 def exec_start(lines):
@@ -486,7 +504,9 @@ def test_units_tls_content(load):
     """Port 25 works without a certificate (TLS only through the
     drop-in); 465 and 587 load it, and their sockets assert it exists."""
     creds = ["LoadCredential=%s:%s" % kv for kv in sorted(TLS_FILES.items())]
-    asserts = ["AssertFileNotEmpty=" + v for v in sorted(TLS_FILES.values())]
+    # the TLS files, and the AUTH settings (test_units_auth_content)
+    asserts = sorted(["AssertFileNotEmpty=" + v for v in TLS_FILES.values()]
+                     + ["AssertFileNotEmpty=" + AUTH_DEFAULTS])
 
     def tls_lines(lines, key):
         return sorted(x for x in lines if x.startswith(key))
@@ -505,11 +525,59 @@ def test_units_tls_content(load):
         lines, argv = load(svc), exec_start(load(svc))
         check("unit-tls-" + svc, tls_lines(lines, "LoadCredential") == creds
               and flag in argv and other not in argv and not any(
-                  x in ("--tls-cert", "--tls-key") for x in argv) and
-              "Environment=RELAYCLIENT=" in lines,
+                  x in ("--tls-cert", "--tls-key") for x in argv),
               "argv %r lines %r" % (argv, lines))
         check("unit-tls-" + sock, tls_lines(load(sock), "Assert") == asserts,
               "%r" % load(sock))
+
+
+def env_file(path):
+    """An EnvironmentFile= as systemd reads it: KEY=VALUE lines, # and ;
+    comments, a value in double or single quotes taken without them."""
+    out = {}
+    with open(path) as f:
+        for ln in f:
+            ln = ln.strip()
+            if not ln or ln[0] in "#;" or "=" not in ln:
+                continue
+            k, _, v = ln.partition("=")
+            v = v.strip()
+            if len(v) >= 2 and v[0] == v[-1] and v[0] in "\"'":
+                v = v[1:-1]
+            out[k.strip()] = v
+    return out
+
+
+def test_units_auth_content(load):
+    """Ports 587 and 465 relay by AUTH alone (issue 17): --require-auth,
+    the backend from /etc/default/smtpd, which their sockets assert; no
+    RELAYCLIENT, no address list; AUTH only under TLS (no
+    --auth-plaintext).  Port 25 offers no AUTH.  The example of the file
+    names a backend."""
+    for svc, sock in AUTH_UNITS:
+        lines, argv = load(svc), exec_start(load(svc))
+        check("unit-auth-" + svc, "--require-auth" in argv and
+              "$SMTPD_AUTH" in argv and "$SMTPD_SUBMISSION_OPTIONS" in argv
+              and "EnvironmentFile=" + AUTH_DEFAULTS in lines and
+              "--auth-plaintext" not in argv and not any(
+                  "RELAYCLIENT" in x for x in lines),
+              "argv %r lines %r" % (argv, lines))
+        sl = load(sock)
+        check("unit-auth-" + sock, "AssertFileNotEmpty=" + AUTH_DEFAULTS in
+              sl and not any(x.startswith(("IPAddressAllow=",
+                                           "IPAddressDeny=")) for x in sl)
+              and any(x.startswith("MaxConnectionsPerSource=") for x in sl),
+              "%r" % sl)
+    port25 = load("smtpd@.service")
+    check("unit-auth-port25-none", not any(
+        a.startswith(("--auth", "$SMTPD_AUTH")) or a == "--require-auth"
+        for a in exec_start(port25)) and not any(
+        x.startswith("EnvironmentFile=") for x in port25), "%r" % port25)
+    ex = env_file(os.path.join(UNITS, AUTH_DEFAULTS_EXAMPLE))
+    words = ex.get("SMTPD_AUTH", "").split()
+    check("unit-auth-defaults-example", len(words) == 2 and words[0] in (
+        "--auth-dovecot", "--auth-checkpassword") and words[1].startswith("/")
+          and "SMTPD_SUBMISSION_OPTIONS" in ex, "%r" % ex)
 
 
 def test_sysusers_tmpfiles(workdir):
@@ -949,6 +1017,109 @@ def test_syscalls_tls(workdir):
     check("syscalls-tls-files", not bad, "hidden by the sandbox: %r" % bad)
 
 
+def test_syscalls_auth(workdir):
+    """AUTH sessions as the submission units run them, one with
+    examples/checkpassword-crypt (perl, through a wrapper script) and
+    one with a real Dovecot's auth socket: a wrong password, the right
+    one, a message.  Every system call smtpd and the checkpassword
+    program make passes SystemCallFilter=, no socket but AF_UNIX is made
+    (the Dovecot socket is one), and no file is opened that the sandbox
+    hides.  (AUTH in plain text here, --auth-plaintext: the TLS part of
+    such a session is test_syscalls_tls's.)"""
+    if SLOW:
+        print("SKIP syscalls-auth: under valgrind strace sees valgrind's "
+              "calls and files, not smtpd's")
+        return
+    if shutil.which("strace") is None or shutil.which("openssl") is None or \
+            run(["strace", "-qq", "-o", "/dev/null", "true"]).returncode != 0:
+        print("SKIP syscalls-auth: strace cannot trace here, or no openssl")
+        return
+    allowed = syscall_set("@system-service") - syscall_set(
+        "@privileged") - syscall_set("@resources")
+    _, wrapper = auth_files(workdir)
+    backends = [("checkpassword", ["--auth-checkpassword", wrapper])]
+    dovecot = shared_dovecot(workdir)
+    if dovecot is None:
+        print("SKIP syscalls-auth-dovecot: needs dovecot-core and root")
+    else:
+        backends.append(("dovecot", ["--auth-dovecot", dovecot[1]]))
+    # the tree under test stands in for /usr/local/libexec/smtpd
+    mine = [workdir, lib.ROOT]
+    plain = lambda u, p: base64.b64encode(
+        ("\0%s\0%s" % (u, p)).encode()).decode()
+    for name, opts in backends:
+        trace = os.path.join(workdir, "strace-auth-%s.out" % name)
+        err = os.path.join(workdir, "strace-auth-%s.stderr" % name)
+        open(err, "wb").close()
+        q = lib.Queue()
+        mine.append(q.dir)
+        lock = locked()
+        try:
+            a, b = socket.socketpair()
+            with open(err, "ab") as ef:
+                p = subprocess.Popen(
+                    ["strace", "-f", "-qq", "-o", trace, lib.SMTPD,
+                     "--queue", q.dir, "--hostname", lib.HOST,
+                     "--require-auth", "--auth-plaintext"] + opts,
+                    stdin=a, stdout=a, stderr=ef,
+                    env=lib.base_env(dict(
+                        journal_stream_env(err), REMOTE_ADDR=AUTH_REMOTE,
+                        **asan_env("detect_leaks=0"))))
+            a.close()
+            b.settimeout(60)
+            out = read_reply(b)		# the greeting first: no early talker
+            b.sendall(("EHLO %s\r\nAUTH PLAIN %s\r\n" % (
+                HELO, plain(AUTH_USER, "wrong"))).encode())
+            out += read_reply(b)
+            while b"535 " not in out and b"454 " not in out:
+                d = b.recv(4096)
+                if not d:
+                    break
+                out += d
+            mail = transcript("auth-" + name)
+            b.sendall(("AUTH PLAIN %s\r\n" % plain(AUTH_USER, AUTH_PASS)
+                       ).encode() + mail[mail.index(b"MAIL"):])
+            out += lib.recv_all(b)
+            b.close()
+            rc = p.wait(60)
+            with open(trace) as f:
+                lines = f.read().splitlines()
+        finally:
+            lock.close()
+            q.cleanup()
+        check("syscalls-auth-%s-session" % name, rc == 0 and
+              b"535 5.7.8" in out and b"235 2.7.0" in out and
+              out.count(b"queued as") == 1, "rc %d out %r" % (rc, out[-800:]))
+        calls = {m.group(1) for m in (re.match(r"\d+\s+([a-z0-9_]+)\(", ln)
+                                      for ln in lines) if m}
+        families = {m for ln in lines
+                    for m in re.findall(r"socket\((AF_\w+)", ln)}
+        opened = {m.group(1) for m in (re.search(
+            r"open(?:at2?)?\((?:AT_FDCWD, )?\"(/[^\"]*)\".*\) = \d+", ln)
+            for ln in lines) if m}
+        execs = {m.group(1) for m in (re.search(
+            r"execve\(\"([^\"]+)\".*\) = 0", ln) for ln in lines) if m}
+        if name == "checkpassword":
+            # the wrapper, the perl script, and the program it runs on
+            # success (smtpd names /bin/true)
+            check("syscalls-auth-checkpassword-ran", wrapper in execs and
+                  any(x.endswith("/checkpassword-crypt") for x in execs) and
+                  "/bin/true" in execs, "%r" % execs)
+        else:
+            check("syscalls-auth-dovecot-connect", any(
+                "connect(" in ln and dovecot[1] in ln for ln in lines),
+                "no connect to %s" % dovecot[1])
+        extra = sorted(calls - allowed)
+        check("syscalls-auth-%s-filter" % name, not extra,
+              "outside @system-service or in ~@privileged @resources: %r"
+              % extra)
+        check("syscalls-auth-%s-families" % name, families <= {"AF_UNIX"},
+              "%r" % families)
+        bad = sorted(x for x in opened if hidden_path(x, mine))
+        check("syscalls-auth-%s-files" % name, not bad,
+              "hidden by the sandbox: %r" % bad)
+
+
 class TLSLauncher(Launcher):
     """A Launcher whose server speaks TLS from the first octet."""
 
@@ -976,16 +1147,35 @@ class TLSLauncher(Launcher):
         return False
 
 
-def unit_command(names, queue, creds):
-    """The ExecStart= and Environment= of a shipped unit (names: the unit
-    and its drop-ins) as systemd-socket-activate runs them: the built
-    binary, a test queue, and CREDENTIALS_DIRECTORY for LoadCredential=;
-    as root inside the private namespaces the unit asks for."""
+def unit_command(names, queue, creds, defaults=None, setenv=()):
+    """The ExecStart=, Environment= and EnvironmentFile= of a shipped unit
+    (names: the unit and its drop-ins) as systemd-socket-activate runs
+    them: the built binary, a test queue, CREDENTIALS_DIRECTORY for
+    LoadCredential=, the file defaults for /etc/default/smtpd, and $VAR
+    in ExecStart= split into words as systemd splits it; setenv: more
+    NAME=VALUE, as systemd sets REMOTE_ADDR; as root inside the private
+    namespaces the unit asks for."""
     lines = [ln for n in names for ln in unit_lines(n)]
-    argv = [{"/usr/sbin/smtpd": lib.SMTPD, "/var/spool/smtpd": queue}.get(
-        a, a) for a in exec_start(lines)]
-    env = [ln[len("Environment="):] for ln in lines
-           if ln.startswith("Environment=")]
+    values = {}
+    for ln in lines:
+        if ln.startswith("Environment="):
+            kv = ln[len("Environment="):].strip('"')
+            values[kv.partition("=")[0]] = kv.partition("=")[2]
+    for ln in lines:	# the files override Environment=, in any order
+        if ln.startswith("EnvironmentFile="):
+            path = ln[len("EnvironmentFile="):]
+            path = defaults if path.lstrip("-") == AUTH_DEFAULTS else path
+            if path is None or not os.path.exists(path.lstrip("-")):
+                raise RuntimeError("no file for " + ln)
+            values.update(env_file(path.lstrip("-")))
+    argv = []
+    for a in exec_start(lines):
+        if re.match(r"^\$[A-Za-z_]\w*$", a):
+            argv += values.get(a[1:], "").split()
+        else:
+            argv.append({"/usr/sbin/smtpd": lib.SMTPD,
+                         "/var/spool/smtpd": queue}.get(a, a))
+    env = ["%s=%s" % kv for kv in values.items()] + list(setenv)
     if any(ln.startswith("LoadCredential=") for ln in lines):
         env.append("CREDENTIALS_DIRECTORY=" + creds)
     if os.geteuid() == 0:
@@ -1018,12 +1208,168 @@ def tls_mail(name, c, q, srv, ctx, rcpt="far@foreign.example"):
               code, r, d, env, srv.output()[-1200:]))
 
 
+def auth_files(workdir):
+    """examples/checkpassword-crypt as a unit would run it: a password
+    file with AUTH_USER, a wrapper naming it (CHECKPW_FILE), and a stand-in
+    for /etc/default/smtpd naming the wrapper.  Returns (the stand-in,
+    the wrapper)."""
+    d = os.path.join(workdir, "auth")
+    defaults, wrapper = (os.path.join(d, n) for n in ("default-smtpd",
+                                                      "checkpassword"))
+    if os.path.exists(defaults):
+        return defaults, wrapper
+    os.makedirs(d)
+    os.chmod(d, 0o755)
+    p = run(["openssl", "passwd", "-6", "-stdin"],
+            input=AUTH_PASS.encode() + b"\n")
+    if p.returncode != 0:
+        raise RuntimeError("openssl passwd: %s" % text(p.stderr))
+    passwd = os.path.join(d, "passwd")
+    with open(passwd, "w") as f:
+        f.write("%s:%s\n" % (AUTH_USER, text(p.stdout).strip()))
+    os.chmod(passwd, 0o644)
+    with open(wrapper, "w") as f:
+        f.write("#!/bin/sh\nCHECKPW_FILE=%s exec %s \"$@\"\n" % (
+            passwd, os.path.join(lib.ROOT, "examples", "checkpassword-crypt")))
+    os.chmod(wrapper, 0o755)
+    with open(defaults, "w") as f:
+        f.write('# /etc/default/smtpd for the tests\n'
+                'SMTPD_AUTH="--auth-checkpassword %s"\n' % wrapper)
+    return defaults, wrapper
+
+
+def start_dovecot(workdir):
+    """Dovecot (Debian's dovecot-core) with a private configuration under
+    workdir: a passwd-file database holding AUTH_USER, no protocols, and
+    the auth listener for smtpd that README (AUTH) shows.  Returns
+    (process, socket path), or None when Dovecot is not there (or we are
+    not root, which its master process wants)."""
+    if shutil.which("dovecot") is None or os.geteuid() != 0:
+        return None
+    d = os.path.join(workdir, "dovecot")
+    rundir = os.path.join(d, "run")
+    os.makedirs(rundir)
+    os.makedirs(os.path.join(d, "state"))
+    for x in (d, rundir):
+        os.chmod(x, 0o755)
+    p = run(["openssl", "passwd", "-6", "-stdin"],
+            input=AUTH_PASS.encode() + b"\n")
+    users = os.path.join(d, "users")
+    with open(users, "w") as f:
+        f.write("%s:{SHA512-CRYPT}%s::::::\n" % (AUTH_USER,
+                                                 text(p.stdout).strip()))
+    os.chmod(users, 0o644)
+    conf = os.path.join(d, "dovecot.conf")
+    with open(conf, "w") as f:
+        f.write("""base_dir = %(run)s
+state_dir = %(d)s/state
+log_path = %(d)s/dovecot.log
+protocols =
+ssl = no
+passdb {
+  driver = passwd-file
+  args = %(users)s
+}
+userdb {
+  driver = static
+  args = uid=nobody gid=nogroup home=/nonexistent
+}
+service auth {
+  unix_listener auth-smtpd {
+    mode = 0660
+    user = root
+    group = %(group)s
+  }
+}
+""" % {"run": rundir, "d": d, "users": users,
+       "group": grp.getgrgid(NOBODY).gr_name})
+    sock = os.path.join(rundir, "auth-smtpd")
+    proc = subprocess.Popen(["dovecot", "-F", "-c", conf],
+                            stdin=subprocess.DEVNULL,
+                            stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, start_new_session=True)
+    for _ in range(200):
+        if os.path.exists(sock) or proc.poll() is not None:
+            break
+        time.sleep(0.05)
+    if not os.path.exists(sock):
+        lib.stop_group(proc)
+        with open(os.path.join(d, "dovecot.log"), errors="replace") as f:
+            raise RuntimeError("dovecot did not start: %s" % f.read()[-800:])
+    return proc, sock
+
+
+_DOVECOT = {}
+
+
+def shared_dovecot(workdir):
+    """One start_dovecot for the unit tests (stop_dovecot ends it);
+    None, after a FAIL line, when it would not start."""
+    if "it" not in _DOVECOT:
+        try:
+            _DOVECOT["it"] = start_dovecot(workdir)
+        except Exception as e:
+            _DOVECOT["it"] = None
+            check("dovecot-start", False, "%r" % e)
+    return _DOVECOT["it"]
+
+
+def stop_dovecot():
+    if _DOVECOT.get("it") is not None:
+        lib.stop_group(_DOVECOT["it"][0])
+    _DOVECOT.clear()
+
+
+def auth_mail(name, c, q, srv):
+    """On smtplib connection c, under TLS by now, from AUTH_REMOTE: AUTH
+    offered as PLAIN LOGIN; MAIL before AUTH gets 530 5.7.0, a wrong
+    password 535 5.7.8, the right one 235; then a message to a foreign
+    domain relays, the user in the envelope, ESMTPSA."""
+    c.ehlo(HELO)
+    check(name + "-offered", c.has_extn("auth") and
+          c.esmtp_features["auth"].split() == ["PLAIN", "LOGIN"],
+          "EHLO %r" % c.ehlo_resp)
+    code, msg = c.mail("s@example.org")
+    check(name + "-530-auth", (code, text(msg)) == (
+        530, "5.7.0 Authentication required"), "%r %r" % (code, msg))
+    c.user, c.password = AUTH_USER, "not the password"
+    try:
+        bad = c.auth("PLAIN", c.auth_plain)
+    except smtplib.SMTPAuthenticationError as e:
+        bad = (e.smtp_code, e.smtp_error)
+    check(name + "-535", bad[0] == 535 and text(bad[1]).startswith(
+        "5.7.8"), "%r" % (bad,))
+    good = c.login(AUTH_USER, AUTH_PASS)
+    check(name + "-235", good[0] == 235, "%r" % (good,))
+    code, _ = c.mail("s@example.org")
+    r = c.rcpt("far@foreign.example")
+    d = c.data(("Subject: %s\r\n\r\nsubmitted\r\n" % name).encode())
+    c.quit()
+    m = QUEUED_RE.match(text(d[1]))
+    env = envelope(q, m.group(1) if m else None)
+    want(name + "-mail", env, {
+        "Client-Address": AUTH_REMOTE, "Trusted": "no", "Auth": AUTH_USER,
+        "Protocol": "ESMTPSA", "Recipient": "<far@foreign.example>"},
+        "mail %r rcpt %r data %r log %s" % (code, r, d,
+                                            srv.output()[-1500:]))
+    check(name + "-tls", (env or {}).get("TLS", "").startswith("TLSv1."),
+          "%r" % env)
+    log = srv.output()
+    check(name + "-log", "ip=%s event=auth-failed user=%s reason=\"wrong "
+          "user or password\"" % (AUTH_REMOTE, AUTH_USER) in log and
+          "ip=%s event=auth user=%s" % (AUTH_REMOTE, AUTH_USER) in log and
+          AUTH_PASS not in log, log[-1500:])
+
+
 def test_units_tls_exec(workdir):
     """The TLS units' own command lines, under systemd-socket-activate:
     smtps@.service (TLS from the first octet, verified by the client),
-    smtpd-submission@.service (530 before STARTTLS, then mail), and
-    smtpd@.service with and without its drop-in (STARTTLS offered only
-    with it)."""
+    smtpd-submission@.service (530 before STARTTLS, then mail), both with
+    AUTH from a stand-in for /etc/default/smtpd naming
+    examples/checkpassword-crypt, and the submission unit once more with
+    units/smtpd.default as shipped but for the path of a real Dovecot's
+    auth socket; smtpd@.service with and without its drop-in (STARTTLS
+    offered only with it, AUTH never)."""
     if not has_tls():
         print("SKIP units-tls-exec: smtpd is built without TLS")
         return
@@ -1033,46 +1379,83 @@ def test_units_tls_exec(workdir):
             return
     cert, creds = tls_files(workdir)
     ctx = client_ctx(cert)
-    cases = (("unit-exec-smtps", ("smtps@.service",)),
-             ("unit-exec-submission", ("smtpd-submission@.service",)),
-             ("unit-exec-port25-tls", ("smtpd@.service", TLS_DROPIN)),
-             ("unit-exec-port25", ("smtpd@.service",)))
-    for name, names in cases:
-        q = lib.Queue()
-        srv = None
-        try:
-            cmd = unit_command(names, q.dir, creds)
-            if name == "unit-exec-smtps":
-                srv = TLSLauncher(name, cmd, workdir, cert)
-                c = smtplib.SMTP_SSL("127.0.0.1", srv.port, context=ctx,
-                                     timeout=20)
-                tls_mail(name, c, q, srv, ctx)
-                continue
-            srv = Launcher(name, cmd, workdir)
-            c = smtplib.SMTP("127.0.0.1", srv.port, timeout=20)
-            c.ehlo(HELO)
-            offered = c.has_extn("starttls")
-            if name == "unit-exec-port25":
-                check(name + "-no-starttls", not offered,
-                      "EHLO %r" % c.ehlo_resp)
-                c.quit()
-                continue
-            if name == "unit-exec-submission":
-                code, msg = c.mail("s@example.org")
-                check(name + "-530", (code, text(msg)) == (
-                    530, "5.7.0 Must issue a STARTTLS command first"),
-                    "%r %r" % (code, msg))
-            check(name + "-starttls-offered", offered,
+    defaults, _ = auth_files(workdir)
+    cases = [("unit-exec-smtps", ("smtps@.service",), defaults),
+             ("unit-exec-submission", ("smtpd-submission@.service",),
+              defaults),
+             ("unit-exec-port25-tls", ("smtpd@.service", TLS_DROPIN), None),
+             ("unit-exec-port25", ("smtpd@.service",), None)]
+    dovecot = shared_dovecot(workdir)
+    if dovecot is None:
+        print("SKIP unit-exec-submission-dovecot: needs dovecot-core and "
+              "root")
+    else:
+        shipped = os.path.join(workdir, "auth", "default-smtpd-dovecot")
+        with open(os.path.join(UNITS, AUTH_DEFAULTS_EXAMPLE)) as f:
+            body = f.read()
+        with open(shipped, "w") as f:
+            f.write(body.replace("/run/dovecot/auth-smtpd", dovecot[1]))
+        check("unit-exec-dovecot-example", "/run/dovecot/auth-smtpd" in
+              env_file(os.path.join(UNITS, AUTH_DEFAULTS_EXAMPLE)).get(
+                  "SMTPD_AUTH", ""), body)
+        cases.append(("unit-exec-submission-dovecot",
+                      ("smtpd-submission@.service",), shipped))
+    for name, names, dflt in cases:
+        units_exec_case(name, names, dflt, workdir, cert, creds, ctx)
+
+
+def units_exec_case(name, names, defaults, workdir, cert, creds, ctx):
+    """One case of test_units_tls_exec."""
+    q = lib.Queue()
+    srv = None
+    auth = defaults is not None
+    try:
+        cmd = unit_command(names, q.dir, creds, defaults, (
+            "REMOTE_ADDR=" + AUTH_REMOTE,) if auth else ())
+        if name == "unit-exec-smtps":
+            srv = TLSLauncher(name, cmd, workdir, cert)
+            c = smtplib.SMTP_SSL("127.0.0.1", srv.port, context=ctx,
+                                 timeout=20)
+            auth_mail(name, c, q, srv)
+            return
+        srv = Launcher(name, cmd, workdir)
+        c = smtplib.SMTP("127.0.0.1", srv.port, timeout=20)
+        c.ehlo(HELO)
+        offered = c.has_extn("starttls")
+        check(name + "-no-auth-in-plain-text", not c.has_extn("auth"),
+              "EHLO %r" % c.ehlo_resp)
+        if name == "unit-exec-port25":
+            check(name + "-no-starttls", not offered,
                   "EHLO %r" % c.ehlo_resp)
-            c.starttls(context=ctx)
+            c.quit()
+            return
+        if auth:
+            code, msg = c.mail("s@example.org")
+            check(name + "-530", (code, text(msg)) == (
+                530, "5.7.0 Must issue a STARTTLS command first"),
+                "%r %r" % (code, msg))
+            # AUTH too, before any credentials are sent (--require-tls)
+            code, msg = c.docmd("AUTH", "PLAIN")
+            check(name + "-530-auth-before-tls", (code, text(msg)) == (
+                530, "5.7.0 Must issue a STARTTLS command first"),
+                "%r %r" % (code, msg))
+        check(name + "-starttls-offered", offered,
+              "EHLO %r" % c.ehlo_resp)
+        c.starttls(context=ctx)
+        if auth:
+            auth_mail(name, c, q, srv)
+        else:
+            c.ehlo(HELO)
+            check(name + "-no-auth", not c.has_extn("auth"),
+                  "EHLO %r" % c.ehlo_resp)
             tls_mail(name, c, q, srv, ctx)
-        except Exception as e:
-            check(name, False, "exception %r log %s" % (
-                e, srv.output()[-1200:] if srv else ""))
-        finally:
-            if srv is not None:
-                srv.stop()
-            q.cleanup()
+    except Exception as e:
+        check(name, False, "exception %r log %s" % (
+            e, srv.output()[-1200:] if srv else ""))
+    finally:
+        if srv is not None:
+            srv.stop()
+        q.cleanup()
 
 
 # --- xinetd ------------------------------------------------------------------
@@ -1557,14 +1940,20 @@ def expected_install(prefix, env):
            "/smtpd.conf": (0o644, "units/smtpd.tmpfiles", False)}
     for u in SERVICES + SOCKETS + QUEUE_UNITS:
         exp[unitdir + "/" + u] = (0o644, "units/" + u, True)
-    for e in ("check-mailbox", "greylist", "relay-by-cert"):
+    for e in ("check-mailbox", "greylist", "relay-by-cert", "sender-login",
+              "checkpassword-crypt"):
         exp[prefix + "/share/doc/smtpd/examples/" + e] = (0o755,
+                                                          "examples/" + e,
+                                                          False)
+    for e in ("fail2ban/filter.d/smtpd.conf", "fail2ban/jail.d/smtpd.conf"):
+        exp[prefix + "/share/doc/smtpd/examples/" + e] = (0o644,
                                                           "examples/" + e,
                                                           False)
     for e, mode in (("xinetd/smtpd", 0o644), ("xinetd/smtps", 0o644),
                     ("tcpserver/run", 0o755), ("tcpserver/tcp.smtp", 0o644),
                     ("tcpserver/run-smtps", 0o755),
-                    ("tcpserver/tcp.smtps", 0o644), (TLS_DROPIN, 0o644)):
+                    ("tcpserver/tcp.smtps", 0o644), (TLS_DROPIN, 0o644),
+                    (AUTH_DEFAULTS_EXAMPLE, 0o644)):
         exp[prefix + "/share/doc/smtpd/examples/" + e] = (mode, "units/" + e,
                                                           True)
     return {k.lstrip("/"): v for k, v in exp.items()}
@@ -1709,8 +2098,10 @@ def test_units(workdir):
         test_sysusers_tmpfiles(workdir)
         test_syscalls(workdir)
         test_syscalls_tls(workdir)
+        test_syscalls_auth(workdir)
         test_units_tls_exec(workdir)
     finally:
+        stop_dovecot()
         if not had_stamp and os.path.exists(stamp):
             os.unlink(stamp)
 
