@@ -7,8 +7,25 @@
  * command handler.
  */
 #include <string.h>
+#include <strings.h>
 
 #include "chat.h"
+
+/*
+ * loggable - how much of the command line a log record may show: at
+ * most 80 octets, and of an AUTH line only "AUTH MECHANISM", whatever
+ * refused it (the rest is a credential)
+ */
+static size_t
+loggable(const char *line, size_t n)
+{
+	const char *sp;
+
+	if (n > 5 && strncasecmp(line, "AUTH ", 5) == 0 &&
+	    (sp = memchr(line + 5, ' ', n - 5)) != NULL)
+		n = (size_t)(sp - line);
+	return n < 80 ? n : 80;
+}
 
 /* log_refusal - one log line for a 4xx/5xx reply */
 void
@@ -17,7 +34,7 @@ log_refusal(struct session *s, enum reply_id id, const char *arg)
 	const struct reply *r = reply_get(id);
 	struct logline ll;
 	char text[256];
-	size_t n = s->line_len < 80 ? s->line_len : 80;
+	size_t n = loggable(s->line, s->line_len);
 
 	reply_text(id, arg, text, sizeof text);
 	log_begin(&s->log, &ll, "reject");

@@ -226,6 +226,20 @@ copy_user(struct auth_request *r, const char *u)
 	memcpy(r->canonical, u, n + 1);
 }
 
+/* has_word - is w one of the tab-separated words of s? */
+static int
+has_word(const char *s, const char *w)
+{
+	size_t n = strlen(w);
+	const char *p;
+
+	for (p = s; (p = strchr(p, '\t')) != NULL; p++)
+		if (strncmp(p + 1, w, n) == 0 && (p[n + 1] == '\0' ||
+		    p[n + 1] == '\t'))
+			return 1;
+	return 0;
+}
+
 /* answer - OK, FAIL (temp or not) or anything else */
 static int
 answer(struct conn_in *c, struct auth_request *r)
@@ -242,7 +256,8 @@ answer(struct conn_in *c, struct auth_request *r)
 	}
 	if (strncmp(line, "FAIL\t1", 6) == 0 && (line[6] == '\0' ||
 	    line[6] == '\t')) {
-		temp = strstr(line, "\ttemp") != NULL;
+		temp = has_word(line + 6, "temp") ||
+		    has_word(line + 6, "code=temp_fail");	/* 2.3 */
 		return say(r, temp ? "dovecot: temporary failure" :
 		    "wrong user or password", NULL, temp ? AUTH_TEMP :
 		    AUTH_BAD);
