@@ -5,7 +5,8 @@
  * through the RFC 5321 grammar again and every other value is checked.
  * Keys it does not know are skipped.  No I/O; values are cut in place.
  * The TLS lines came with issue 16, in version 1: an older reader skips
- * them, Require-TLS too (so smtpd and smtpd-queue upgrade together).
+ * them, Require-TLS too (so smtpd and smtpd-queue upgrade together); so
+ * did Auth and Auth-Param with issue 17 (AUTH, RFC 4954).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -21,13 +22,13 @@
 
 /*
  * the keys in the writer's order: the session (up to K_TRUSTED), the
- * MAIL parameters (up to K_REQUIRETLS), then each recipient's lines
+ * MAIL parameters (up to K_AUTH_PARAM), then each recipient's lines
  */
 enum key {
 	K_VERSION, K_ID, K_ARRIVAL, K_CADDR, K_CPORT, K_CNAME, K_HELO,
-	K_TLS, K_TLS_CERT, K_PROTOCOL, K_TRUSTED, K_SENDER, K_SIZE, K_BODY,
-	K_SMTPUTF8, K_RET, K_ENVID, K_REQUIRETLS, K_RCPT, K_NOTIFY, K_ORCPT,
-	K__COUNT
+	K_TLS, K_TLS_CERT, K_AUTH, K_PROTOCOL, K_TRUSTED, K_SENDER, K_SIZE,
+	K_BODY, K_SMTPUTF8, K_RET, K_ENVID, K_REQUIRETLS, K_AUTH_PARAM,
+	K_RCPT, K_NOTIFY, K_ORCPT, K__COUNT
 };
 
 static const char *const keys[] = {
@@ -37,12 +38,14 @@ static const char *const keys[] = {
 	[K_CPORT] = SPOOLFMT_KEY_CLIENT_PORT,
 	[K_CNAME] = SPOOLFMT_KEY_CLIENT_NAME, [K_HELO] = SPOOLFMT_KEY_HELO,
 	[K_TLS] = SPOOLFMT_KEY_TLS, [K_TLS_CERT] = SPOOLFMT_KEY_TLS_CLIENT_CERT,
+	[K_AUTH] = SPOOLFMT_KEY_AUTH,
 	[K_PROTOCOL] = SPOOLFMT_KEY_PROTOCOL,
 	[K_TRUSTED] = SPOOLFMT_KEY_TRUSTED, [K_SENDER] = SPOOLFMT_KEY_SENDER,
 	[K_SIZE] = SPOOLFMT_KEY_SIZE, [K_BODY] = SPOOLFMT_KEY_BODY,
 	[K_SMTPUTF8] = SPOOLFMT_KEY_SMTPUTF8, [K_RET] = SPOOLFMT_KEY_RET,
 	[K_ENVID] = SPOOLFMT_KEY_ENVID,
-	[K_REQUIRETLS] = SPOOLFMT_KEY_REQUIRETLS, [K_RCPT] = SPOOLFMT_KEY_RCPT,
+	[K_REQUIRETLS] = SPOOLFMT_KEY_REQUIRETLS,
+	[K_AUTH_PARAM] = SPOOLFMT_KEY_AUTH_PARAM, [K_RCPT] = SPOOLFMT_KEY_RCPT,
 	[K_NOTIFY] = SPOOLFMT_KEY_NOTIFY, [K_ORCPT] = SPOOLFMT_KEY_ORCPT,
 };
 _Static_assert(sizeof keys / sizeof keys[0] == K__COUNT, "key table");
@@ -243,6 +246,50 @@ cert_ok(const char *s, size_t n)
 	return 1;
 }
 
+/*
+ * auth_user_ok - what smtpd records of a user who authenticated: 1 to
+ * SPOOLFMT_AUTH_USER_MAX octets of UTF-8, no space (controls never get
+ * this far: spoolfmt_field refuses them in any value)
+ */
+static int
+auth_user_ok(const char *s, size_t n)
+{
+	return n <= SPOOLFMT_AUTH_USER_MAX && text_ok(s, n, 0) &&
+	    addr_valid_utf8(s, n);
+}
+
+/* is_upper_hex - a digit or A-F: xtext's "+XX" (RFC 3461 4) */
+static int
+is_upper_hex(char c)
+{
+	return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'F');
+}
+
+/*
+ * auth_param_ok - MAIL AUTH= as smtpd keeps it (RFC 4954 5): "<>", or
+ * 1 to ADDR_AUTH_MAX octets of xtext (printable ASCII but "=", and "+"
+ * only before two upper-case hex digits, as smtpd's parser has it)
+ */
+static int
+auth_param_ok(const char *s, size_t n)
+{
+	if (n == 0 || n > ADDR_AUTH_MAX)
+		return 0;
+	while (n > 0) {
+		if (*s == '+') {
+			if (n < 3 || !is_upper_hex(s[1]) || !is_upper_hex(s[2]))
+				return 0;
+			s += 3;
+			n -= 3;
+		} else if (*s >= 33 && *s <= 126 && *s != '=') {
+			s++;
+			n--;
+		} else
+			return 0;
+	}
+	return 1;
+}
+
 /* parse_addr - check a "<path>" value by the grammar; *out: the path */
 static int
 parse_addr(struct spoolfmt_field *f, int flags, const char **out)
@@ -313,6 +360,9 @@ set_meta(struct spoolfmt_env *env, int k, struct spoolfmt_field *f)
 	case K_TLS_CERT:
 		env->tls_client_cert = s;
 		return cert_ok(s, n) ? 0 : -1;
+	case K_AUTH:		/* RFC 4954: the session authenticated */
+		env->auth_user = s;
+		return auth_user_ok(s, n) ? 0 : -1;
 	case K_PROTOCOL:
 		env->protocol = s;
 		return one_of(s, protocols) < 0 ? -1 : 0;
@@ -350,6 +400,9 @@ set_param(struct spoolfmt_env *env, int k, struct spoolfmt_field *f)
 	case K_REQUIRETLS:	/* RFC 8689 */
 		env->requiretls = 1;
 		return strcmp(f->val, "yes") == 0 ? 0 : -1;
+	case K_AUTH_PARAM:	/* RFC 4954 5 */
+		env->auth_param = f->val;
+		return auth_param_ok(f->val, f->val_len) ? 0 : -1;
 	default:	/* K_ENVID: xtext, RFC 3461 4 */
 		env->envid = f->val;
 		return f->val_len <= ADDR_ENVID_MAX &&
@@ -454,6 +507,21 @@ check_tls(unsigned long seen, struct spoolfmt_error *err)
 	return SPOOLFMT_OK;
 }
 
+/*
+ * check_auth - an AUTH= mailbox is kept only from a client that
+ * authenticated; smtpd writes "<>" for any other (RFC 4954 5)
+ */
+static int
+check_auth(const struct spoolfmt_env *env, unsigned long seen,
+    struct spoolfmt_error *err)
+{
+	if ((seen & (1ul << K_AUTH)) == 0 && env->auth_param[0] != '\0' &&
+	    strcmp(env->auth_param, "<>") != 0)
+		return fail(err, SPOOLFMT_KEY_AUTH_PARAM " other than <> "
+		    "without " SPOOLFMT_KEY_AUTH, -1, SPOOLFMT_SYNTAX);
+	return SPOOLFMT_OK;
+}
+
 /* count_rcpts - the Recipient lines in the block (an upper bound) */
 static size_t
 count_rcpts(const char *p, const char *end)
@@ -480,6 +548,7 @@ reset(struct spoolfmt_env *env, struct spoolfmt_error *err)
 	env->id = env->client_addr = env->client_port = "";
 	env->client_name = env->helo = env->protocol = "";
 	env->tls_version = env->tls_cipher = env->tls_client_cert = "";
+	env->auth_user = env->auth_param = "";
 	env->sender = env->envid = "";
 	env->trusted = -1;
 	err->line = 0;
@@ -525,7 +594,9 @@ spoolfmt_parse(char *buf, size_t len, struct spoolfmt_env *env,
 		    SPOOLFMT_SYNTAX);
 	if (env->nrcpt == 0)
 		return fail(err, "no recipient", -1, SPOOLFMT_SYNTAX);
-	return check_tls(seen, err);
+	if ((r = check_tls(seen, err)) != SPOOLFMT_OK)
+		return r;
+	return check_auth(env, seen, err);
 }
 
 /* spoolfmt_free - release what spoolfmt_parse allocated */

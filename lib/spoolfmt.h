@@ -22,6 +22,7 @@
 #define SPOOLFMT_KEY_HELO	"Helo"
 #define SPOOLFMT_KEY_TLS	"TLS"
 #define SPOOLFMT_KEY_TLS_CLIENT_CERT "TLS-Client-Cert"
+#define SPOOLFMT_KEY_AUTH	"Auth"
 #define SPOOLFMT_KEY_PROTOCOL	"Protocol"
 #define SPOOLFMT_KEY_TRUSTED	"Trusted"
 #define SPOOLFMT_KEY_SENDER	"Sender"
@@ -31,6 +32,7 @@
 #define SPOOLFMT_KEY_RET	"Ret"
 #define SPOOLFMT_KEY_ENVID	"Envid"
 #define SPOOLFMT_KEY_REQUIRETLS	"Require-TLS"
+#define SPOOLFMT_KEY_AUTH_PARAM	"Auth-Param"
 #define SPOOLFMT_KEY_RCPT	"Recipient"
 #define SPOOLFMT_KEY_NOTIFY	"Notify"
 #define SPOOLFMT_KEY_ORCPT	"ORCPT"
@@ -38,6 +40,7 @@
 #define SPOOLFMT_HEAD_MAX	(128u << 20)	/* longest block we read */
 #define SPOOLFMT_ID_MAX		255		/* longest Id: value */
 #define SPOOLFMT_TLS_WORD_MAX	64	/* longest TLS version or cipher */
+#define SPOOLFMT_AUTH_USER_MAX	1024	/* longest Auth: user (smtpd's cap) */
 
 enum spoolfmt_status {
 	SPOOLFMT_OK = 0,
@@ -74,6 +77,7 @@ struct spoolfmt_env {
 	const char *tls_version;	/* "TLSv1.3"; "" without TLS */
 	const char *tls_cipher;		/* "TLS_AES_256_GCM_SHA384" */
 	const char *tls_client_cert;	/* "SHA256:" + 64 hex, verified */
+	const char *auth_user;		/* AUTH (RFC 4954) user; "" if none */
 	const char *protocol;
 	int	 trusted;		/* -1 when not given */
 	const char *sender;		/* "" is the null sender <> */
@@ -84,6 +88,7 @@ struct spoolfmt_env {
 	enum ret_type ret;
 	const char *envid;		/* xtext as sent */
 	int	 requiretls;		/* MAIL REQUIRETLS (RFC 8689) */
+	const char *auth_param;		/* MAIL AUTH=: xtext or "<>"; "" */
 	size_t	 nrcpt;
 	struct spoolfmt_rcpt *rcpt;	/* nrcpt entries, spoolfmt_free */
 	size_t	 head_len;		/* the block with its empty line */

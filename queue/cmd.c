@@ -5,7 +5,8 @@
  * character; no expansion, globbing or redirection.  Envelope strings
  * only ever become whole argv elements; none is parsed by a shell.
  * DSN parameters become sendmail's -N, -R and -V.  %t, "yes" or "no"
- * (REQUIRETLS, RFC 8689), is no address: it keeps the sendmail form.
+ * (REQUIRETLS, RFC 8689), and %a, the AUTH= mailbox in xtext or "<>"
+ * (RFC 4954 5), are no addresses: they keep the sendmail form.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -18,6 +19,7 @@ struct subst {
 	const char *snd;	/* %s */
 	const char *rcpt;	/* %r */
 	const char *tls;	/* %t */
+	const char *auth;	/* %a */
 };
 
 /* start_word - begin word c->nword at text offset o */
@@ -68,7 +70,7 @@ split(struct qcmd *c, const char *s)
 }
 
 /*
- * check - the placeholders: only %s, %r, %t and %%, never in the
+ * check - the placeholders: only %s, %r, %t, %a and %%, never in the
  * command name; note where an address could be taken for an option
  */
 static const char *
@@ -81,9 +83,9 @@ check(struct qcmd *c)
 	for (i = 0; i < c->nword; i++) {
 		w = c->word[i];
 		for (p = w; (p = strchr(p, '%')) != NULL; p += 2) {
-			if (p[1] == '\0' || strchr("srt%", p[1]) == NULL)
+			if (p[1] == '\0' || strchr("srta%", p[1]) == NULL)
 				return "unknown placeholder "
-				    "(use %s, %r, %t, %%)";
+				    "(use %s, %r, %t, %a, %%)";
 			if (p[1] != '%' && i == 0)
 				return "the command name holds a placeholder";
 			if (p[1] == 's' || p[1] == 'r')
@@ -130,12 +132,14 @@ value_of(char c, const struct subst *v)
 		return v->rcpt;
 	case 't':
 		return v->tls;
+	case 'a':
+		return v->auth;
 	default:
 		return "%";
 	}
 }
 
-/* expand - a new copy of word w with %s, %r, %t and %% replaced */
+/* expand - a new copy of word w with %s, %r, %t, %a and %% replaced */
 static char *
 expand(const char *w, const struct subst *sv)
 {
@@ -189,7 +193,8 @@ static int
 push_words(const struct qcmd *c, const struct qcall *k, const char *snd,
     struct qargv *a)
 {
-	struct subst sv = { snd, "", k->requiretls ? "yes" : "no" };
+	struct subst sv = { snd, "", k->requiretls ? "yes" : "no",
+	    k->auth != NULL ? k->auth : "<>" };
 	size_t i, j;
 
 	for (i = 0; i < c->nword; i++) {
@@ -248,6 +253,32 @@ qcmd_argv_free(struct qargv *a)
 	free(a->v);
 	a->v = NULL;
 	a->n = a->cap = 0;
+}
+
+/*
+ * qcmd_auth - %a for a message: the mailbox its client gave as MAIL
+ * AUTH= (xtext, as sent), which smtpd keeps only from a client that
+ * authenticated, for the command to pass on to the next hop (RFC 4954
+ * 5); "<>" when there is none.  A leading '-' becomes its xtext form
+ * "+2D" (the same mailbox), so the value is never taken for an option.
+ * out has cap octets (QCMD_AUTH_MAX + 1 hold any).
+ */
+const char *
+qcmd_auth(const struct spoolfmt_env *env, char *out, size_t cap)
+{
+	const char *a = env->auth_param;
+	struct sbuf sb;
+
+	if (env->auth_user[0] == '\0' || a[0] == '\0' ||
+	    strcmp(a, "<>") == 0)
+		return "<>";
+	sb_init(&sb, out, cap);
+	if (a[0] == '-') {
+		sb_str(&sb, "+2D");
+		a++;
+	}
+	sb_str(&sb, a);
+	return sb.overflow ? "<>" : out;
 }
 
 /* notify_text - NOTIFY bits as sendmail's -N wants them */

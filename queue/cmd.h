@@ -2,7 +2,8 @@
  * cmd.h - the delivery command: split once, an argv per delivery.
  * Words are split without a shell; the argv comes from the envelope,
  * sendmail-style (CMD -f SENDER [-N -R -V] -- RCPT...) or through %s
- * and %r; %t (either form) is "yes" or "no", the message's REQUIRETLS.
+ * and %r; %t (either form) is "yes" or "no", the message's REQUIRETLS,
+ * and %a the AUTH= mailbox to pass on (RFC 4954 5), or "<>".
  */
 #ifndef QUEUE_CMD_H
 #define QUEUE_CMD_H
@@ -13,6 +14,7 @@
 
 #define QCMD_WORDS_MAX	64
 #define QCMD_TEXT_MAX	4096
+#define QCMD_AUTH_MAX	(ADDR_AUTH_MAX + 3)	/* %a, "-" as "+2D" */
 
 struct qcmd {
 	char	 text[QCMD_TEXT_MAX];	/* the words, each NUL-ended */
@@ -30,6 +32,7 @@ struct qcall {			/* who one run is for */
 	const char *const *opts;	/* -N/-R/-V (sendmail form only) */
 	size_t	 nopts;
 	int	 requiretls;		/* %t: MAIL had REQUIRETLS */
+	const char *auth;		/* %a: qcmd_auth's value */
 };
 
 #define QDSN_NOTIFY	1	/* pass NOTIFY as -N */
@@ -52,6 +55,7 @@ struct qargv {
 int	 qcmd_parse(struct qcmd *, const char *, const char **);
 int	 qcmd_argv(const struct qcmd *, const struct qcall *, struct qargv *);
 void	 qcmd_argv_free(struct qargv *);
+const char *qcmd_auth(const struct spoolfmt_env *, char *, size_t);
 void	 qcmd_dsn(unsigned, unsigned, const struct spoolfmt_env *,
 	    struct qdsn *);
 

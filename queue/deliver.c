@@ -209,7 +209,8 @@ static void
 run_chunk(struct job *j, const size_t *idx, size_t n)
 {
 	const struct spoolfmt_env *env = &j->m.env;
-	const char *rcpt[CHUNK_MAX];
+	const char *rcpt[CHUNK_MAX], *auth;
+	char authbuf[QCMD_AUTH_MAX + 1];
 	struct qresult res;
 	struct qargv av;
 	struct qcall call;
@@ -222,11 +223,13 @@ run_chunk(struct job *j, const size_t *idx, size_t n)
 		rcpt[i] = env->rcpt[idx[i]].addr;
 	qcmd_dsn(j->o->cmd.placeholders ? 0 : j->o->dsn,
 	    env->rcpt[idx[0]].notify, env, &d);
+	auth = qcmd_auth(env, authbuf, sizeof authbuf);
 	call = (struct qcall){ env->sender, rcpt, n, d.opt, d.n,
-	    env->requiretls };
+	    env->requiretls, auth };
 	run = (struct qrun){ j->fd, (off_t)env->head_len, j->o->crlf,
 	    j->o->timeout, env->sender, j->o->per_rcpt ? rcpt[0] : NULL,
-	    env->requiretls };
+	    env->requiretls, env->auth_user[0] ? env->auth_user : NULL,
+	    strcmp(auth, "<>") != 0 ? env->auth_param : NULL };
 	if (qcmd_argv(&j->o->cmd, &call, &av) < 0) {
 		res.kind = QX_TEMP;
 		sb_init(&sb, res.why, sizeof res.why);

@@ -51,17 +51,26 @@ now_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/* set_or_unset - name=val, or no name at all when val is NULL */
+static int
+set_or_unset(const char *name, const char *val)
+{
+	return val != NULL ? setenv(name, val, 1) : unsetenv(name);
+}
+
 /*
- * set_env - SENDER; RECIPIENT for one recipient and REQUIRETLS=yes for
- * a message that asks for it (else unset: never what we inherited)
+ * set_env - SENDER; RECIPIENT for one recipient, REQUIRETLS=yes for a
+ * message that asks for it, AUTH_USER and AUTH_PARAM for one whose
+ * client authenticated (else unset: never what we inherited)
  */
 static int
 set_env(const struct qrun *r)
 {
 	if (setenv("SENDER", r->sender_env, 1) < 0)
 		return -1;
-	if ((r->requiretls ? setenv("REQUIRETLS", "yes", 1) :
-	    unsetenv("REQUIRETLS")) < 0)
+	if (set_or_unset("REQUIRETLS", r->requiretls ? "yes" : NULL) < 0 ||
+	    set_or_unset("AUTH_USER", r->auth_user) < 0 ||
+	    set_or_unset("AUTH_PARAM", r->auth_param) < 0)
 		return -1;
 	if (r->rcpt_env != NULL)
 		return setenv("RECIPIENT", r->rcpt_env, 1);

@@ -18,6 +18,8 @@ struct qrun {			/* how to run it */
 	const char *sender_env;		/* SENDER= */
 	const char *rcpt_env;		/* RECIPIENT=, NULL: not set */
 	int	 requiretls;		/* REQUIRETLS=yes, else not set */
+	const char *auth_user;		/* AUTH_USER=, NULL: not set */
+	const char *auth_param;		/* AUTH_PARAM=, NULL: not set */
 };
 
 enum qexec_kind {

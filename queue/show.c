@@ -62,6 +62,16 @@ list_json_tls(FILE *f, const struct spoolfmt_env *env)
 	fprintf(f, ",\"requiretls\":%s", env->requiretls ? "true" : "false");
 }
 
+/* list_json_auth - the AUTH user and MAIL AUTH= ("": none) */
+static void
+list_json_auth(FILE *f, const struct spoolfmt_env *env)
+{
+	fputs(",\"auth_user\":", f);
+	qentry_json(f, env->auth_user);
+	fputs(",\"auth_param\":", f);
+	qentry_json(f, env->auth_param);
+}
+
 /* list_json - one object of list --json */
 static void
 list_json(FILE *f, const struct qentry *e, long long now)
@@ -79,6 +89,7 @@ list_json(FILE *f, const struct qentry *e, long long now)
 		fprintf(f, ",\"recipients\":%zu,\"delivered\":%zu",
 		    env->nrcpt, qstate_count(&e->st, RS_DELIVERED));
 		list_json_tls(f, env);
+		list_json_auth(f, env);
 	}
 	fprintf(f, ",\"attempts\":%lu,\"next_try\":%lld,\"last_error\":",
 	    e->st.attempts, e->st.next_try);
@@ -185,6 +196,8 @@ show_client(const struct spoolfmt_env *env)
 	    env->trusted == 0 ? "no" : "-");
 	show_line("helo", env->helo);
 	show_tls(env);
+	if (env->auth_user[0] != '\0')
+		show_line("auth", env->auth_user);
 	show_line("protocol", env->protocol);
 }
 
@@ -211,6 +224,8 @@ show_params(const struct qentry *e)
 		show_line("envid", env->envid);
 	if (env->requiretls)
 		show_line("requiretls", "yes");
+	if (env->auth_param[0] != '\0')
+		show_line("auth param", env->auth_param);
 }
 
 /* show_rcpts - each recipient, its DSN parameters and how it stands */

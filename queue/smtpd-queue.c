@@ -40,6 +40,8 @@ static const char usage_text[] =
 "(recipients)\n"
 "    %t in CMD: yes or no, the message's REQUIRETLS (RFC 8689; also env\n"
 "    REQUIRETLS=yes): then deliver over verified TLS only, or fail\n"
+"    %a in CMD: the AUTH= mailbox to pass on (RFC 4954), else <> (env\n"
+"    AUTH_PARAM; AUTH_USER: who authenticated to smtpd)\n"
 "    --per-recipient          one run per recipient (env SENDER, "
 "RECIPIENT)\n"
 "    --crlf                   CRLF line ends on stdin (default LF)\n"

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "authback.h"
 #include "base64.h"
 #include "io.h"
@@ -211,7 +212,10 @@ param(char *s, const char *key, size_t klen)
 	return NULL;
 }
 
-/* copy_user - Dovecot's name for the user, if printable */
+/*
+ * copy_user - Dovecot's name for the user, if it is one smtpd would
+ * take from a client (auth.c's user_ok): printable, valid UTF-8
+ */
 static void
 copy_user(struct auth_request *r, const char *u)
 {
@@ -223,6 +227,8 @@ copy_user(struct auth_request *r, const char *u)
 	for (i = 0; i < n; i++)
 		if ((unsigned char)u[i] <= ' ' || u[i] == 0x7f)
 			return;
+	if (!addr_valid_utf8(u, n))
+		return;
 	memcpy(r->canonical, u, n + 1);
 }
 

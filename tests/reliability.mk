@@ -20,7 +20,8 @@ FUZZ_OBJS	 = $(addprefix $(FUZZ_DIR)/obj/,$(FUZZ_SRCS))
 FUZZ_HAVE_TLS	:= $(if $(filter 1,$(WITH_TLS)),$(shell pkg-config --exists \
 		   openssl 2>/dev/null && echo 1))
 FUZZ_TARGETS	 = $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
-		   $(if $(FUZZ_HAVE_SPOOLFMT),$(FUZZ_DIR)/fuzz_spoolfmt) \
+		   $(if $(FUZZ_HAVE_SPOOLFMT),$(FUZZ_DIR)/fuzz_spoolfmt \
+		   $(FUZZ_DIR)/fuzz_auth) \
 		   $(if $(FUZZ_HAVE_TLS),$(FUZZ_DIR)/fuzz_starttls)
 FUZZ_DEFS	 = $(if $(FUZZ_HAVE_SPOOLFMT),-DHAVE_SPOOLFMT)
 FAULT_SHIM	 = tests/fault/faultshim.so
@@ -50,6 +51,11 @@ $(FUZZ_DIR)/fuzz_session: FUZZ_LDFLAGS = -Wl,--wrap=read
 $(FUZZ_DIR)/fuzz_starttls: FUZZ_LDFLAGS = -Wl,--wrap=read \
 	    $(shell pkg-config --libs openssl)
 $(FUZZ_DIR)/fuzz_starttls: FUZZ_DEFS += $(shell pkg-config --cflags openssl)
+# fuzz_auth reads in pieces, keeps smtpd's log (write on fd 2), skips the
+# failed-AUTH waits (poll(NULL, 0, ms)) and answers for the checkpassword
+# program (hook_run) itself
+$(FUZZ_DIR)/fuzz_auth: FUZZ_LDFLAGS = -Wl,--wrap=read,--wrap=write \
+	    -Wl,--wrap=poll,--wrap=hook_run
 
 fuzz-build: $(FUZZ_TARGETS)
 
@@ -63,7 +69,8 @@ fuzz-corpus:
 
 fuzz-clean:
 	rm -rf $(FUZZ_DIR)/obj $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
-	    $(FUZZ_DIR)/fuzz_spoolfmt $(FUZZ_DIR)/fuzz_starttls $(FAULT_SHIM)
+	    $(FUZZ_DIR)/fuzz_spoolfmt $(FUZZ_DIR)/fuzz_starttls \
+	    $(FUZZ_DIR)/fuzz_auth $(FAULT_SHIM)
 
 # the LD_PRELOAD shim that fails write/fsync/rename/link/openat on demand;
 # never built with the sanitizers (it is preloaded into any build)

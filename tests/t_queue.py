@@ -8,7 +8,9 @@ messages under three deliverers at once (each delivered exactly once),
 temporary then permanent failures, per-recipient records, timeouts and
 crashes, a deliverer killed mid-run, corrupt queue files, argv safety,
 DSN options, --watch, clean, list/show/cat/stats, the man page, units;
-the TLS envelope lines (hand-written files) and REQUIRETLS: env and %t.
+the TLS envelope lines (hand-written files) and REQUIRETLS: env and %t;
+the AUTH lines (hand-written, and from smtpd after AUTH PLAIN through a
+checkpassword program): show, list --json, AUTH_USER, AUTH_PARAM and %a.
 """
 import json
 import os
@@ -1169,6 +1171,331 @@ def test_tls_malformed():
         w.cleanup()
 
 
+# --- AUTH: the envelope lines, AUTH_USER/AUTH_PARAM and %a for the command ---
+
+AUTH_LINE = b"Auth: alice\n"
+UTF8_USER = "j\u00fcrgen@b\u00fccher.example"
+AUTH_UTF8 = b"Auth: " + UTF8_USER.encode() + b"\n"
+LONG_USER = "u" * 1000 + "\u00e9" * 12          # 1024 octets
+LONG_PARAM = "p" * 480 + "+2B" * 6 + "@x"       # 500 octets
+
+# records AUTH_USER, AUTH_PARAM and the argv (NUL-separated) of each run
+AUTH_REC_SH = r"""#!/bin/sh
+f=$(mktemp "$OUTDIR/a.XXXXXX") || exit 75
+{ printf '%s\0%s\0' "${AUTH_USER-(unset)}" "${AUTH_PARAM-(unset)}"
+  for a in "$@"; do printf '%s\0' "$a"; done; } > "$f.run"
+cat > /dev/null
+"""
+
+AUTH_GOOD = {
+    # name: (file, sender, lines show must print, lines it must not,
+    #        AUTH_USER, AUTH_PARAM, %a)
+    "1.1.1.mbox.x": (spool_file("1.1.1.mbox.x", TLS_LINE + AUTH_LINE,
+                                REQ_LINE + b"Auth-Param: alice+2Bx@"
+                                b"example.org\n", b"ESMTPSA",
+                                b"mbox@example.org"),
+                     "mbox@example.org",
+                     ["auth        alice", "protocol    ESMTPSA",
+                      "auth param  alice+2Bx@example.org"], [],
+                     "alice", "alice+2Bx@example.org",
+                     "alice+2Bx@example.org"),
+    "2.2.2.utf8.x": (spool_file("2.2.2.utf8.x", AUTH_UTF8, b"SMTPUTF8: "
+                                b"yes\n", b"UTF8SMTPA", b"utf8@example.org"),
+                     "utf8@example.org",
+                     ["auth        " + UTF8_USER, "protocol    UTF8SMTPA"],
+                     ["auth param"], UTF8_USER, "(unset)", "<>"),
+    "3.3.3.null.x": (spool_file("3.3.3.null.x", AUTH_LINE,
+                                b"Auth-Param: <>\n", b"ESMTPA",
+                                b"null@example.org"),
+                     "null@example.org",
+                     ["auth        alice", "auth param  <>"], [],
+                     "alice", "(unset)", "<>"),
+    "4.4.4.anon.x": (spool_file("4.4.4.anon.x", b"", b"Auth-Param: <>\n",
+                                sender=b"anon@example.org"),
+                     "anon@example.org", ["auth param  <>"],
+                     ["auth        "],
+                     "(unset)", "(unset)", "<>"),
+    "5.5.5.none.x": (spool_file("5.5.5.none.x", sender=b"none@example.org"),
+                     "none@example.org", ["protocol    ESMTP"],
+                     ["auth        ", "auth param"], "(unset)", "(unset)",
+                     "<>"),
+    "6.6.6.dash.x": (spool_file("6.6.6.dash.x", AUTH_LINE,
+                                b"Auth-Param: -oQ+3Dx@example.org\n",
+                                b"ESMTPA", b"dash@example.org"),
+                     "dash@example.org",
+                     ["auth param  -oQ+3Dx@example.org"], [],
+                     "alice", "-oQ+3Dx@example.org",
+                     "+2DoQ+3Dx@example.org"),
+    "7.7.7.max.x": (spool_file("7.7.7.max.x", b"Auth: " +
+                               LONG_USER.encode() + b"\n", b"Auth-Param: " +
+                               LONG_PARAM.encode() + b"\n", b"ESMTPA",
+                               b"max@example.org"),
+                    "max@example.org",
+                    ["auth        " + LONG_USER,
+                     "auth param  " + LONG_PARAM], [],
+                    LONG_USER, LONG_PARAM, LONG_PARAM),
+}
+
+
+def auth_runs(w):
+    """The AUTH recorder's runs: [(AUTH_USER, AUTH_PARAM, argv)]."""
+    got = []
+    for n in sorted(os.listdir(w.out)):
+        if n.endswith(".run"):
+            with open(os.path.join(w.out, n), "rb") as f:
+                v = [a.decode() for a in f.read().split(b"\0")[:-1]]
+            got.append((v[0], v[1], v[2:]))
+    return got
+
+
+def test_auth_show():
+    q = lib.Queue()
+    try:
+        for name, spec in AUTH_GOOD.items():
+            put_file(q, name, spec[0])
+        for name, (_, _, want, unwanted, _, _, _) in AUTH_GOOD.items():
+            rc, out, err = qrun(q, "show", name)
+            lines = txt(out).splitlines()
+            check("auth-show-" + name.split(".")[3], rc == 0 and all(
+                x in lines for x in want) and not any(
+                    x.startswith(u) for x in lines for u in unwanted),
+                "rc %d out %s err %r" % (rc, txt(out), err))
+        rc, out, err = qrun(q, "list", "--json")
+        try:
+            js = {x["id"]: x for x in json.loads(out)}
+        except ValueError:
+            js = {}
+        want = {"1.1.1.mbox.x": ("alice", "alice+2Bx@example.org"),
+                "2.2.2.utf8.x": (UTF8_USER, ""),
+                "3.3.3.null.x": ("alice", "<>"),
+                "4.4.4.anon.x": ("", "<>"),
+                "5.5.5.none.x": ("", ""),
+                "6.6.6.dash.x": ("alice", "-oQ+3Dx@example.org"),
+                "7.7.7.max.x": (LONG_USER, LONG_PARAM)}
+        got = {k: (v.get("auth_user"), v.get("auth_param"))
+               for k, v in js.items()}
+        check("auth-list-json", rc == 0 and got == want, "rc %d %r" % (
+            rc, out[:2000]))
+    finally:
+        q.cleanup()
+
+
+def test_auth_deliver():
+    """AUTH_USER and AUTH_PARAM for a message whose client authenticated
+    only, %a the mailbox or <> (never an option); nothing inherited or
+    left over from the message before (in one run, and one message after
+    another under --watch)."""
+    q, w = lib.Queue(), Work()
+    p = None
+    try:
+        rec = w.script("authrec.sh", AUTH_REC_SH)
+        env = w.env({"AUTH_USER": "inherited", "AUTH_PARAM": "inherited"})
+        want = {s[1]: (s[4], s[5], s[6]) for s in AUTH_GOOD.values()}
+        for name, spec in AUTH_GOOD.items():
+            put_file(q, name, spec[0])
+        rc, out, err = qrun(q, "deliver", "--command",
+                            rec + " --auth=%a x%ay %%a %t", env=env)
+        runs = {a[a.index("-f") + 1]: (u, m, a) for u, m, a in auth_runs(w)}
+        got = {s: (u, m, a[0][len("--auth="):])
+               for s, (u, m, a) in runs.items()}
+        check("auth-deliver-env-and-%a", rc == 0 and got == want,
+              "rc %d got %r want %r err %s" % (rc, got, want, txt(err)))
+        argv = runs.get("mbox@example.org", ("", "", []))[2]
+        check("auth-%a-in-a-word-keeps-sendmail-form", argv == [
+            "--auth=alice+2Bx@example.org", "xalice+2Bx@example.orgy", "%a",
+            "yes", "-f", "mbox@example.org", "--", "r@example.com"],
+            "argv %r" % argv)
+        argv = runs.get("dash@example.org", ("", "", []))[2]
+        check("auth-%a-never-an-option", len(argv) > 1 and
+              argv[1] == "x+2DoQ+3Dx@example.orgy", "argv %r" % argv)
+        ok, files = empty_queue(q)
+        check("auth-deliver-all-delivered", ok, "%r" % files)
+        shutil.rmtree(w.out)
+        os.mkdir(w.out)
+        p = qpopen(q, "deliver", "--watch", "--per-recipient", "--command",
+                   rec + " %a %s", env=env)
+        order = ["1.1.1.mbox.x", "5.5.5.none.x", "2.2.2.utf8.x",
+                 "1.1.1.mbox.x", "4.4.4.anon.x", "6.6.6.dash.x",
+                 "3.3.3.null.x"]
+        for i, name in enumerate(order):
+            put_file(q, name, AUTH_GOOD[name][0])
+            wait_for(lambda: len(auth_runs(w)) == i + 1, 5)
+        got = sorted((u, m, tuple(a)) for u, m, a in auth_runs(w))
+        seen = sorted((AUTH_GOOD[n][4], AUTH_GOOD[n][5],
+                       (AUTH_GOOD[n][6], AUTH_GOOD[n][1])) for n in order)
+        check("auth-watch-no-leak", got == seen, "got %r want %r" % (
+            got, seen))
+    finally:
+        if p is not None:
+            p.terminate()
+            p.communicate(timeout=5)
+        q.cleanup()
+        w.cleanup()
+
+
+def test_auth_malformed():
+    """A malformed Auth or Auth-Param line, or a mailbox without Auth,
+    sends the file to corrupt/ with the reason; the rest is delivered."""
+    q, w = lib.Queue(), Work()
+    try:
+        bv, bp = "bad value for Auth", "bad value for Auth-Param"
+        mbox = b"Auth-Param: a@example.org\n"
+        bad = {
+            "user-empty": (b"Auth: \n", b"", bv),
+            "user-space": (b"Auth: al ice\n", b"", bv),
+            "user-two-spaces": (b"Auth:  alice\n", b"", bv),
+            "user-bad-utf8": (b"Auth: al\xffice\n", b"", bv),
+            "user-cut-utf8": (b"Auth: alic\xc3\n", b"", bv),
+            "user-overlong-utf8": (b"Auth: \xc0\xafx\n", b"", bv),
+            "user-tab": (b"Auth: al\tice\n", b"", "malformed line"),
+            "user-del": (b"Auth: al\x7fice\n", b"", "malformed line"),
+            "user-long": (b"Auth: " + b"u" * 1025 + b"\n", b"", bv),
+            "user-twice": (AUTH_LINE + AUTH_LINE, b"",
+                           "repeated key for Auth"),
+            "param-empty": (AUTH_LINE, b"Auth-Param: \n", bp),
+            "param-equals": (AUTH_LINE, b"Auth-Param: a=b@example.org\n",
+                             bp),
+            "param-lower-hex": (AUTH_LINE, b"Auth-Param: a+2bb@example.org"
+                                b"\n", bp),
+            "param-cut-hex": (AUTH_LINE, b"Auth-Param: a@example.org+2\n",
+                              bp),
+            "param-plus": (AUTH_LINE, b"Auth-Param: a+@example.org\n", bp),
+            "param-space": (AUTH_LINE, b"Auth-Param: a b@example.org\n", bp),
+            "param-8bit": (AUTH_LINE, "Auth-Param: \u00e4@example.org\n"
+                           .encode(), bp),
+            "param-long": (AUTH_LINE, b"Auth-Param: " + b"p" * 501 + b"\n",
+                           bp),
+            "param-twice": (AUTH_LINE, mbox + mbox,
+                            "repeated key for Auth-Param"),
+            "param-no-auth": (b"", mbox, "Auth-Param other than <> "
+                              "without Auth"),
+        }
+        files = {}
+        for i, (tag, (sess, params, why)) in enumerate(bad.items()):
+            name = "%d.%s.x" % (i + 10, tag)
+            files[name] = why
+            put_file(q, name, spool_file(name, sess, params, b"ESMTPA"))
+        files["1.auth-after-rcpt.x"] = "key after the recipients for Auth"
+        put_file(q, "1.auth-after-rcpt.x", spool_file(
+            "1.auth-after-rcpt.x", tail=AUTH_LINE))
+        files["2.param-after-rcpt.x"] = ("key after the recipients for "
+                                         "Auth-Param")
+        put_file(q, "2.param-after-rcpt.x", spool_file(
+            "2.param-after-rcpt.x", AUTH_LINE, tail=mbox))
+        for name, spec in AUTH_GOOD.items():
+            put_file(q, name, spec[0])
+        rc, out, err = qrun(q, "deliver", "--command", w.rec, env=w.env())
+        e = txt(err)
+        check("auth-malformed-rest-delivered", rc == 0 and sorted(
+            events(err, "delivered")) == sorted(AUTH_GOOD) and
+            len(w.runs()) == len(AUTH_GOOD), "rc %d err %s" % (rc, e))
+        check("auth-malformed-to-corrupt", q.files("corrupt") ==
+              sorted(files) and q.files("new") == [], "%r" % all_files(q))
+        missing = [n for n, why in files.items() if not re.search(
+            r"event=bad-file id=%s reason=\"[^\"]*%s\"" % (
+                re.escape(n), re.escape(why)), e)]
+        check("auth-malformed-reasons", not missing, "missing %r in %s" % (
+            missing, e))
+        rc, out, err = qrun(q, "list", "--failed", "--json")
+        try:
+            js = json.loads(out)
+        except ValueError:
+            js = []
+        check("auth-malformed-listed", rc == 0 and len(js) == len(files) and
+              all(x["state"] == "corrupt" and "auth_user" not in x
+                  for x in js), "%r" % out[:1000])
+        # a key of a later writer is still skipped, next to the AUTH ones
+        put_file(q, "4.later.x", spool_file("4.later.x", AUTH_LINE +
+                                            b"Auth-Later: x\n", b"Auth-"
+                                            b"Param-Later: y\n"))
+        rc, out, err = qrun(q, "deliver", "--command", w.rec, env=w.env())
+        check("auth-unknown-key-skipped", rc == 0 and events(
+            err, "delivered") == ["4.later.x"], "err %s" % txt(err))
+    finally:
+        q.cleanup()
+        w.cleanup()
+
+
+# smtpd's checkpassword program for test_e2e_auth: the credentials on
+# fd 3 must be exactly alice's (cmp: 0 same, 1 different, 2 trouble)
+CHECKPW_SH = r"""#!/bin/sh
+exec cmp -s - '%s' <&3
+"""
+
+
+def auth_plain(user, password):
+    import base64
+    return base64.b64encode(b"\0" + user + b"\0" + password)
+
+
+def test_e2e_auth():
+    """What smtpd writes after AUTH, smtpd-queue reads: the user and
+    the kept AUTH= mailbox (or <>, also from a client that did not
+    authenticate); show, and AUTH_USER, AUTH_PARAM and %a for the
+    command."""
+    q, w = lib.Queue(), Work()
+    try:
+        want_creds = os.path.join(w.dir, "alice.creds")
+        with open(want_creds, "wb") as f:
+            f.write(b"alice\0open sesame\0\0")
+        chk = w.script("checkpw.sh", CHECKPW_SH % want_creds)
+        args = ["--auth-checkpassword", chk, "--auth-plaintext"]
+        msg = crlf(b"Subject: after AUTH", b"", b"body")
+        data = (b"EHLO " + HELO.encode() + b"\r\nAUTH PLAIN " +
+                auth_plain(b"alice", b"open sesame") + b"\r\n" +
+                tx(msg, b"<mbox@example.org>", mp=b"AUTH=alice+2Bx@example"
+                   b".org") +
+                tx(msg, b"<null@example.org>", mp=b"AUTH=<>") +
+                tx(msg, b"<plain@example.org>") + b"QUIT\r\n")
+        rc, out, err = lib.run_smtpd(data, q, args=args, timeout=60)
+        n1 = len(QUEUED_RE.findall(out))
+        data = (b"EHLO " + HELO.encode() + b"\r\n" +
+                tx(msg, b"<anon@example.org>", mp=b"AUTH=eve@example.org") +
+                b"QUIT\r\n")
+        rc2, out2, err2 = lib.run_smtpd(data, q, args=args, timeout=60)
+        check("e2e-auth-queued", rc == 0 and rc2 == 0 and n1 == 3 and
+              len(QUEUED_RE.findall(out2)) == 1 and b"235 " in out,
+              "rc %d/%d out %r %r err %r" % (rc, rc2, out, out2, err + err2))
+        want = {"mbox@example.org": ["auth        alice",
+                                     "protocol    ESMTPA",
+                                     "auth param  alice+2Bx@example.org"],
+                "null@example.org": ["auth        alice",
+                                     "auth param  <>"],
+                "plain@example.org": ["auth        alice",
+                                      "protocol    ESMTPA"],
+                "anon@example.org": ["protocol    ESMTP",
+                                     "auth param  <>"]}
+        shown = {}
+        for qid in q.files("new"):
+            rc, out, err = qrun(q, "show", qid)
+            lines = txt(out).splitlines()
+            snd = [x for x in lines if x.startswith("sender")]
+            shown[snd[0].split("<")[1].rstrip(">") if snd else qid] = lines
+        bad = {s: shown.get(s) for s, lines in want.items()
+               if shown.get(s) is None or any(x not in shown[s]
+                                              for x in lines)
+               or (s == "anon@example.org" and "auth        alice" in
+                   shown[s])
+               or (s == "plain@example.org" and any(
+                   x.startswith("auth param") for x in shown[s]))}
+        check("e2e-auth-show", len(shown) == 4 and not bad, "%r" % bad)
+        rec = w.script("authrec.sh", AUTH_REC_SH)
+        rc, out, err = qrun(q, "deliver", "--command", rec + " %a",
+                            env=w.env({"AUTH_USER": "inherited"}))
+        got = {a[2]: (u, m, a[0]) for u, m, a in auth_runs(w)}
+        check("e2e-auth-for-the-command", rc == 0 and got == {
+            "mbox@example.org": ("alice", "alice+2Bx@example.org",
+                                 "alice+2Bx@example.org"),
+            "null@example.org": ("alice", "(unset)", "<>"),
+            "plain@example.org": ("alice", "(unset)", "<>"),
+            "anon@example.org": ("(unset)", "(unset)", "<>")} and
+            q.files("corrupt") == [], "rc %d got %r err %s" % (
+                rc, got, txt(err)))
+    finally:
+        q.cleanup()
+        w.cleanup()
+
+
 def make_pki(d):
     """With openssl: a self-signed server certificate for 127.0.0.1, and
     a client CA with one client certificate.  {name: (crt, key)}."""
@@ -1405,8 +1732,9 @@ def main():
              test_timeout_crash_expiry, test_killed_deliverer,
              test_corrupt_files, test_mutations, test_argv_safety, test_fds_and_env,
              test_dsn_options, test_tls_show, test_tls_deliver,
-             test_tls_malformed, test_e2e_tls, test_watch, test_clean,
-             test_man_and_units]
+             test_tls_malformed, test_e2e_tls, test_auth_show,
+             test_auth_deliver, test_auth_malformed, test_e2e_auth,
+             test_watch, test_clean, test_man_and_units]
     if shutil.which("tcpserver") is None:
         check("tcpserver-installed", False, "tcpserver not found "
               "(package ucspi-tcp-ipv6; tests/deps.sh installs it)")

@@ -8,7 +8,9 @@
  * accepted envelope has version 1, an Id, at least one recipient, and
  * every string it returns is inside the block (or a constant ""), holds
  * no control octet, and every address parses again as a path; a client
- * certificate or REQUIRETLS comes only with a TLS session.
+ * certificate or REQUIRETLS comes only with a TLS session; an AUTH user
+ * is 1 to 1024 octets of UTF-8 without space, an AUTH= mailbox (other
+ * than "<>") comes only with one, and is at most 500 octets.
  * (fuzz_session.c also feeds every file smtpd writes to spoolfmt_parse:
  * the writer and the reader must agree.)
  */
@@ -113,6 +115,26 @@ check_tls(const struct spoolfmt_env *env, const char *buf)
 		    env->tls_client_cert, strlen(env->tls_client_cert));
 }
 
+/* check_auth - the AUTH user and AUTH= mailbox, as smtpd keeps them */
+static void
+check_auth(const struct spoolfmt_env *env, const char *buf)
+{
+	size_t un = strlen(env->auth_user), pn = strlen(env->auth_param);
+
+	check_str("auth_user", env->auth_user, buf, env->head_len);
+	check_str("auth_param", env->auth_param, buf, env->head_len);
+	if (un > SPOOLFMT_AUTH_USER_MAX ||
+	    strchr(env->auth_user, ' ') != NULL ||
+	    !addr_valid_utf8(env->auth_user, un))
+		fail("AUTH user not 1-1024 octets of UTF-8 without space",
+		    env->auth_user, un);
+	if (pn > ADDR_AUTH_MAX || strchr(env->auth_param, ' ') != NULL ||
+	    strchr(env->auth_param, '=') != NULL)
+		fail("AUTH= mailbox not xtext", env->auth_param, pn);
+	if (un == 0 && pn > 0 && strcmp(env->auth_param, "<>") != 0)
+		fail("AUTH= mailbox without an AUTH user", env->auth_param, pn);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -142,6 +164,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_str("client_name", env.client_name, buf, env.head_len);
 		check_str("helo", env.helo, buf, env.head_len);
 		check_tls(&env, buf);
+		check_auth(&env, buf);
 		check_str("protocol", env.protocol, buf, env.head_len);
 		check_str("sender", env.sender, buf, env.head_len);
 		check_str("envid", env.envid, buf, env.head_len);

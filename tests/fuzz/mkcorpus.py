@@ -7,13 +7,18 @@ Turns every tests/transcripts/*.t into inputs:
   corpus/spoolfmt/<name>     cut octet + a spool file smtpd wrote for it
   corpus/spoolfmt/tls-*      cut octet + a hand-written file with the TLS
                              lines (TLS, TLS-Client-Cert, Require-TLS)
+  corpus/spoolfmt/auth-*     the same with the AUTH lines (Auth,
+                             Auth-Param)
   corpus/starttls/<name>-tls two selector octets + EHLO, STARTTLS, SEP +
                              the client bytes (-implicit: them under
                              --tls-implicit; -lines: a TLS record a line)
 and, written here, corpus/starttls/<case>: the STARTTLS injection cases,
 refusals, REQUIRETLS, client certificates, KeyUpdate, renegotiation,
 records of every size, and raw records (ClientHellos that Python's ssl
-module makes, cut, garbled, alerts, SSLv2, HTTP).
+module makes, cut, garbled, alerts, SSLv2, HTTP); corpus/auth/<case>:
+AUTH PLAIN and LOGIN sessions in fuzz_auth.c's operations (right and
+wrong passwords, three failures, "*", spoiled base64, odd names, lines
+near 12288 octets, every backend, Dovecot lines good and broken).
 The selector octets are the ones fuzz_session.c, fuzz_addr.c and
 fuzz_starttls.c read:
 session bit 1 = --lf, bit 0 = tight limits, bit 2 = untrusted client,
@@ -25,7 +30,8 @@ starttls octet 0: bit 0 = real TLS (else raw), 1 = client TLS 1.2 only,
 certificate, 7 = --tls-implicit; octet 1: bits 0-1 = records (0 a
 part, 1 a line, 2 pieces of 1-13, 3 one octet), bits 2-3 = KeyUpdate
 (1 not requested, 2 requested), bit 4 = TLS 1.2 renegotiation.
-Run from anywhere; rewrites the four directories.
+auth: fuzz_auth.c's header (selector octets, then operations).
+Run from anywhere; rewrites the five directories.
 """
 import glob
 import hashlib
@@ -123,9 +129,23 @@ TLS_SEEDS = {
 }
 
 
+AUTH_SEEDS = {
+    # the AUTH lines of issue 17, by hand too (Auth after the TLS lines)
+    "auth-mailbox": (b"TLS: TLSv1.3 TLS_AES_256_GCM_SHA384\nAuth: alice\n",
+                     b"ESMTPSA", b"Require-TLS: yes\nAuth-Param: alice+2Bx@"
+                     b"example.org\n"),
+    "auth-null": (b"Auth: j\xc3\xbcrgen@example.org\n", b"UTF8SMTPA",
+                  b"SMTPUTF8: yes\nAuth-Param: <>\n"),
+    "auth-none": (b"", b"ESMTP", b"Auth-Param: <>\n"),
+}
+
+
 def tls_seeds():
-    """Spool files with the TLS lines, where smtpd puts them."""
-    for name, (session, proto, params) in sorted(TLS_SEEDS.items()):
+    """Spool files with the TLS and the AUTH lines, where smtpd puts
+    them."""
+    seeds = dict(TLS_SEEDS)
+    seeds.update(AUTH_SEEDS)
+    for name, (session, proto, params) in sorted(seeds.items()):
         blob = (b"Version: 1\nId: 1795898970.637921.0004520.0018235a1e7e4739"
                 b".mx\nArrival: 1795898970\nClient-Address: 192.0.2.7\n"
                 b"Client-Port: 40312\nHelo: client.example.org\n" + session +
@@ -134,7 +154,7 @@ def tls_seeds():
                 b"Recipient: <bob@example.com>\nNotify: FAILURE\n\n"
                 b"Subject: hi\r\n\r\nHello.\r\n")
         put("spoolfmt", name, bytes([len(blob) % 256]) + blob)
-    return len(TLS_SEEDS)
+    return len(seeds)
 
 
 # fuzz_starttls: the separator between the parts, and selector bits
@@ -284,10 +304,181 @@ def starttls_cases():
     return c
 
 
+# fuzz_auth: octet 0 (backend in bits 0-2, then untrusted, --require-auth,
+# --auth-in-received, pieces, --lf), octet 1 (the checker's script), the
+# Dovecot lines (raw mode), then operations: kind | variant << 4
+A_EMU, A_SCRIPT, A_REAL, A_DOVECOT, A_DOVECOT_RAW, A_NOPLAIN = 0, 2, 3, 4, 5, 7
+A_UNTRUSTED, A_REQUIRE, A_RECEIVED, A_PIECES, A_LF = 8, 16, 32, 64, 128
+(O_RAW, O_LINE, O_EHLO, O_PLAIN_IR, O_PLAIN, O_LOGIN, O_LOGIN_IR, O_CANCEL,
+ O_MAIL, O_MISC, O_LONG) = range(11)
+# the users and passwords of make_creds (c0 bits 0-2, 3-4)
+U_ALICE, U_BOB, U_UTF8, U_BAD, U_RAW, U_ALICE_UPPER = 0, 3, 4, 5, 6, 7
+P_RIGHT, P_SUFFIX, P_PREFIX = 0, 2, 3
+Z_NONE, Z_USER, Z_OTHER, Z_ONE_NUL = 0, 1, 2, 3
+MAIL_LOCAL, MAIL_RELAY = 0, 1
+M_NONE, M_NULL, M_MAILBOX, M_RAW = 0, 2, 4, 6
+
+
+def op(kind, variant=0):
+    return bytes([kind | variant << 4])
+
+
+def creds(user=U_ALICE, pw=P_RIGHT, authzid=Z_NONE, c1=0, raw=b"",
+          spoil=None):
+    """make_creds's octets: c0, c1, the raw user and password octets it
+    takes (c1's nibbles say how many), the spoiling octet"""
+    c0 = user | pw << 3 | authzid << 5 | (0x80 if spoil is not None else 0)
+    return bytes([c0, c1]) + raw + (bytes([spoil]) if spoil is not None
+                                    else b"")
+
+
+def auth_head(sel, script=0, hs=None, ans=None):
+    out = bytes([sel, script])
+    if sel & 7 in (5, 6):
+        for part in (hs or b"", ans or b""):
+            out += bytes([len(part) & 255, len(part) >> 8]) + part
+    return out
+
+
+def auth_cases():
+    """Hand-made inputs for fuzz_auth: name -> bytes."""
+    ehlo, quit_ = op(O_EHLO), op(O_MISC, 2)
+    ok = op(O_PLAIN_IR) + creds()
+    bad = op(O_PLAIN_IR) + creds(U_BOB)
+    mail = op(O_MAIL, MAIL_LOCAL | M_NONE)
+    c = {
+        "plain-ir": auth_head(A_EMU) + ehlo + ok + mail + quit_,
+        "plain": auth_head(A_EMU | A_RECEIVED) + ehlo + op(O_PLAIN)
+        + creds() + op(O_MAIL, M_MAILBOX) + quit_,
+        "plain-empty-user": auth_head(A_EMU) + ehlo + op(O_PLAIN, 2)
+        + creds(U_BAD, c1=0) + quit_,
+        "login": auth_head(A_EMU) + ehlo + op(O_LOGIN) + creds()
+        + op(O_MAIL, M_NULL) + quit_,
+        "login-ir": auth_head(A_EMU | A_UNTRUSTED) + ehlo + op(O_LOGIN_IR)
+        + creds() + op(O_MAIL, MAIL_RELAY | M_MAILBOX) + quit_,
+        "lower-case": auth_head(A_EMU) + ehlo + op(O_PLAIN_IR, 2) + creds()
+        + op(O_LOGIN, 2) + creds() + quit_,
+        "three-failures": auth_head(A_EMU) + ehlo + bad * 3 + ok + quit_,
+        "failures-then-ok": auth_head(A_EMU | A_RECEIVED) + ehlo + bad * 2
+        + ok + op(O_MAIL, M_MAILBOX) + ok + quit_,
+        "authzid-user": auth_head(A_EMU) + ehlo + op(O_PLAIN_IR)
+        + creds(authzid=Z_USER) + mail,
+        "authzid-other": auth_head(A_EMU) + ehlo + op(O_PLAIN_IR)
+        + creds(authzid=Z_OTHER) + ok + mail,
+        "one-nul": auth_head(A_EMU) + ehlo + op(O_PLAIN_IR)
+        + creds(authzid=Z_ONE_NUL) + op(O_PLAIN) + creds(authzid=Z_ONE_NUL),
+        "wrong-password": auth_head(A_EMU) + ehlo + op(O_PLAIN_IR)
+        + creds(pw=P_SUFFIX, c1=0x20, raw=b"xyz") + op(O_LOGIN)
+        + creds(pw=P_PREFIX, c1=0x00, raw=b"\x00") + ok,
+        "raw-user": auth_head(A_EMU) + ehlo + op(O_LOGIN)
+        + creds(U_RAW, c1=3, raw=b"\xf0\x9f\x98") + op(O_PLAIN_IR)
+        + creds(U_RAW, c1=4, raw=b"r\xc3\xa9mi") + ok,
+        "utf8-user": auth_head(A_EMU) + ehlo + op(O_PLAIN_IR)
+        + creds(U_UTF8) + op(O_PLAIN_IR) + creds(U_ALICE_UPPER) + ok,
+        "before-ehlo": auth_head(A_EMU) + ok + ehlo + ok + quit_,
+        "in-transaction": auth_head(A_EMU) + ehlo
+        + op(O_LINE) + bytes([25]) + b"MAIL FROM:<a@example.org>" + ok
+        + op(O_MISC, 0) + ok + mail,
+        "twice": auth_head(A_EMU) + ehlo + ok + ok + op(O_LOGIN) + creds()
+        + ehlo + mail,
+        "require-auth": auth_head(A_EMU | A_REQUIRE | A_UNTRUSTED) + ehlo
+        + op(O_MAIL, MAIL_RELAY) + ok + op(O_MAIL, MAIL_RELAY | M_RAW)
+        + bytes([9]) + b"a+2Bb@x.y" + quit_,
+        "relay-untrusted": auth_head(A_EMU | A_UNTRUSTED) + ehlo
+        + op(O_MAIL, MAIL_RELAY | M_MAILBOX) + ok
+        + op(O_MAIL, MAIL_RELAY | M_MAILBOX),
+        "no-plaintext": auth_head(A_NOPLAIN) + ehlo + ok + op(O_LOGIN)
+        + creds() + mail + quit_,
+        "helo": auth_head(A_EMU) + op(O_EHLO, 1) + ok + mail
+        + op(O_EHLO) + quit_,
+        "lf": auth_head(A_EMU | A_LF) + op(O_EHLO, 15) + op(O_PLAIN_IR, 15)
+        + creds() + op(O_LOGIN, 15) + creds() + op(O_MAIL, 15),
+        "bare-lf": auth_head(A_EMU) + ehlo + op(O_PLAIN_IR, 15) + creds()
+        + op(O_PLAIN, 15) + creds() + op(O_LOGIN, 15) + creds() + ok,
+        "pieces": auth_head(A_EMU | A_PIECES) + ehlo + op(O_LOGIN)
+        + creds() + op(O_MAIL, M_MAILBOX) + quit_,
+        "scripted-111": auth_head(A_SCRIPT, 0b01010101) + ehlo + ok * 4
+        + mail,
+        "scripted-signal": auth_head(A_SCRIPT, 0b00101010) + ehlo + ok * 4,
+        "scripted-timeout": auth_head(A_SCRIPT, 0b00111111) + ehlo + bad
+        + ok * 3,
+        "real-ok": auth_head(A_REAL) + ehlo + op(O_LOGIN) + creds() + mail,
+        "real-bad": auth_head(A_REAL) + ehlo + bad + op(O_LOGIN)
+        + creds(pw=P_SUFFIX, c1=0, raw=b"!") + ok,
+    }
+    for v in range(8):
+        c["cancel-%d" % v] = (auth_head(A_EMU) + ehlo + op(O_CANCEL, v)
+                              + ok)
+    for v in range(16):
+        c["misc-%d" % v] = auth_head(A_EMU) + ehlo + op(O_MISC, v) + ok
+    for i in range(8):
+        c["bad-user-%d" % i] = (auth_head(A_EMU) + ehlo + op(O_PLAIN_IR)
+                                + creds(U_BAD, c1=i) + op(O_LOGIN)
+                                + creds(U_BAD, c1=i))
+    for k in range(4):
+        for at in (0, 0x44, 0xfc):
+            c["spoil-%d-%02x" % (k, at)] = (
+                auth_head(A_EMU) + ehlo + op(O_PLAIN_IR)
+                + creds(spoil=k | at) + op(O_LOGIN) + creds(spoil=k | at)
+                + op(O_LOGIN) + creds(spoil=0x80 | k | at) + ok)
+    for d in (127, 128, 129):
+        c["long-ir-%d" % d] = (auth_head(A_EMU) + ehlo
+                               + op(O_LONG, 0) + bytes([d]) + ok)
+        c["long-response-%d" % d] = (auth_head(A_EMU) + ehlo
+                                     + op(O_LONG, 1) + bytes([d])
+                                     + op(O_LONG, 2) + bytes([d]) + ok)
+    for d in (7, 8, 9):
+        for v in (3, 4, 5, 6):
+            c["field-%d-%d" % (v, d)] = (auth_head(A_EMU) + ehlo
+                                         + op(O_LONG, v) + bytes([d])
+                                         + creds() + ok)
+    # Dovecot: the honest server with each of its answers, then raw lines
+    for script in (0, 1, 2, 3, 4, 5, 6, 7, 8, 0x10, 0x20, 0xc0, 0x19, 0x48):
+        c["dovecot-%02x" % script] = (auth_head(A_DOVECOT, script) + ehlo
+                                      + ok + bad + op(O_LOGIN) + creds()
+                                      + mail)
+    good = (b"VERSION\t1\t2\nMECH\tPLAIN\tplaintext\nMECH\tLOGIN\t"
+            b"plaintext\nSPID\t1\nCUID\t1\nCOOKIE\t" + b"ab" * 16 +
+            b"\nDONE\n")
+    raws = {
+        "ok": (good, b"OK\t1\tuser=alice\n"),
+        "ok-other-name": (good, b"OK\t1\tuser=Alice@Example.ORG\tx=y\n"),
+        "ok-no-user": (good, b"OK\t1\n"),
+        "ok-bad-utf8": (good, b"OK\t1\tuser=al\xc3(ce\n"),
+        "ok-space": (good, b"OK\t1\tuser=al ice\n"),
+        "ok-empty-user": (good, b"OK\t1\tuser=\tuser=bob\n"),
+        "ok-id-2": (good, b"OK\t2\tuser=alice\n"),
+        "fail": (good, b"FAIL\t1\tuser=alice\n"),
+        "fail-temp": (good, b"FAIL\t1\ttemp\treason=down\n"),
+        "fail-code-temp": (good, b"FAIL\t1\tuser=alice\tcode=temp_fail\n"),
+        "fail-not-temp": (good, b"FAIL\t1\treason=temp\ttempx\n"),
+        "cont": (good, b"CONT\t1\t\n"),
+        "no-lf": (good, b"OK\t1\tuser=alice"),
+        "long-answer": (good, b"OK\t1\tuser=" + b"a" * 1100 + b"\n"),
+        "nul": (good, b"OK\t1\x00\tuser=bob\n"),
+        "after-done": (good + b"OK\t1\tuser=early\n", b"FAIL\t1\n"),
+        "no-done": (good[:-5], b"OK\t1\n"),
+        "no-version": (good.replace(b"VERSION\t1", b"VERSION\t2"),
+                       b"OK\t1\n"),
+        "no-plain": (good.replace(b"MECH\tPLAIN\t", b"MECH\tPLAINX\t"),
+                     b"OK\t1\n"),
+        "crlf": (good.replace(b"\n", b"\r\n"), b"OK\t1\r\n"),
+        "done-nul": (good.replace(b"DONE", b"DONE\x00junk"), b"OK\t1\n"),
+        "long-line": (b"X" * 600 + b"\n" + good, b"OK\t1\n"),
+        "line-511": (b"X" * 511 + b"\n" + good, b"OK\t1\n"),
+        "empty": (b"", b""),
+    }
+    for name, (hs, ans) in raws.items():
+        c["dovecot-raw-" + name] = (auth_head(A_DOVECOT_RAW, 0, hs, ans)
+                                    + ehlo + ok + op(O_MAIL, M_MAILBOX)
+                                    + quit_)
+    return c
+
+
 def main():
-    for sub in ("session", "addr", "spoolfmt", "starttls"):
+    for sub in ("session", "addr", "spoolfmt", "starttls", "auth"):
         shutil.rmtree(os.path.join(HERE, "corpus", sub), ignore_errors=True)
-    n = {"session": 0, "addr": 0, "spoolfmt": 0, "starttls": 0}
+    n = {"session": 0, "addr": 0, "spoolfmt": 0, "starttls": 0, "auth": 0}
     seen = set()
     for path in sorted(glob.glob(os.path.join(ROOT, "tests", "transcripts",
                                               "*.t"))):
@@ -324,8 +515,12 @@ def main():
     for name, data in starttls_cases().items():
         put("starttls", name, data)
         n["starttls"] += 1
+    for name, data in auth_cases().items():
+        put("auth", name, data)
+        n["auth"] += 1
     print("mkcorpus: %(session)d session, %(addr)d addr, "
-          "%(spoolfmt)d spoolfmt, %(starttls)d starttls inputs" % n)
+          "%(spoolfmt)d spoolfmt, %(starttls)d starttls, %(auth)d auth "
+          "inputs" % n)
 
 
 if __name__ == "__main__":

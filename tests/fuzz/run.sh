@@ -19,7 +19,7 @@ for bin in "$@"; do
 	seeds=tests/fuzz/corpus/$name
 	[ -d "$seeds" ] || seeds=
 	case $name in
-	session|starttls) maxlen=16384 ;;
+	session|starttls|auth) maxlen=16384 ;;
 	*) maxlen=4096 ;;
 	esac
 	log=$WORK/$name.log
