@@ -334,7 +334,6 @@ cmd_auth(struct session *s, const char *arg, const char *end)
 
 	while (m_end < end && *m_end != ' ')
 		m_end++;
-	s->line_len = (size_t)(m_end - s->line);	/* logs never see more */
 	if (refuse_early(s))
 		return;
 	is_plain = m_end - mech == 5 && strncasecmp(mech, "PLAIN", 5) == 0;

@@ -11,19 +11,32 @@
 
 #include "chat.h"
 
+/* mech_char - may the octet be part of a SASL mechanism name (RFC 4422)? */
+static int
+mech_char(unsigned char c)
+{
+	return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
+	    (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
 /*
  * loggable - how much of the command line a log record may show: at
- * most 80 octets, and of an AUTH line only "AUTH MECHANISM", whatever
- * refused it (the rest is a credential)
+ * most 80 octets, and of a line that starts with AUTH only the verb, one
+ * space and a mechanism-shaped word, whatever refused it and whatever
+ * separates the rest (it may be a credential)
  */
 static size_t
 loggable(const char *line, size_t n)
 {
-	const char *sp;
+	size_t k = 5;
 
-	if (n > 5 && strncasecmp(line, "AUTH ", 5) == 0 &&
-	    (sp = memchr(line + 5, ' ', n - 5)) != NULL)
-		n = (size_t)(sp - line);
+	if (n >= 4 && strncasecmp(line, "AUTH", 4) == 0) {
+		if (n < 5 || line[4] != ' ')
+			return 4;
+		while (k < n && k < 25 && mech_char((unsigned char)line[k]))
+			k++;
+		return k;
+	}
 	return n < 80 ? n : 80;
 }
 

@@ -799,6 +799,25 @@ def syscall_set(group, seen=None):
     return calls
 
 
+def no_trace(tag):
+    """Why the traced-session checks of tag cannot run here, or None:
+    under valgrind strace would see valgrind, not smtpd; strace must be
+    able to trace, and openssl makes the certificates."""
+    if SLOW:
+        return ("SKIP %s: under valgrind strace sees valgrind's calls and "
+                "files, not smtpd's" % tag)
+    if shutil.which("strace") is None or shutil.which("openssl") is None or \
+            run(["strace", "-qq", "-o", "/dev/null", "true"]).returncode != 0:
+        return "SKIP %s: strace cannot trace here, or no openssl" % tag
+    return None
+
+
+def service_syscalls():
+    """What SystemCallFilter= of the receiving services allows."""
+    return syscall_set("@system-service") - syscall_set(
+        "@privileged") - syscall_set("@resources")
+
+
 def test_syscalls(workdir):
     """Every system call a whole session on a socket makes (journal logging
     included, so libsystemd is loaded; two pipelined messages; the AIO calls a
@@ -808,8 +827,7 @@ def test_syscalls(workdir):
             ["strace", "-qq", "-o", "/dev/null", "true"]).returncode != 0:
         print("SKIP syscalls: strace cannot trace here")
         return
-    allowed = syscall_set("@system-service") - syscall_set(
-        "@privileged") - syscall_set("@resources")
+    allowed = service_syscalls()
     trace = os.path.join(workdir, "strace.out")
     q = lib.Queue()
     lock = locked()	# its journal records must not reach test_journal's
@@ -954,16 +972,11 @@ def test_syscalls_tls(workdir):
     if not has_tls():
         print("SKIP syscalls-tls: smtpd is built without TLS")
         return
-    if SLOW:
-        print("SKIP syscalls-tls: under valgrind strace sees valgrind's "
-              "calls and files, not smtpd's")
+    why = no_trace("syscalls-tls")
+    if why:
+        print(why)
         return
-    if shutil.which("strace") is None or shutil.which("openssl") is None or \
-            run(["strace", "-qq", "-o", "/dev/null", "true"]).returncode != 0:
-        print("SKIP syscalls-tls: strace cannot trace here, or no openssl")
-        return
-    allowed = syscall_set("@system-service") - syscall_set(
-        "@privileged") - syscall_set("@resources")
+    allowed = service_syscalls()
     cert, creds = tls_files(workdir)
     calls, families, opened, mine = set(), set(), set(), [workdir]
     for name, implicit in (("starttls", False), ("implicit", True)):
@@ -1026,16 +1039,11 @@ def test_syscalls_auth(workdir):
     (the Dovecot socket is one), and no file is opened that the sandbox
     hides.  (AUTH in plain text here, --auth-plaintext: the TLS part of
     such a session is test_syscalls_tls's.)"""
-    if SLOW:
-        print("SKIP syscalls-auth: under valgrind strace sees valgrind's "
-              "calls and files, not smtpd's")
+    why = no_trace("syscalls-auth")
+    if why:
+        print(why)
         return
-    if shutil.which("strace") is None or shutil.which("openssl") is None or \
-            run(["strace", "-qq", "-o", "/dev/null", "true"]).returncode != 0:
-        print("SKIP syscalls-auth: strace cannot trace here, or no openssl")
-        return
-    allowed = syscall_set("@system-service") - syscall_set(
-        "@privileged") - syscall_set("@resources")
+    allowed = service_syscalls()
     _, wrapper = auth_files(workdir)
     backends = [("checkpassword", ["--auth-checkpassword", wrapper])]
     dovecot = shared_dovecot(workdir)
