@@ -602,6 +602,8 @@ session_run(struct session *s)
 		greet(s);
 	while (!s->closing) {
 		s->line_len = 0;
+		s->line_hidden = s->hide_next_line;
+		s->hide_next_line = 0;
 		r = read_command(s);
 		if (r == LINE_OK)
 			dispatch(s);

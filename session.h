@@ -63,6 +63,9 @@ struct session {
 	struct io io;
 	char	 auth_user[AUTH_FIELD_MAX + 1];	/* "" until AUTH succeeds */
 	unsigned auth_fails;
+	int	 hide_next_line;	/* a refused AUTH LOGIN user name: */
+	int	 line_hidden;		/* the line after it may be the */
+					/* password, never logged */
 	char	 line[AUTH_LINE_MAX + 2];
 	size_t	 line_len;
 };

@@ -154,23 +154,29 @@ login_field(const char *p, size_t n, unsigned char *dec, char *dst,
 	return R_DONE;
 }
 
-/* login - AUTH LOGIN [user]: "Username:", "Password:" (base64) */
+/*
+ * login - AUTH LOGIN [user]: "Username:", "Password:" (base64).  When
+ * the user name is refused, the client may already have sent its
+ * password: that line is never logged.
+ */
 static enum reply_id
 login(struct session *s, const char *ir, size_t irlen, char *buf,
     unsigned char *dec, struct creds *c)
 {
-	enum reply_id id;
+	enum reply_id id = R_DONE;
 	size_t n;
 
 	if (ir == NULL) {
-		if ((id = read_response(s, "VXNlcm5hbWU6", buf, &n)) != R_DONE)
-			return id;
+		id = read_response(s, "VXNlcm5hbWU6", buf, &n);
 		ir = buf;
 		irlen = n;
 	}
-	if ((id = login_field(ir, irlen, dec, c->user, &c->user_len)) !=
-	    R_DONE)
+	if (id == R_DONE)
+		id = login_field(ir, irlen, dec, c->user, &c->user_len);
+	if (id != R_DONE) {
+		s->hide_next_line = id != R__COUNT;
 		return id;
+	}
 	if ((id = read_response(s, "UGFzc3dvcmQ6", buf, &n)) != R_DONE)
 		return id;
 	return login_field(buf, n, dec, c->pass, &c->pass_len);

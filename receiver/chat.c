@@ -54,7 +54,10 @@ log_refusal(struct session *s, enum reply_id id, const char *arg)
 	log_num(&ll, "code", r->code);
 	if (r->esc != NULL)
 		log_str(&ll, "status", r->esc);
-	log_bytes(&ll, "command", s->line, n);
+	if (s->line_hidden)
+		log_str(&ll, "command", "[hidden]");
+	else
+		log_bytes(&ll, "command", s->line, n);
 	log_str(&ll, "reason", text);
 	log_end(&s->log, &ll);
 }

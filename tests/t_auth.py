@@ -1016,6 +1016,45 @@ def test_sequence():
     s.cleanup()
 
 
+def test_login_password_after_refused_user():
+    """AUTH LOGIN whose user name is refused (not base64, too long, a
+    bare LF): a client that sends its password anyway, at once or after
+    the 501, gets 500 for that line, and the log never shows it."""
+    s, prog = auth_session("login-refused-user")
+    pw = b64(PW["alice"])
+    got = []
+    try:
+        s.reply()
+        s.ehlo()
+        for name, first, after in (
+                ("not-base64", b"alice\r\n", False),
+                ("pipelined", b"alice\r\n", True),
+                ("too-long", b"A" * 12400 + b"\r\n", False),
+                ("bare-lf", b64("alice") + b"\n", False)):
+            s.cmd(b"AUTH LOGIN")
+            if after:
+                s.send(first + pw + b"\r\n")
+                got.append((name, s.reply()[-1][:3], s.reply()[-1][:3]))
+            else:
+                s.send(first)
+                r1 = s.reply()[-1][:3]
+                got.append((name, r1, s.first(pw)[:3]))
+        noop = s.first(b"NOOP")
+        s.first(b"QUIT")
+    finally:
+        rc, log = s.finish()
+    want = [("not-base64", b"501", b"500"), ("pipelined", b"501", b"500"),
+            ("too-long", b"500", b"500"), ("bare-lf", b"501", b"500")]
+    check("auth-login-refused-user-replies", got == want and
+          noop.startswith(b"250"), "%r %r" % (got, noop))
+    hidden = [x for x in events(log, "reject") if "[hidden]" in x]
+    check("auth-login-refused-user-password-not-logged",
+          pw.decode() not in log and PW["alice"] not in log and
+          len(hidden) == 4 and checked(prog) == [],
+          "hidden %d: %s" % (len(hidden), log))
+    s.cleanup()
+
+
 def test_malformed():
     """Bad base64, malformed PLAIN, a bare LF, an unencoded password: 501
     5.5.2 at once, the checker never asked, no failure counted (but an
@@ -2273,6 +2312,7 @@ TESTS = [
     (test_auth_in_received, None, ()),
     (test_debug_log, None, ()),
     (test_rejected_lines_not_logged, None, ()),
+    (test_login_password_after_refused_user, None, ()),
     (test_not_dumpable, None, ()),
     (test_tls_offer, True, ("pki",)),
     (test_starttls_forgets_auth, True, ("pki",)),
