@@ -106,6 +106,41 @@ copy_name(char *out, size_t cap, const char *name)
 }
 
 /*
+ * sockaddr_text - an inet socket address as canonical text, and its
+ * port: 1, or 0 for another family (AF_UNIX) or an unprintable one
+ */
+static int
+sockaddr_text(const struct sockaddr_storage *ss, char *ip, size_t ipcap,
+    char *port, size_t portcap)
+{
+	struct sbuf sb;
+	unsigned num;
+	int ok;
+
+	if (ss->ss_family == AF_INET) {
+		const struct sockaddr_in *sin = (const void *)ss;
+		ok = ipv4_text((const unsigned char *)&sin->sin_addr, ip, ipcap);
+		num = ntohs(sin->sin_port);
+	} else if (ss->ss_family == AF_INET6) {
+		const struct sockaddr_in6 *sin6 = (const void *)ss;
+		ok = ipv6_text(sin6->sin6_addr.s6_addr, ip, ipcap);
+		num = ntohs(sin6->sin6_port);
+	} else
+		return 0;
+	if (!ok) {
+		ip[0] = '\0';
+		return 0;
+	}
+	if (port != NULL) {
+		sb_init(&sb, port, portcap);
+		sb_num(&sb, num);
+		if (sb.overflow)
+			port[0] = '\0';
+	}
+	return 1;
+}
+
+/*
  * peer_from_socket - getpeername() for an inet socket on fd: 1 if it
  * is one, 0 for any other peer (AF_UNIX) or none
  */
@@ -114,38 +149,32 @@ peer_from_socket(struct client *c, int fd)
 {
 	struct sockaddr_storage ss;
 	socklen_t len = sizeof ss;
-	struct sbuf sb;
-	unsigned port;
-	int ok;
 
 	if (getpeername(fd, (struct sockaddr *)&ss, &len) < 0)
 		return 0;
-	if (ss.ss_family == AF_INET) {
-		struct sockaddr_in *sin = (struct sockaddr_in *)&ss;
-		ok = ipv4_text((unsigned char *)&sin->sin_addr, c->ip,
-		    sizeof c->ip);
-		port = ntohs(sin->sin_port);
-	} else if (ss.ss_family == AF_INET6) {
-		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&ss;
-		ok = ipv6_text(sin6->sin6_addr.s6_addr, c->ip, sizeof c->ip);
-		port = ntohs(sin6->sin6_port);
-	} else
-		return 0;
-	if (!ok) {
-		c->ip[0] = '\0';
-		return 0;
-	}
-	sb_init(&sb, c->port, sizeof c->port);
-	sb_num(&sb, port);
-	if (sb.overflow)
-		c->port[0] = '\0';
-	return 1;
+	return sockaddr_text(&ss, c->ip, sizeof c->ip, c->port,
+	    sizeof c->port);
+}
+
+/*
+ * local_from_socket - getsockname() for our end of an inet socket on
+ * fd, when the launcher does not say it (systemd, xinetd)
+ */
+static void
+local_from_socket(struct client *c, int fd)
+{
+	struct sockaddr_storage ss;
+	socklen_t len = sizeof ss;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &len) == 0)
+		(void)sockaddr_text(&ss, c->local_ip, sizeof c->local_ip,
+		    NULL, 0);
 }
 
 /*
  * identify_client - first found wins: TCPREMOTEIP (tcpserver),
  * REMOTE_ADDR (systemd), REMOTE_HOST (xinetd), getpeername() of a
- * socket.  An address that is set but malformed makes an untrusted
+ * socket; our own address from TCPLOCALIP, else getsockname().  An address that is set but malformed makes an untrusted
  * "unknown" client, never a local one.  Trusted: RELAYCLIENT, loopback,
  * or a pipe or file (the operator's own transcript); a UNIX-domain
  * socket is not (a front end may let any local user reach it).
@@ -179,6 +208,8 @@ identify_client(struct client *c, const struct conn *conn)
 	copy_name(c->name, sizeof c->name, getenv("TCPREMOTEHOST"));
 	if ((v = getenv("TCPLOCALIP")) != NULL)
 		normalize_ip(v, c->local_ip, sizeof c->local_ip);
+	else if (conn->in_sock)
+		local_from_socket(c, conn->in);
 	copy_name(c->local_name, sizeof c->local_name, getenv("TCPLOCALHOST"));
 	c->unix_peer = unix_peer;
 	c->trusted = (c->ip[0] == '\0' && !unix_peer) ||

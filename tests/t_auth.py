@@ -1782,11 +1782,18 @@ def test_crypt_backend():
 
 # --- Dovecot -----------------------------------------------------------------
 
-def dovecot_session(tag, rip, args=(), tls=False, plaintext=True):
+def dovecot_session(tag, rip, args=(), tls=False, plaintext=True,
+                    systemd=False):
+    """A session as tcpserver starts it (TCPLOCALIP says our address) or,
+    systemd=True, as systemd does (REMOTE_ADDR only: smtpd asks the
+    socket for its own address)."""
     a = ["--auth-dovecot", DOVECOT.sock] + (
         ["--auth-plaintext"] if plaintext else []) + list(args)
-    return Session(a, env={"TCPREMOTEIP": rip, "TCPREMOTEPORT": "2525",
-                           "TCPLOCALIP": "127.0.0.1"}, tls=tls, tag=tag)
+    env = {"TCPREMOTEIP": rip, "TCPREMOTEPORT": "2525",
+           "TCPLOCALIP": "127.0.0.1"}
+    if systemd:
+        env = {"REMOTE_ADDR": rip, "REMOTE_PORT": "2525"}
+    return Session(a, env=env, tls=tls, tag=tag)
 
 
 def test_dovecot_plain():
@@ -1829,9 +1836,9 @@ def test_dovecot_plain():
 
 def test_dovecot_login_crypt():
     """LOGIN through Dovecot; bob's password is {SHA512-CRYPT}; an unknown
-    user is 535."""
+    user is 535.  Started as systemd does: Dovecot still learns lip=."""
     rip = "192.0.2.62"
-    s = dovecot_session("dovecot-login", rip)
+    s = dovecot_session("dovecot-login", rip, systemd=True)
     try:
         s.reply()
         s.ehlo()
@@ -1849,6 +1856,9 @@ def test_dovecot_login_crypt():
           OK_RE.match(m) and len(got) == 1 and
           envelope_auth(got[0][0], "bob") and rc == 0,
           "%r %r %r rc %r %s" % (r2, m, got, rc, log))
+    reqs = DOVECOT.requests(rip, 2)
+    check("auth-dovecot-lip-from-socket", len(reqs) == 2 and all(
+        x.get("lip") == "127.0.0.1" for x in reqs), "%r" % reqs)
     s.cleanup()
 
 
