@@ -438,6 +438,10 @@ log_connect(struct session *s)
 		log_str(&ll, "port", s->client->port);
 	if (s->client->name[0] != '\0')
 		log_str(&ll, "name", s->client->name);
+	if (s->client->via_proxy) {		/* a balancer's PROXY header */
+		log_str(&ll, "via", s->client->via);
+		log_num(&ll, "proxy", (unsigned)s->client->proxy_version);
+	}
 	log_str(&ll, "trusted", s->client->trusted ? "yes" : "no");
 	log_end(&s->log, &ll);
 }
@@ -453,23 +457,6 @@ read_failed(struct session *s, int r)
 		return;
 	}
 	s->end_reason = r == LINE_EOF ? "eof" : "io-error";
-	s->closing = 1;
-}
-
-/*
- * session_misstarted - the launcher handed us something we cannot serve:
- * say so in the log, answer nothing, and end with exit 100
- */
-static void
-session_misstarted(struct session *s, const char *why)
-{
-	struct logline ll;
-
-	log_begin(&s->log, &ll, "unusable-start");
-	log_str(&ll, "reason", why);
-	log_end(&s->log, &ll);
-	s->end = END_USAGE;
-	s->end_reason = "listening-socket";
 	s->closing = 1;
 }
 
@@ -553,10 +540,6 @@ greet(struct session *s)
 	 * readable says nothing about a client talking first */
 	if (check_early_talker(s->io.in, s->io.in_sock && !s->tls.active,
 	    delay < left ? delay : left)) {
-		if (io_is_listening(s->io.in)) {	/* not a client at all */
-			session_misstarted(s, LISTENING_SOCKET);
-			return;
-		}
 		s->end_reason = "early-talker";
 		session_reply(s, R_EARLY_TALKER, NULL);
 		return;

@@ -32,7 +32,6 @@
 enum session_end {
 	END_QUIT = 0,		/* exit 0 */
 	END_CLIENT = 1,		/* vanished, timed out, broke the rules */
-	END_USAGE = 100,	/* started wrongly: a listening socket */
 	END_TEMPFAIL = 111	/* our side failed */
 };
 

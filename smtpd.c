@@ -3,6 +3,8 @@
  * standard fds and privileges, finds the client's connection (fd 0/1,
  * or systemd's fd 3), refuses root on a socket, then runs the session
  * on it (options.c reads the command line, peer.c names the client).
+ * Handed a listening socket instead, it becomes the supervisor that
+ * accepts and forks the sessions (supervise.c).
  * Exit: 0 after QUIT, 1 client error or timeout, 100 usage, 111 our
  * side failed.  Does no DNS and reads no locale; execs only the
  * operator's policy programs (hook.c).
@@ -26,6 +28,7 @@
 #include "peer.h"
 #include "sdglue.h"
 #include "session.h"
+#include "supervise.h"
 
 /*
  * guard_std_fds - make sure 0, 1, 2 are open, so no file lands there;
@@ -46,9 +49,10 @@ guard_std_fds(struct stat st[3])
 /*
  * client_fds - fd 0 and fd 1, or fd 3 for both when systemd passed the
  * connection (Accept=yes without StandardInput=socket); st[] is what
- * fds 0-2 are.
+ * fds 0-2 are.  A listening socket there instead (Accept=no, xinetd
+ * wait=yes): its fd, for supervise(); else -1.
  */
-static void
+static int
 client_fds(struct conn *c, const struct stat st[3])
 {
 	struct sdglue sd;
@@ -61,15 +65,13 @@ client_fds(struct conn *c, const struct stat st[3])
 	c->out_sock = S_ISSOCK(st[1].st_mode);
 	fd = sdglue_listen_fd(&sd);
 	if (fd == -2)
-		die_usage("LISTEN_FDS: expected exactly one socket (Accept=yes)",
-		    NULL);
+		die_usage("LISTEN_FDS: expected exactly one socket", NULL);
 	if (fd >= 0) {
 		c->in = c->out = fd;
 		c->in_sock = c->out_sock = io_is_socket(fd);
 		fcntl(fd, F_SETFD, FD_CLOEXEC);
-		if (c->in_sock && io_is_listening(fd))
-			fatal(EXIT_USAGE, LISTENING_SOCKET, NULL, "");
 	}
+	return c->in_sock && io_is_listening(c->in) ? c->in : -1;
 }
 
 /*
@@ -156,6 +158,27 @@ no_core_dumps(void)
 #endif
 }
 
+/*
+ * take_proxy - a --proxy-from peer's PROXY header, before anything
+ * else; when it is missing or bad, one log record, no greeting
+ */
+static int
+take_proxy(struct client *c, const struct conn *conn,
+    const struct config *cfg)
+{
+	struct logger lg;
+	struct logline ll;
+	const char *why;
+
+	if (peer_take_proxy(c, conn, cfg, &why) == 0)
+		return 0;
+	log_init(&lg, cfg->log_mode, getpid(), c->ip);
+	log_begin(&lg, &ll, "proxy-failed");
+	log_str(&ll, "reason", why);
+	log_end(&lg, &ll);
+	return -1;
+}
+
 /* load_lists - read --domains and open --recipients; 0, or refused */
 static int
 load_lists(struct config *cfg, struct session *s, const char **files)
@@ -177,7 +200,7 @@ main(int argc, char **argv)
 	const char *files[3] = { NULL, NULL, NULL };
 	struct stat std[3];
 	struct conn conn;
-	int rc, quiet;
+	int rc, quiet, lfd;
 
 	guard_std_fds(std);
 	quiet = quiet_stderr(std);
@@ -195,12 +218,16 @@ main(int argc, char **argv)
 		drop_privileges(files[2]);
 	if (cfg.hostname[0] == '\0')
 		default_hostname(&cfg);
-	client_fds(&conn, std);
+	lfd = client_fds(&conn, std);
 	refuse_root(&cfg, &conn);
+	if (lfd >= 0)			/* returns in each session's child */
+		supervise(lfd, &cfg, &conn);
 	if (cfg.lf && conn.in_sock)
 		die_usage("--lf is for transcripts, not network clients",
 		    NULL);
-	identify_client(&client, &conn);
+	identify_client(&client, &conn, &cfg);
+	if (client.proxy_expected && take_proxy(&client, &conn, &cfg) < 0)
+		return 1;
 	session_init(&s, &cfg, &client, &conn);
 	if ((rc = load_lists(&cfg, &s, files)) == 0)
 		rc = session_run(&s);

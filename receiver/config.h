@@ -7,6 +7,7 @@
 #define CONFIG_H
 
 #include "log.h"
+#include "netaddr.h"
 #include "policy.h"
 #include "rcptlist.h"
 #include "tlsio.h"
@@ -28,12 +29,6 @@
 					/* session gets before they count as */
 					/* errors (Postfix's default) */
 #define HOSTNAME_MAX		255
-
-/* what smtpd says when it is handed a listening socket, not a client */
-#define LISTENING_SOCKET	"a listening socket was passed, not a " \
-	"connection (systemd Accept=no, xinetd wait=yes): smtpd serves one " \
-	"connection a process, so the socket unit needs Accept=yes (xinetd: " \
-	"wait = no)"
 
 struct config {
 	const char *queue;
@@ -65,17 +60,26 @@ struct config {
 	int	 require_auth;		/* --require-auth */
 	int	 auth_in_received;	/* --auth-in-received */
 	unsigned auth_timeout;		/* --auth-timeout seconds */
+	enum { TRUST_DEFAULT, TRUST_LIST, TRUST_NONE } trust_mode;
+	struct netlist trust;		/* --trust networks */
+	struct netlist proxy_from;	/* --proxy-from networks */
+	unsigned max_conn;		/* --max-connections (Accept=no) */
+	unsigned max_per_ip;		/* --max-per-ip, 0: none */
 };
 
 /* the client, from the super-server's environment or getpeername() */
 struct client {
-	char	 ip[64];		/* "" when there is no address */
+	char	 ip[NET_TEXT_MAX];	/* "" when there is no address */
 	char	 port[8];
 	char	 name[HOSTNAME_MAX + 1];	/* TCPREMOTEHOST, checked */
-	char	 local_ip[64];
+	char	 local_ip[NET_TEXT_MAX];
 	char	 local_name[HOSTNAME_MAX + 1];
-	int	 trusted;		/* local, loopback or RELAYCLIENT */
+	int	 trusted;		/* may relay by its address (peer.c) */
 	int	 unix_peer;		/* on an AF_UNIX socket: no address */
+	int	 proxy_expected;	/* a --proxy-from peer: PROXY first */
+	int	 via_proxy;		/* ip, port, local_ip: from its header */
+	int	 proxy_version;		/* 1 or 2 */
+	char	 via[NET_TEXT_MAX];	/* the balancer's address */
 };
 
 #endif

@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "options.h"
 #include "sdglue.h"
+#include "supervise.h"
 
 #define VERSION		"0.1.0"
 
@@ -92,6 +93,18 @@ DEFAULT_QUEUE ")\n"
 "  --require-auth         MAIL only after AUTH (530 5.7.0 before)\n"
 "  --auth-in-received     name the AUTH user in Received (default not)\n"
 "  --auth-timeout SECONDS limit for each backend check (default 30)\n"
+"  --trust CIDR|none      networks whose clients may relay; repeatable "
+"(default:\n"
+"                         loopback, unless --trust or --proxy-from is "
+"given)\n"
+"  --proxy-from CIDR      peers that send a PROXY header (v1 or v2) "
+"first;\n"
+"                         repeatable\n"
+"  --max-connections N    handed a listening socket (Accept=no): sessions "
+"at once\n"
+"                         (default 100)\n"
+"  --max-per-ip N         ... and from one address, 0 = no limit "
+"(default 10)\n"
 "  --help, --version\n"
 "Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
 "TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
@@ -109,7 +122,8 @@ enum {
 	OPT_DEBUG, OPT_TLS_CERT, OPT_TLS_KEY, OPT_TLS_IMPLICIT,
 	OPT_REQUIRE_TLS, OPT_TLS_PROTOCOLS, OPT_TLS_CIPHERS, OPT_TLS_CLIENT_CA,
 	OPT_AUTH_DOVECOT, OPT_AUTH_CHECKPW, OPT_AUTH_PLAINTEXT, OPT_REQUIRE_AUTH,
-	OPT_AUTH_RECEIVED, OPT_AUTH_TIMEOUT,
+	OPT_AUTH_RECEIVED, OPT_AUTH_TIMEOUT, OPT_TRUST, OPT_PROXY_FROM,
+	OPT_MAX_CONN, OPT_MAX_PER_IP,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -157,6 +171,10 @@ static const struct longopt long_options[] = {
 	{ "require-auth", 0, OPT_REQUIRE_AUTH },
 	{ "auth-in-received", 0, OPT_AUTH_RECEIVED },
 	{ "auth-timeout", 1, OPT_AUTH_TIMEOUT },
+	{ "trust", 1, OPT_TRUST },
+	{ "proxy-from", 1, OPT_PROXY_FROM },
+	{ "max-connections", 1, OPT_MAX_CONN },
+	{ "max-per-ip", 1, OPT_MAX_PER_IP },
 	{ "help", 0, OPT_HELP },
 	{ "version", 0, OPT_VERSION },
 	{ NULL, 0, 0 }
@@ -323,6 +341,47 @@ parse_auth_option(int c, const char *val, struct config *cfg)
 	}
 }
 
+/*
+ * add_trust - one --trust: a network, or "none" (alone): no address is
+ * trusted, not even by RELAYCLIENT
+ */
+static void
+add_trust(struct config *cfg, const char *val)
+{
+	if (strcmp(val, "none") == 0) {
+		if (cfg->trust_mode == TRUST_LIST)
+			die_usage("--trust none cannot be given with networks",
+			    val);
+		cfg->trust_mode = TRUST_NONE;
+		return;
+	}
+	if (cfg->trust_mode == TRUST_NONE)
+		die_usage("--trust none cannot be given with networks", val);
+	if (netlist_add(&cfg->trust, val) < 0)
+		die_usage("bad --trust (ADDRESS[/BITS], host bits zero; at "
+		    "most 64) or none", val);
+	cfg->trust_mode = TRUST_LIST;
+}
+
+/* parse_net_option - the options on who connects; 1 if c was one */
+static int
+parse_net_option(int c, const char *val, struct config *cfg)
+{
+	switch (c) {
+	case OPT_TRUST: add_trust(cfg, val); return 1;
+	case OPT_PROXY_FROM:
+		if (netlist_add(&cfg->proxy_from, val) < 0)
+			die_usage("bad --proxy-from (ADDRESS[/BITS], host bits "
+			    "zero; at most 64)", val);
+		return 1;
+	case OPT_MAX_CONN: cfg->max_conn = (unsigned)parse_number(val, 1,
+		    MAX_CONN_CAP, "bad --max-connections"); return 1;
+	case OPT_MAX_PER_IP: cfg->max_per_ip = (unsigned)parse_number(val, 0,
+		    MAX_CONN_CAP, "bad --max-per-ip"); return 1;
+	default: return 0;
+	}
+}
+
 /* parse_tls_option - the TLS options; 1 if c was one */
 static int
 parse_tls_option(int c, const char *val, struct tls_setup *t)
@@ -485,7 +544,8 @@ parse_options(int argc, char **argv, struct config *cfg, const char **files)
 	while ((c = next_option(argc, argv, &i, &val)) != -1) {
 		if (parse_more_options(c, val, cfg, files) ||
 		    parse_tls_option(c, val, &cfg->tls) ||
-		    parse_auth_option(c, val, cfg))
+		    parse_auth_option(c, val, cfg) ||
+		    parse_net_option(c, val, cfg))
 			continue;
 		switch (c) {
 		case OPT_QUEUE: cfg->queue = val; break;
@@ -546,6 +606,8 @@ config_defaults(struct config *cfg)
 	cfg->max_messages = DEFAULT_MAX_MESSAGES;
 	cfg->check_timeout = DEFAULT_CHECK_TIMEOUT;
 	cfg->auth_timeout = DEFAULT_AUTH_TIMEOUT;
+	cfg->max_conn = DEFAULT_MAX_CONN;
+	cfg->max_per_ip = DEFAULT_MAX_PER_IP;
 	cfg->rcpts.fd = -1;
 	tls_setup_init(&cfg->tls);
 }

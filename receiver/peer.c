@@ -13,72 +13,7 @@
 
 #include "addr.h"
 #include "peer.h"
-#include "sbuf.h"
-
-/* ipv4_text - "a.b.c.d" for four octets */
-static int
-ipv4_text(const unsigned char *a, char *out, size_t cap)
-{
-	struct sbuf sb;
-	int i;
-
-	sb_init(&sb, out, cap);
-	for (i = 0; i < 4; i++) {
-		if (i > 0)
-			sb_add(&sb, ".", 1);
-		sb_num(&sb, a[i]);
-	}
-	return !sb.overflow;
-}
-
-/*
- * parse_ipv4 - dotted-quad text into four octets, as inet_pton() takes
- * it (four decimal parts of 0-255, no leading zeros): 1, or 0
- */
-static int
-parse_ipv4(const char *s, unsigned char *a)
-{
-	unsigned v;
-	int i, n;
-
-	for (i = 0; i < 4; i++) {
-		if (i > 0 && *s++ != '.')
-			return 0;
-		for (v = 0, n = 0; *s >= '0' && *s <= '9' && n < 4; s++, n++)
-			v = v * 10 + (unsigned)(*s - '0');
-		if (n == 0 || n > 3 || v > 255 || (n > 1 && s[-n] == '0'))
-			return 0;
-		a[i] = (unsigned char)v;
-	}
-	return *s == '\0';
-}
-
-/*
- * ipv6_text - canonical text for a binary IPv6 address: a v4-mapped one
- * as plain IPv4 (the same client either way), others as inet_ntop()
- */
-static int
-ipv6_text(const unsigned char *a, char *out, size_t cap)
-{
-	if (IN6_IS_ADDR_V4MAPPED((const struct in6_addr *)a))
-		return ipv4_text(a + 12, out, cap);
-	return inet_ntop(AF_INET6, a, out, (socklen_t)cap) != NULL;
-}
-
-/*
- * normalize_ip - a checked, canonical text address ("" if invalid).
- * IPv4, the usual case, by hand: inet_pton() and inet_ntop() are libc
- * pages (and sprintf ones) to fault in for every connection.
- */
-static int
-normalize_ip(const char *in, char *out, size_t cap)
-{
-	unsigned char a[16];
-
-	if (parse_ipv4(in, a))
-		return ipv4_text(a, out, cap);
-	return inet_pton(AF_INET6, in, a) == 1 && ipv6_text(a, out, cap);
-}
+#include "proxy.h"
 
 /* copy_port - a port number from the environment, if it is one */
 static void
@@ -113,30 +48,15 @@ static int
 sockaddr_text(const struct sockaddr_storage *ss, char *ip, size_t ipcap,
     char *port, size_t portcap)
 {
-	struct sbuf sb;
+	struct ipaddr a;
 	unsigned num;
-	int ok;
 
-	if (ss->ss_family == AF_INET) {
-		const struct sockaddr_in *sin = (const void *)ss;
-		ok = ipv4_text((const unsigned char *)&sin->sin_addr, ip, ipcap);
-		num = ntohs(sin->sin_port);
-	} else if (ss->ss_family == AF_INET6) {
-		const struct sockaddr_in6 *sin6 = (const void *)ss;
-		ok = ipv6_text(sin6->sin6_addr.s6_addr, ip, ipcap);
-		num = ntohs(sin6->sin6_port);
-	} else
-		return 0;
-	if (!ok) {
+	if (!ip_from_sockaddr(ss, &a, &num) || !ip_text(&a, ip, ipcap)) {
 		ip[0] = '\0';
 		return 0;
 	}
-	if (port != NULL) {
-		sb_init(&sb, port, portcap);
-		sb_num(&sb, num);
-		if (sb.overflow)
-			port[0] = '\0';
-	}
+	if (port != NULL && !port_text(num, port, portcap))
+		port[0] = '\0';
 	return 1;
 }
 
@@ -172,15 +92,44 @@ local_from_socket(struct client *c, int fd)
 }
 
 /*
+ * decide_trust - may this client relay by its address?  A pipe or a
+ * file (the operator's own transcript) always; a UNIX-domain socket
+ * never (a front end may let any local user reach it).  An address from
+ * a PROXY header, or a balancer's own: --trust alone.  Else --trust
+ * none: none; --trust CIDR...: those networks and RELAYCLIENT (the
+ * tcprules convention); neither --trust nor --proxy-from: loopback and
+ * RELAYCLIENT.
+ */
+static int
+decide_trust(const struct client *c, const struct config *cfg)
+{
+	int relayclient = getenv("RELAYCLIENT") != NULL;
+
+	if (c->ip[0] == '\0')
+		return !c->unix_peer;
+	if (c->via_proxy)
+		return netlist_has(&cfg->trust, c->ip);
+	switch (cfg->trust_mode) {
+	case TRUST_NONE: return 0;
+	case TRUST_LIST: return netlist_has(&cfg->trust, c->ip) || relayclient;
+	default: break;
+	}
+	if (cfg->proxy_from.n > 0)
+		return relayclient;
+	return policy_is_loopback(c->ip) || relayclient;
+}
+
+/*
  * identify_client - first found wins: TCPREMOTEIP (tcpserver),
  * REMOTE_ADDR (systemd), REMOTE_HOST (xinetd), getpeername() of a
- * socket; our own address from TCPLOCALIP, else getsockname().  An address that is set but malformed makes an untrusted
- * "unknown" client, never a local one.  Trusted: RELAYCLIENT, loopback,
- * or a pipe or file (the operator's own transcript); a UNIX-domain
- * socket is not (a front end may let any local user reach it).
+ * socket; our own address from TCPLOCALIP, else getsockname().  An
+ * address that is set but malformed makes an untrusted "unknown"
+ * client, never a local one.  A peer in --proxy-from must send a PROXY
+ * header before anything else (peer_take_proxy).
  */
 void
-identify_client(struct client *c, const struct conn *conn)
+identify_client(struct client *c, const struct conn *conn,
+    const struct config *cfg)
 {
 	static const char *const ip_vars[][2] = {
 		{ "TCPREMOTEIP", "TCPREMOTEPORT" },
@@ -189,14 +138,14 @@ identify_client(struct client *c, const struct conn *conn)
 	};
 	const char *v;
 	size_t i;
-	int remote = 0, unix_peer = 0;
+	int remote = 0;
 
 	memset(c, 0, sizeof *c);
 	for (i = 0; i < sizeof ip_vars / sizeof ip_vars[0]; i++) {
 		if ((v = getenv(ip_vars[i][0])) == NULL || *v == '\0')
 			continue;
 		remote = 1;
-		if (!normalize_ip(v, c->ip, sizeof c->ip))
+		if (!ip_normalize(v, c->ip, sizeof c->ip))
 			memcpy(c->ip, "unknown", sizeof "unknown");
 		if (ip_vars[i][1] != NULL)
 			copy_port(c->port, sizeof c->port,
@@ -204,14 +153,47 @@ identify_client(struct client *c, const struct conn *conn)
 		break;
 	}
 	if (!remote && conn->in_sock)
-		unix_peer = !peer_from_socket(c, conn->in);
+		c->unix_peer = !peer_from_socket(c, conn->in);
 	copy_name(c->name, sizeof c->name, getenv("TCPREMOTEHOST"));
 	if ((v = getenv("TCPLOCALIP")) != NULL)
-		normalize_ip(v, c->local_ip, sizeof c->local_ip);
+		ip_normalize(v, c->local_ip, sizeof c->local_ip);
 	else if (conn->in_sock)
 		local_from_socket(c, conn->in);
 	copy_name(c->local_name, sizeof c->local_name, getenv("TCPLOCALHOST"));
-	c->unix_peer = unix_peer;
-	c->trusted = (c->ip[0] == '\0' && !unix_peer) ||
-	    policy_is_loopback(c->ip) || getenv("RELAYCLIENT") != NULL;
+	c->proxy_expected = conn->in_sock &&
+	    netlist_has(&cfg->proxy_from, c->ip);
+	c->trusted = c->proxy_expected ? netlist_has(&cfg->trust, c->ip) :
+	    decide_trust(c, cfg);
+}
+
+/*
+ * peer_take_proxy - read the PROXY header of a --proxy-from peer
+ * (proxy.c); its addresses become the client's, the balancer's is kept
+ * as via.  v2 LOCAL and v1 UNKNOWN (health checks) keep the
+ * connection's.  0, or -1 with *why: nothing of the session may follow.
+ */
+int
+peer_take_proxy(struct client *c, const struct conn *conn,
+    const struct config *cfg, const char **why)
+{
+	struct proxy_hdr h;
+	unsigned secs = cfg->timeout < PROXY_TIMEOUT ? cfg->timeout :
+	    PROXY_TIMEOUT;
+
+	if (proxy_read(conn->in, secs, &h, why) < 0)
+		return -1;
+	memcpy(c->via, c->ip, sizeof c->via);
+	c->via_proxy = 1;
+	c->proxy_version = h.version;
+	if (!h.local) {
+		if (!ip_text(&h.src, c->ip, sizeof c->ip) ||
+		    !ip_text(&h.dst, c->local_ip, sizeof c->local_ip) ||
+		    !port_text(h.sport, c->port, sizeof c->port)) {
+			*why = "unprintable address";	/* not reached */
+			return -1;
+		}
+		c->name[0] = c->local_name[0] = '\0';	/* the balancer's */
+	}
+	c->trusted = decide_trust(c, cfg);
+	return 0;
 }

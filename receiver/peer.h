@@ -7,6 +7,9 @@
 #include "config.h"
 #include "io.h"
 
-void	 identify_client(struct client *, const struct conn *);
+void	 identify_client(struct client *, const struct conn *,
+	    const struct config *);
+int	 peer_take_proxy(struct client *, const struct conn *,
+	    const struct config *, const char **);
 
 #endif

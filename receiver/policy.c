@@ -119,7 +119,7 @@ policy_domain_listed(const struct domains *d, const char *s, size_t n)
 
 /*
  * policy_is_loopback - 127.0.0.0/8 or ::1.  ip is in the canonical text
- * form peer.c's normalize_ip() gives (IPv4 in dotted quad without
+ * form netaddr.c's ip_normalize() gives (IPv4 in dotted quad without
  * leading zeros, a v4-mapped IPv6 address shown as IPv4, other IPv6 as
  * inet_ntop() writes it), so comparing text is exact.
  */

@@ -1323,11 +1323,11 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 	unsetenv("REMOTE_ADDR");
 	unsetenv("REMOTE_HOST");
 	unsetenv("RELAYCLIENT");
-	identify_client(&local_client, &nullconn);
+	identify_client(&local_client, &nullconn, &configs[0][0]);
 	setenv("TCPREMOTEIP", "192.0.2.7", 1);
 	setenv("TCPREMOTEPORT", "40123", 1);
 	setenv("TCPREMOTEHOST", "client.fuzz.example", 1);
-	identify_client(&remote_client, &nullconn);
+	identify_client(&remote_client, &nullconn, &configs[0][0]);
 	unsetenv("TCPREMOTEIP");
 	unsetenv("TCPREMOTEPORT");
 	unsetenv("TCPREMOTEHOST");
