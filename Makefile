@@ -160,7 +160,7 @@ INSTALL	?= install
 SBIN_PROGS = smtpd smtpd-queue
 UNITS	 = smtpd.socket smtpd@.service smtpd-submission.socket \
 	   smtpd-submission@.service smtps.socket smtps@.service \
-	   smtpd-deliver.path \
+	   smtpd-fast.socket smtpd-fast.service smtpd-deliver.path \
 	   smtpd-deliver.service smtpd-queue-clean.service \
 	   smtpd-queue-clean.timer
 EXAMPLES = xinetd/smtpd xinetd/smtps tcpserver/run tcpserver/tcp.smtp \

@@ -359,6 +359,8 @@ def test_accept_no():
 
 SERVICES = ("smtpd@.service", "smtpd-submission@.service", "smtps@.service")
 SOCKETS = ("smtpd.socket", "smtpd-submission.socket", "smtps.socket")
+# the Accept=no alternative for port 25: one supervisor forks the sessions
+FAST = ("smtpd-fast.service", "smtpd-fast.socket")
 # the drop-in that turns STARTTLS on for smtpd@.service (port 25)
 TLS_DROPIN = "smtpd-tls.conf"
 # the variants unit_copies makes: (unit, copy of socket, what it is)
@@ -404,7 +406,7 @@ def unit_copies(workdir):
     directory holding our pages so Documentation=man:smtpd(8) resolves."""
     d = os.path.join(workdir, "units")
     os.makedirs(d)
-    for f in SERVICES + SOCKETS:
+    for f in SERVICES + SOCKETS + FAST:
         with open(os.path.join(UNITS, f)) as src:
             body = src.read().replace("/usr/sbin/smtpd", lib.SMTPD)
         with open(os.path.join(d, f), "w") as dst:
@@ -426,7 +428,8 @@ def unit_copies(workdir):
 def test_units_verify(d, man):
     env = lib.base_env({"MANPATH": man + ":", "SYSTEMD_PAGER": "",
                         "SYSTEMD_LOG_COLOR": "0"})
-    names = list(SOCKETS + SERVICES) + [n for v in VARIANTS for n in v]
+    names = list(SOCKETS + SERVICES + FAST) + [n for v in VARIANTS
+                                               for n in v]
     p = run(["systemd-analyze", "verify"] + [os.path.join(d, n)
                                              for n in names], env=env)
     out = (p.stdout + p.stderr).decode("utf-8", "replace")
@@ -448,7 +451,7 @@ def security_score(path):
 
 
 def test_units_security(d):
-    for name in SERVICES + tuple(v[0] for v in VARIANTS):
+    for name in SERVICES + FAST[:1] + tuple(v[0] for v in VARIANTS):
         score, out = security_score(os.path.join(d, name))
         print("score %s: %s" % (name, score))
         check("security-" + name, score is not None and score[0] <= 1.0 and
@@ -484,6 +487,29 @@ def test_units_content():
                              "/var/spool/smtpd") for x in svc), "%r" % svc)
     test_units_tls_content(load)
     test_units_auth_content(load)
+    test_units_fast_content(load)
+
+
+def test_units_fast_content(load):
+    """smtpd-fast: Accept=no on port 25, never next to smtpd.socket; the
+    supervisor alone gets SIGTERM and the sessions may end; the session
+    sandbox is smtpd@.service's, line for line."""
+    sock, svc = load("smtpd-fast.socket"), load("smtpd-fast.service")
+    check("unit-fast-socket", all(x in sock for x in (
+        "ListenStream=25", "Accept=no", "Conflicts=smtpd.socket")),
+        "%r" % sock)
+    cmd = exec_start(svc)
+    check("unit-fast-service", all(x in svc for x in (
+        "KillMode=mixed", "StandardInput=null", "User=smtpd")) and
+        cmd[:3] == ["/usr/sbin/smtpd", "--queue", "/var/spool/smtpd"] and
+        "--max-connections" in cmd and "--max-per-ip" in cmd, "%r" % svc)
+    hard = [x for x in load("smtpd@.service") if x.split("=")[0] in (
+        "NoNewPrivileges", "ProtectSystem", "PrivateNetwork",
+        "SystemCallFilter", "RestrictAddressFamilies", "PrivateUsers",
+        "MemoryDenyWriteExecute", "CapabilityBoundingSet", "ProtectProc")]
+    missing = [x for x in hard if x not in svc]
+    check("unit-fast-sandbox-as-session", hard and not missing,
+          "missing %r" % missing)
 
 
 def exec_start(lines):
@@ -1946,7 +1972,7 @@ def expected_install(prefix, env):
            "/smtpd.conf": (0o644, "units/smtpd.sysusers", False),
            sd_dir("tmpfilesdir", prefix + "/lib/tmpfiles.d", env) +
            "/smtpd.conf": (0o644, "units/smtpd.tmpfiles", False)}
-    for u in SERVICES + SOCKETS + QUEUE_UNITS:
+    for u in SERVICES + SOCKETS + FAST + QUEUE_UNITS:
         exp[unitdir + "/" + u] = (0o644, "units/" + u, True)
     for e in ("check-mailbox", "greylist", "relay-by-cert", "sender-login",
               "checkpassword-crypt"):
