@@ -16,6 +16,7 @@
 #include "addr.h"
 #include "chat.h"
 #include "auth.h"
+#include "bdat.h"
 #include "checks.h"
 #include "starttls.h"
 #include "transaction.h"
@@ -56,7 +57,7 @@ static const struct command commands[] = {	/* the busiest first */
 	{ "SEND", cmd_unimpl, S_ANY, R_DONE },
 	{ "SOML", cmd_unimpl, S_ANY, R_DONE },
 	{ "SAML", cmd_unimpl, S_ANY, R_DONE },
-	{ "BDAT", cmd_unimpl, S_ANY, R_DONE },
+	{ "BDAT", cmd_bdat, S_ANY, R_DONE },
 	{ "AUTH", cmd_auth, S_READY, R_SEQ_AUTH },
 	{ "STARTTLS", cmd_starttls, S_ANY, R_DONE },
 	{ "VERB", cmd_unimpl, S_ANY, R_DONE },
@@ -72,6 +73,7 @@ static const struct command commands[] = {	/* the busiest first */
 /* the EHLO keywords after the first line and SIZE (RFC 5321 4.1.1.1) */
 static const char *const ehlo_keywords[] = {
 	"PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8", "DSN",
+	"CHUNKING", "BINARYMIME",
 };
 
 /* session_init - a fresh session on the client's fds */
@@ -92,6 +94,7 @@ session_init(struct session *s, const struct config *cfg,
 	s->auth_fails = 0;
 	s->queued = s->refused = 0;
 	s->helo[0] = '\0';
+	s->chunks.open = 0;
 	s->pid = getpid();
 	memset(&s->tls, 0, sizeof s->tls);
 	s->tls_link = NULL;
@@ -170,13 +173,18 @@ cmd_helo(struct session *s, const char *arg, const char *end)
 static void
 cmd_ehlo(struct session *s, const char *arg, const char *end)
 {
-	char size[32];
+	char size[32], limits[64];
 	struct sbuf sb;
 	size_t i;
 
 	if (!take_helo(s, arg, end))
 		return;
 	s->esmtp = 1;
+	sb_init(&sb, limits, sizeof limits);	/* RFC 9422 */
+	sb_str(&sb, "LIMITS RCPTMAX=");
+	sb_num(&sb, s->cfg->max_rcpt);
+	sb_str(&sb, " MAILMAX=");
+	sb_num(&sb, s->cfg->max_messages);
 	sb_init(&sb, size, sizeof size);
 	sb_str(&sb, "SIZE");
 	if (s->cfg->max_size != 0) {
@@ -194,6 +202,7 @@ cmd_ehlo(struct session *s, const char *arg, const char *end)
 		(void)reply_line(&s->io, 250, 1, NULL, "REQUIRETLS");
 	if (auth_offered(s))
 		(void)reply_line(&s->io, 250, 1, NULL, "AUTH PLAIN LOGIN");
+	(void)reply_line(&s->io, 250, 1, NULL, limits);
 	(void)reply_line(&s->io, 250, 0, NULL, "HELP");
 }
 
@@ -371,6 +380,8 @@ out_of_order(const struct session *s, const struct command *cmd)
 {
 	if (s->state == S_REFUSED)
 		return R_NO_SERVICE;
+	if (s->state == S_BDAT)		/* MAIL, RCPT, DATA, AUTH */
+		return R_SEQ_BDAT;
 	return s->state == S_GREET ? R_SEQ_HELO : cmd->out_of_order;
 }
 

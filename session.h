@@ -8,6 +8,7 @@
 #include "authback.h"
 #include "commit.h"
 #include "config.h"
+#include "data.h"
 #include "envelope.h"
 #include "head.h"
 #include "io.h"
@@ -26,13 +27,22 @@
 #define S_MAIL	4	/* sender given */
 #define S_RCPT	8	/* at least one recipient accepted */
 #define S_REFUSED 16	/* a 554 greeting: only QUIT (RFC 5321 3.1) */
-#define S_ANY	(S_GREET | S_READY | S_MAIL | S_RCPT)
+#define S_BDAT	32	/* a message under way in BDAT chunks */
+#define S_ANY	(S_GREET | S_READY | S_MAIL | S_RCPT | S_BDAT)
+#define S_TRANSACTION	(S_MAIL | S_RCPT | S_BDAT)
 
 /* how the session ended, for the exit status */
 enum session_end {
 	END_QUIT = 0,		/* exit 0 */
 	END_CLIENT = 1,		/* vanished, timed out, broke the rules */
 	END_TEMPFAIL = 111	/* our side failed */
+};
+
+/* a message arriving in BDAT chunks, between their commands */
+struct chunks {
+	int	 open;			/* its spool file is begun */
+	struct data_machine m;
+	struct data_result res;
 };
 
 struct session {
@@ -53,6 +63,7 @@ struct session {
 	unsigned long long queued, refused;
 	char	 helo[HELO_MAX + 1];
 	struct envelope env;
+	struct chunks chunks;		/* BDAT (bdat.c) */
 	struct spool spool;
 	struct commit commit;
 	struct arrival_clock clock;

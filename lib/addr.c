@@ -686,21 +686,35 @@ parse_size(const struct param *pa, unsigned long long *size)
 	return PARAM_OK;
 }
 
-/* parse_body - BODY=7BIT / 8BITMIME; BINARYMIME is not offered */
+/* the BODY= values (RFC 6152, RFC 3030), by enum body_type */
+static const char *const body_names[] = { "", "7BIT", "8BITMIME",
+	"BINARYMIME" };
+
+/* addr_body_name - a BODY= value's name ("" for none) */
+const char *
+addr_body_name(enum body_type b)
+{
+	return (unsigned)b < sizeof body_names / sizeof body_names[0] ?
+	    body_names[b] : "";
+}
+
+/*
+ * parse_body - BODY=7BIT / 8BITMIME / BINARYMIME (the last only with
+ * BDAT: the transaction checks that at DATA)
+ */
 static int
 parse_body(const struct param *pa, enum body_type *body)
 {
+	unsigned i;
+
 	if (pa->val == NULL)
 		return PARAM_SYNTAX;
-	if (ieq(pa->val, pa->vallen, "7BIT"))
-		*body = BODY_7BIT;
-	else if (ieq(pa->val, pa->vallen, "8BITMIME"))
-		*body = BODY_8BITMIME;
-	else if (ieq(pa->val, pa->vallen, "BINARYMIME"))
-		return PARAM_UNKNOWN;
-	else
-		return PARAM_SYNTAX;
-	return PARAM_OK;
+	for (i = 1; i < sizeof body_names / sizeof body_names[0]; i++)
+		if (ieq(pa->val, pa->vallen, body_names[i])) {
+			*body = (enum body_type)i;
+			return PARAM_OK;
+		}
+	return PARAM_SYNTAX;
 }
 
 /* parse_ret - RET=FULL / HDRS */

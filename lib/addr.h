@@ -35,7 +35,7 @@ enum addr_status {
 	ADDR_NULL_REFUSED	/* "<>" where not allowed */
 };
 
-enum body_type { BODY_NONE = 0, BODY_7BIT, BODY_8BITMIME };
+enum body_type { BODY_NONE = 0, BODY_7BIT, BODY_8BITMIME, BODY_BINARYMIME };
 enum ret_type { RET_NONE = 0, RET_FULL, RET_HDRS };
 
 #define NOTIFY_NEVER	1
@@ -77,5 +77,7 @@ int	 addr_valid_domain(const char *, size_t);
 int	 addr_valid_utf8(const char *, size_t);
 int	 addr_is_postmaster(const struct path *);
 int	 addr_is_routed(const struct path *);
+
+const char *addr_body_name(enum body_type);
 
 #endif

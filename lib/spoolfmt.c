@@ -57,7 +57,8 @@ static const char *const protocols[] = {
 	"ESMTPSA", "UTF8SMTPA", "UTF8SMTPSA", NULL
 };
 static const char *const yes_no[] = { "no", "yes", NULL };
-static const char *const bodies[] = { "", "7BIT", "8BITMIME", NULL };
+static const char *const bodies[] = { "", "7BIT", "8BITMIME", "BINARYMIME",
+	NULL };
 static const char *const rets[] = { "", "FULL", "HDRS", NULL };
 static const char *const notifies[] = {	/* in NOTIFY_* bit order */
 	"NEVER", "SUCCESS", "FAILURE", "DELAY", NULL

@@ -226,10 +226,12 @@ run_chunk(struct job *j, const size_t *idx, size_t n)
 	auth = qcmd_auth(env, authbuf, sizeof authbuf);
 	call = (struct qcall){ env->sender, rcpt, n, d.opt, d.n,
 	    env->requiretls, auth };
-	run = (struct qrun){ j->fd, (off_t)env->head_len, j->o->crlf,
+	run = (struct qrun){ j->fd, (off_t)env->head_len,
+	    j->o->crlf || env->body == BODY_BINARYMIME,	/* never rewritten */
 	    j->o->timeout, env->sender, j->o->per_rcpt ? rcpt[0] : NULL,
 	    env->requiretls, env->auth_user[0] ? env->auth_user : NULL,
-	    strcmp(auth, "<>") != 0 ? env->auth_param : NULL };
+	    strcmp(auth, "<>") != 0 ? env->auth_param : NULL,
+	    env->body != BODY_NONE ? addr_body_name(env->body) : NULL };
 	if (qcmd_argv(&j->o->cmd, &call, &av) < 0) {
 		res.kind = QX_TEMP;
 		sb_init(&sb, res.why, sizeof res.why);

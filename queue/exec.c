@@ -61,7 +61,8 @@ set_or_unset(const char *name, const char *val)
 /*
  * set_env - SENDER; RECIPIENT for one recipient, REQUIRETLS=yes for a
  * message that asks for it, AUTH_USER and AUTH_PARAM for one whose
- * client authenticated (else unset: never what we inherited)
+ * client authenticated, BODY (7BIT, 8BITMIME, BINARYMIME) for one that
+ * declared it (else unset: never what we inherited)
  */
 static int
 set_env(const struct qrun *r)
@@ -70,7 +71,8 @@ set_env(const struct qrun *r)
 		return -1;
 	if (set_or_unset("REQUIRETLS", r->requiretls ? "yes" : NULL) < 0 ||
 	    set_or_unset("AUTH_USER", r->auth_user) < 0 ||
-	    set_or_unset("AUTH_PARAM", r->auth_param) < 0)
+	    set_or_unset("AUTH_PARAM", r->auth_param) < 0 ||
+	    set_or_unset("BODY", r->body_type) < 0)
 		return -1;
 	if (r->rcpt_env != NULL)
 		return setenv("RECIPIENT", r->rcpt_env, 1);

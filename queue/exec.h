@@ -20,6 +20,7 @@ struct qrun {			/* how to run it */
 	int	 requiretls;		/* REQUIRETLS=yes, else not set */
 	const char *auth_user;		/* AUTH_USER=, NULL: not set */
 	const char *auth_param;		/* AUTH_PARAM=, NULL: not set */
+	const char *body_type;		/* BODY=, NULL: not set */
 };
 
 enum qexec_kind {

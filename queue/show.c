@@ -215,7 +215,7 @@ show_params(const struct qentry *e)
 		printf(" (declared %llu)", env->size);
 	putchar('\n');
 	if (env->body != BODY_NONE)
-		show_line("body", env->body == BODY_7BIT ? "7BIT" : "8BITMIME");
+		show_line("body", addr_body_name(env->body));
 	if (env->smtputf8)
 		show_line("smtputf8", "yes");
 	if (env->ret != RET_NONE)

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "bdat.h"
 #include "chat.h"
 
 /* mech_char - may the octet be part of a SASL mechanism name (RFC 4422)? */
@@ -140,6 +141,7 @@ state_name(unsigned state)
 	case S_READY: return "ready";
 	case S_MAIL: return "mail";
 	case S_RCPT: return "rcpt";
+	case S_BDAT: return "bdat";
 	case S_REFUSED: return "refused";
 	default: return "?";
 	}
@@ -167,6 +169,7 @@ chat_trace_state(struct session *s, unsigned state)
 void
 reset_transaction(struct session *s)
 {
+	bdat_abort(s);		/* a message half-sent in chunks */
 	envelope_reset(&s->env);
 	s->rcpt_refused = 0;
 	s->relay_granted = 0;

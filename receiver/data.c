@@ -6,6 +6,10 @@
  * "\n.\n", "\r.\r", "\n.\r\n" ... family); the reading goes on to the real
  * end so the session stays in step.  With lf mode (smtpd --lf, for
  * hand-written transcripts) a LF alone ends a line and is stored as CRLF.
+ * BDAT chunks (RFC 3030) go through the same machine with no dots and no
+ * end to look for: the same line rules (a bare CR or LF, a NUL mark the
+ * message), carried across chunks; under BODY=BINARYMIME none at all,
+ * the octets stored exactly as they came.
  */
 #include <stdint.h>
 #ifdef __SSE2__
@@ -96,8 +100,9 @@ text_octet(struct data_machine *m, unsigned char c)
 			end_line(m);
 			return;
 		}
-		m->res->flags |= DATA_BARENL;
-	} else if (c == '\0')
+		if (!m->binary)
+			m->res->flags |= DATA_BARENL;
+	} else if (c == '\0' && !m->binary)
 		m->res->flags |= DATA_NUL;
 	if (m->in_header)
 		header_octet(m, c);
@@ -110,7 +115,8 @@ bare_cr(struct data_machine *m, unsigned char c)
 {
 	static const unsigned char cr = '\r';
 
-	m->res->flags |= DATA_BARENL;
+	if (!m->binary)
+		m->res->flags |= DATA_BARENL;
 	if (m->in_header)
 		header_octet(m, cr);
 	emit(m, &cr, 1);
@@ -123,7 +129,7 @@ step(struct data_machine *m, unsigned char c)
 {
 	switch (m->st) {
 	case D_BOL:
-		if (c == '.') {
+		if (c == '.' && m->dots) {
 			m->st = D_DOT;
 			return;
 		}
@@ -462,6 +468,8 @@ data_begin(struct data_machine *m, struct spool *sp,
 	memset(res, 0, sizeof *res);
 	m->st = D_BOL;
 	m->lf_ok = (int)lim->lf_ok;
+	m->dots = 1;
+	m->binary = 0;
 	m->in_header = 1;
 	m->hmatch = 0;
 	m->line_len = 0;
@@ -513,4 +521,58 @@ data_fill(struct data_machine *m, struct io *io)
 		m->start.tv_sec -= io->timeout;
 	}
 	return IO_OK;
+}
+
+/*
+ * data_begin_chunks - a BDAT message starts (its first chunk): the DATA
+ * machine without dots or LF-alone lines; binary: BODY=BINARYMIME
+ */
+void
+data_begin_chunks(struct data_machine *m, struct spool *sp,
+    const struct data_limits *lim, struct data_result *res, int binary)
+{
+	struct data_limits l = *lim;
+
+	l.lf_ok = 0;			/* octets are counted: no rewriting */
+	data_begin(m, sp, &l, res);
+	m->dots = 0;
+	m->binary = binary;
+}
+
+/*
+ * data_feed_chunk - run the machine over the buffered input, at most
+ * left octets of the chunk: how many it took.  The rate's clock starts
+ * again for each chunk (the client waits for our reply in between).
+ */
+unsigned long long
+data_feed_chunk(struct data_machine *m, struct io *io,
+    unsigned long long left)
+{
+	size_t n = io->in_len - io->in_pos;
+
+	if (left < n)
+		n = (size_t)left;
+	n = feed(m, io->inbuf + io->in_pos, n);
+	io->in_pos += n;
+	return n;
+}
+
+/*
+ * data_end_chunks - BDAT LAST: a CR still held is a bare one (stored as
+ * is under BINARYMIME); a text message that does not end its last line
+ * gets the CRLF that every DATA message has, so it can be relayed
+ * further with DATA
+ */
+void
+data_end_chunks(struct data_machine *m)
+{
+	static const unsigned char cr = '\r', crlf[2] = { '\r', '\n' };
+
+	if (m->st == D_CR) {
+		if (!m->binary)
+			m->res->flags |= DATA_BARENL;
+		emit(m, &cr, 1);
+	} else if (m->st == D_TEXT && !m->binary)
+		emit(m, crlf, 2);
+	m->st = D_END;
 }

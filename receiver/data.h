@@ -1,6 +1,7 @@
 /*
  * data.h - the DATA phase: a byte state machine from the client to the
- * spool file.  Only CRLF.CRLF ends the data (RFC 5321 4.1.1.4).  The
+ * spool file.  Only CRLF.CRLF ends the data (RFC 5321 4.1.1.4).  BDAT
+ * chunks (RFC 3030) run through the same machine without dots.  The
  * caller runs the loop (data_feed, then data_fill when it needs more),
  * so that it can settle held messages before a read may block.
  */
@@ -37,6 +38,8 @@ enum data_state { D_BOL, D_DOT, D_DOTCR, D_TEXT, D_CR, D_END };
 struct data_machine {
 	enum data_state st;
 	int	 lf_ok;
+	int	 dots;			/* DATA: dot-stuffing, CRLF.CRLF ends */
+	int	 binary;		/* BDAT with BODY=BINARYMIME: any octet */
 	int	 in_header;		/* still in the header section */
 	int	 hmatch;		/* "received:" octets matched, -1 no */
 	size_t	 line_len;		/* octets on this header line */
@@ -55,5 +58,10 @@ void	 data_begin(struct data_machine *, struct spool *,
 	    const struct data_limits *, struct data_result *);
 int	 data_feed(struct data_machine *, struct io *);
 int	 data_fill(struct data_machine *, struct io *);
+void	 data_begin_chunks(struct data_machine *, struct spool *,
+	    const struct data_limits *, struct data_result *, int);
+unsigned long long data_feed_chunk(struct data_machine *, struct io *,
+	    unsigned long long);
+void	 data_end_chunks(struct data_machine *);
 
 #endif

@@ -9,7 +9,7 @@
  *   Client-Address: IP    Client-Port: PORT      Client-Name: DNS-NAME
  *   Helo: NAME            Protocol: SMTP|ESMTP|UTF8SMTP
  *   Trusted: yes|no       Sender: <PATH>   (<> for the null sender)
- *   Size: N  Body: 7BIT|8BITMIME  SMTPUTF8: yes  Ret: FULL|HDRS
+ *   Size: N  Body: 7BIT|8BITMIME|BINARYMIME  SMTPUTF8: yes  Ret: FULL|HDRS
  *   Envid: XTEXT
  * then for each recipient "Recipient: <PATH>", followed by its own
  * "Notify: LIST" and "ORCPT: TYPE;XTEXT" when given.  Values never hold
@@ -261,7 +261,7 @@ mail_params_text(const struct mail_params *mp, struct sbuf *sb)
 		sb_add(sb, "\n", 1);
 	}
 	if (mp->body != BODY_NONE)
-		LINE(sb, "Body", mp->body == BODY_7BIT ? "7BIT" : "8BITMIME");
+		LINE(sb, "Body", addr_body_name(mp->body));
 	if (mp->smtputf8)
 		LINE(sb, "SMTPUTF8", "yes");
 	if (mp->ret != RET_NONE)

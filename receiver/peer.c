@@ -105,8 +105,8 @@ decide_trust(const struct client *c, const struct config *cfg)
 {
 	int relayclient = getenv("RELAYCLIENT") != NULL;
 
-	if (c->ip[0] == '\0')
-		return !c->unix_peer;
+	if (c->ip[0] == '\0' && !c->unix_peer)
+		return 1;			/* a pipe or a file */
 	if (c->via_proxy)
 		return netlist_has(&cfg->trust, c->ip);
 	switch (cfg->trust_mode) {

@@ -160,6 +160,16 @@ static const struct reply replies[] = {
 	[R_AUTH_TOO_MANY] = ARG(421, "4.7.0", "",
 	    " too many failed authentications, closing connection", RF_CLOSE),
 	[R_NEED_AUTH] =	ROW(530, "5.7.0", "Authentication required", RF_ERROR),
+	[R_BDAT_OK] =	ARG(250, "2.0.0", "", " octets received", 0),
+	[R_BDAT_SYNTAX] = ROW(501, "5.5.4", "syntax: BDAT chunk-size [LAST] "
+	    "(the chunk was read and dropped)", RF_ERROR),
+	[R_BDAT_SIZE] =	ROW(501, "5.5.4", "BDAT chunk size unreadable", RF_ERROR),
+	[R_BDAT_LOST] =	ARG(421, "4.5.0", "", " cannot tell where the chunk "
+	    "ends, closing connection", RF_CLOSE),
+	[R_SEQ_BDAT] =	ROW(503, "5.5.1", "a message is under way in BDAT "
+	    "chunks: only BDAT, RSET, NOOP or QUIT", RF_ERROR),
+	[R_BINARY_DATA] = ROW(503, "5.5.1", "BODY=BINARYMIME needs BDAT, not "
+	    "DATA (RFC 3030)", RF_ERROR),
 };
 _Static_assert(sizeof replies / sizeof replies[0] == R__COUNT,
     "one reply table row per reply id");

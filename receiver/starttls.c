@@ -135,7 +135,7 @@ cmd_starttls(struct session *s, const char *arg, const char *end)
 		session_reply(s, R_NO_ARGS, NULL);
 		return;
 	}
-	if (s->state & (S_MAIL | S_RCPT)) {
+	if (s->state & S_TRANSACTION) {
 		session_reply(s, R_SEQ_TLS, NULL);
 		return;
 	}

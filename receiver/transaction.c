@@ -1,6 +1,7 @@
 /*
  * transaction.c - one mail transaction: MAIL, RCPT and DATA (RFC 5321
- * 4.1.1.2-4.1.1.4), from the envelope to a complete queue file.
+ * 4.1.1.2-4.1.1.4), from the envelope to a complete queue file.  BDAT
+ * (bdat.c) shares the start and the end of a message with DATA.
  * Decides relaying (policy.c, checks.c), has head.c write the head,
  * runs the DATA loop (data.c), and holds each complete message with its
  * 250 for group commit (commit.c): no 250 leaves before the file and its
@@ -395,9 +396,12 @@ hold_queued(struct session *s, const struct data_result *res, int fd)
 	h->len = s->io.out_len - h->off;
 }
 
-/* finish_message - after CRLF.CRLF: refuse, or publish and say 250 */
-static void
-finish_message(struct session *s, const struct data_result *res)
+/*
+ * message_end - after CRLF.CRLF or BDAT LAST: refuse, or publish and
+ * say 250
+ */
+void
+message_end(struct session *s, const struct data_result *res)
 {
 	char limit[24];
 	struct sbuf sb;
@@ -418,9 +422,12 @@ finish_message(struct session *s, const struct data_result *res)
 	hold_queued(s, res, fd);
 }
 
-/* data_ended - the session ends inside DATA: EOF, timeout or error */
-static void
-data_ended(struct session *s, int r, const struct data_result *res)
+/*
+ * message_cut - the session ends inside a message (DATA or a BDAT
+ * chunk): EOF, timeout or error; nothing is kept
+ */
+void
+message_cut(struct session *s, int r, const struct data_result *res)
 {
 	spool_abort(&s->spool);
 	if (res->flags & DATA_SLOW) {
@@ -457,6 +464,37 @@ receive_data(struct session *s, const struct data_limits *lim,
 	return IO_OK;
 }
 
+/*
+ * message_begin - the spool file for the transaction's message, with
+ * its head: 0, or -1 when refused (replied)
+ */
+int
+message_begin(struct session *s)
+{
+	if (!spool_space_ok(&s->spool, s->env.mp.size +
+	    envelope_octets(&s->env))) {
+		session_reply(s, R_NO_SPACE, NULL);
+		return -1;
+	}
+	head_stamp(&s->clock);
+	if (spool_begin(&s->spool, s->clock.sec_text, s->clock.sec_len,
+	    s->clock.usec) < 0) {
+		spool_failed(s, "create", s->spool.err);
+		return -1;
+	}
+	write_head(s);
+	return 0;
+}
+
+/* message_limits - what the data machine enforces, from the options */
+void
+message_limits(const struct session *s, struct data_limits *lim)
+{
+	lim->max_size = s->cfg->max_size;
+	lim->min_rate = s->cfg->min_data_rate;
+	lim->lf_ok = (unsigned)s->cfg->lf;
+}
+
 /* cmd_data - RFC 5321 4.1.1.4: spool the message, then answer */
 void
 cmd_data(struct session *s, const char *arg, const char *end)
@@ -474,26 +512,17 @@ cmd_data(struct session *s, const char *arg, const char *end)
 		    R_SEQ_DATA, NULL);
 		return;
 	}
-	if (!spool_space_ok(&s->spool, s->env.mp.size +
-	    envelope_octets(&s->env))) {
-		session_reply(s, R_NO_SPACE, NULL);
+	if (s->env.mp.body == BODY_BINARYMIME) {	/* RFC 3030 3 */
+		session_reply(s, R_BINARY_DATA, NULL);
 		return;
 	}
-	head_stamp(&s->clock);
-	if (spool_begin(&s->spool, s->clock.sec_text, s->clock.sec_len,
-	    s->clock.usec) < 0) {
-		spool_failed(s, "create", s->spool.err);
+	if (message_begin(s) < 0)
 		return;
-	}
-	write_head(s);
 	session_reply(s, R_START_DATA, NULL);
-	lim.max_size = s->cfg->max_size;
-	lim.min_rate = s->cfg->min_data_rate;
-	lim.lf_ok = (unsigned)s->cfg->lf;
+	message_limits(s, &lim);
 	if ((r = receive_data(s, &lim, &res)) != IO_OK)
-		data_ended(s, r, &res);
+		message_cut(s, r, &res);
 	else
-		finish_message(s, &res);
+		message_end(s, &res);
 	reset_transaction(s);
 }
-

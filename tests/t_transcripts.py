@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 
 # what "S: EHLO-REPLY" stands for: one place to change when a keyword comes
-EHLO_REPLY = ["250-" + lib.HOST] + ["250-*"] * 6 + ["250 *"]
+EHLO_REPLY = ["250-" + lib.HOST] + ["250-*"] * 9 + ["250 *"]
 
 
 def parse(path):

@@ -3,7 +3,6 @@ C: EHLO client.example
 C: EXPN staff
 C: TURN
 C: ETRN example.com
-C: BDAT 10 LAST
 C: AUTH PLAIN AGJvYgBzZWNyZXQ=
 C: STARTTLS
 C: starttls
@@ -11,7 +10,6 @@ C: NOOP
 C: QUIT
 S: 220 mx.test.example ESMTP*
 S: EHLO-REPLY
-S: 502 5.5.1 *
 S: 502 5.5.1 *
 S: 502 5.5.1 *
 S: 502 5.5.1 *

@@ -1,6 +1,9 @@
-# BODY=7BIT and BODY=8BITMIME (RFC 6152) are kept; BINARYMIME is not offered (555); other values 501.
+# BODY=7BIT and BODY=8BITMIME (RFC 6152) are kept; BINARYMIME (RFC 3030) is taken, but not with DATA (503); other values 501.
 C: EHLO client.example
 C: MAIL FROM:<a@example.org> BODY=BINARYMIME
+C: RCPT TO:<bin@example.com>
+C: DATA
+C: RSET
 C: MAIL FROM:<a@example.org> BODY=9BIT
 C: MAIL FROM:<a@example.org> BODY
 C: MAIL FROM:<a@example.org> BODY=7BIT
@@ -16,7 +19,10 @@ C: .
 C: QUIT
 S: 220 mx.test.example ESMTP*
 S: EHLO-REPLY
-S: 555 5.5.4 *
+S: 250 2.1.0 *
+S: 250 2.1.5 *
+S: 503 5.5.1 BODY=BINARYMIME needs BDAT*
+S: 250 2.0.0 *
 S: 501 5.5.4 *
 S: 501 5.5.4 *
 S: 250 2.1.0 *
