@@ -42,6 +42,8 @@ static const char usage_text[] =
 "    REQUIRETLS=yes): then deliver over verified TLS only, or fail\n"
 "    %a in CMD: the AUTH= mailbox to pass on (RFC 4954), else <> (env\n"
 "    AUTH_PARAM; AUTH_USER: who authenticated to smtpd)\n"
+"    env BODY: the message's BODY= (7BIT, 8BITMIME, BINARYMIME: any octet,\n"
+"    given as stored, even without --crlf)\n"
 "    --per-recipient          one run per recipient (env SENDER, "
 "RECIPIENT)\n"
 "    --crlf                   CRLF line ends on stdin (default LF)\n"
