@@ -224,3 +224,4 @@ uninstall:
 
 # fuzz, valgrind-test, stress and the fault shim (issue 5)
 include tests/reliability.mk
+include tests/integration.mk

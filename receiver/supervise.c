@@ -253,7 +253,7 @@ supervise(int lfd, const struct config *cfg, struct conn *conn)
 	struct super sv = { cfg, { 0 }, kids, 0 };
 	sigset_t old, none;
 	fd_set rd;
-	int fd;
+	int fd, r;
 
 	log_init(&sv.log, cfg->log_mode, getpid(), "-");
 	set_signals(&old);
@@ -264,12 +264,18 @@ supervise(int lfd, const struct config *cfg, struct conn *conn)
 	while (!got_stop) {
 		FD_ZERO(&rd);
 		FD_SET(lfd, &rd);
-		if (pselect(lfd + 1, &rd, NULL, NULL, NULL, &none) < 0 ||
-		    got_child) {
-			got_child = 0;
-			reap(&sv);
+		/*
+		 * Reap after every wake-up, whether the handler ran or not:
+		 * when a connection is already waiting, pselect() returns
+		 * at once and a SIGCHLD it unblocked stays pending, so
+		 * under steady load ended sessions would go unreaped and
+		 * count against --max-connections.
+		 */
+		r = pselect(lfd + 1, &rd, NULL, NULL, NULL, &none);
+		got_child = 0;
+		reap(&sv);
+		if (r <= 0)
 			continue;
-		}
 		if ((fd = accept(lfd, NULL, NULL)) < 0) {
 			if (errno != EINTR && errno != EAGAIN &&
 			    errno != ECONNABORTED)

@@ -45,6 +45,9 @@ have fail2ban-regex || need="$need fail2ban"
 # AUTH (issue 17): tests/t_auth.py starts its own Dovecot (the real one,
 # as the backend of --auth-dovecot); doveadm comes with dovecot-core
 have doveadm || need="$need dovecot-core"
+# make test-haproxy (tests/integration/t_haproxy.py): smtpd hosts behind
+# a real HAProxy, run in the foreground by the test (no service starts)
+have haproxy || need="$need haproxy"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "tests/deps.sh: missing:$need (run as root to install)" >&2
