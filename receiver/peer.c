@@ -94,11 +94,11 @@ local_from_socket(struct client *c, int fd)
 /*
  * decide_trust - may this client relay by its address?  A pipe or a
  * file (the operator's own transcript) always; a UNIX-domain socket
- * never (a front end may let any local user reach it).  An address from
- * a PROXY header, or a balancer's own: --trust alone.  Else --trust
- * none: none; --trust CIDR...: those networks and RELAYCLIENT (the
- * tcprules convention); neither --trust nor --proxy-from: loopback and
- * RELAYCLIENT.
+ * only by RELAYCLIENT (a front end may let any local user reach it).
+ * An address from a PROXY header, or a balancer's own: --trust alone.
+ * Else --trust none: none; --trust CIDR...: those networks and
+ * RELAYCLIENT (the tcprules convention); --proxy-from without --trust:
+ * RELAYCLIENT; neither: loopback and RELAYCLIENT.
  */
 static int
 decide_trust(const struct client *c, const struct config *cfg)
@@ -162,8 +162,8 @@ identify_client(struct client *c, const struct conn *conn,
 	copy_name(c->local_name, sizeof c->local_name, getenv("TCPLOCALHOST"));
 	c->proxy_expected = conn->in_sock &&
 	    netlist_has(&cfg->proxy_from, c->ip);
-	c->trusted = c->proxy_expected ? netlist_has(&cfg->trust, c->ip) :
-	    decide_trust(c, cfg);
+	c->trusted = c->proxy_expected ? 0 : decide_trust(c, cfg);
+					/* a balancer: after its header */
 }
 
 /*
