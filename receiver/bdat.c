@@ -106,13 +106,18 @@ skip_chunk(struct session *s, unsigned long long n, enum reply_id id)
 		session_reply(s, id, NULL);
 }
 
-/* read_chunk - n octets through the machine into the spool file */
+/*
+ * read_chunk - n octets through the machine into the spool file.  The
+ * minimum data rate is judged per chunk: between chunks the client
+ * waits for our reply.
+ */
 static int
 read_chunk(struct session *s, unsigned long long n)
 {
 	struct data_machine *m = &s->chunks.m;
 	int r;
 
+	m->waited = 0;
 	for (;;) {
 		n -= data_feed_chunk(m, &s->io, n);
 		if (n == 0)

@@ -541,8 +541,7 @@ data_begin_chunks(struct data_machine *m, struct spool *sp,
 
 /*
  * data_feed_chunk - run the machine over the buffered input, at most
- * left octets of the chunk: how many it took.  The rate's clock starts
- * again for each chunk (the client waits for our reply in between).
+ * left octets of the chunk: how many it took
  */
 unsigned long long
 data_feed_chunk(struct data_machine *m, struct io *io,
