@@ -81,7 +81,8 @@ QUEUE_INC = -Iqueue -Ilib
 $(OBJS): INC = $(RECEIVER_INC)
 $(QUEUE): INC = $(QUEUE_INC)
 $(LIB): INC = -Ilib
-UNIT	 = tests/unit/addr_test tests/unit/sbuf_test tests/unit/reply_test
+UNIT	 = tests/unit/addr_test tests/unit/sbuf_test tests/unit/reply_test \
+	   tests/unit/netaddr_test
 TOOLS	 = tests/tools/maxrss
 
 all: smtpd smtpd-queue
@@ -110,6 +111,12 @@ tests/unit/reply_test: tests/unit/reply_test.c receiver/reply.o \
 tests/unit/addr_test: tests/unit/addr_test.c lib/addr.o
 	$(CC) $(ALL_CFLAGS) -Ilib $(LDFLAGS) -o $@ tests/unit/addr_test.c \
 	    lib/addr.o
+
+tests/unit/netaddr_test: tests/unit/netaddr_test.c receiver/netaddr.o \
+	    receiver/proxy.o lib/sbuf.o
+	$(CC) $(ALL_CFLAGS) $(RECEIVER_INC) $(LDFLAGS) -o $@ \
+	    tests/unit/netaddr_test.c receiver/netaddr.o receiver/proxy.o \
+	    lib/sbuf.o
 
 $(OBJS) $(QOBJS) smtpd smtpd-queue $(UNIT) $(TOOLS): .build-config
 .build-config: FORCE

@@ -44,6 +44,20 @@ parse_ipv4(const char *s, unsigned char *a, const char **end)
 }
 
 /*
+ * ip_unmap - an IPv4-mapped IPv6 address (::ffff:a.b.c.d) as the IPv4
+ * address it is: the same client either way
+ */
+void
+ip_unmap(struct ipaddr *ip)
+{
+	if (!ip->v4 && memcmp(ip->a, v4mapped, sizeof v4mapped) == 0) {
+		memmove(ip->a, ip->a + 12, 4);
+		memset(ip->a + 4, 0, 12);
+		ip->v4 = 1;
+	}
+}
+
+/*
  * ip_parse - an address as text into octets: 1, or 0 if it is not one.
  * IPv4, the usual case, by hand: inet_pton() and inet_ntop() are libc
  * pages to fault in for every connection.  An IPv4-mapped IPv6 address
@@ -61,11 +75,7 @@ ip_parse(const char *s, struct ipaddr *ip)
 	}
 	if (inet_pton(AF_INET6, s, ip->a) != 1)
 		return 0;
-	if (memcmp(ip->a, v4mapped, sizeof v4mapped) == 0) {
-		memmove(ip->a, ip->a + 12, 4);
-		memset(ip->a + 4, 0, 12);
-		ip->v4 = 1;
-	}
+	ip_unmap(ip);
 	return 1;
 }
 
@@ -123,11 +133,7 @@ ip_from_sockaddr(const struct sockaddr_storage *ss, struct ipaddr *ip,
 		memcpy(ip->a, sin6->sin6_addr.s6_addr, 16);
 		*port = ntohs(sin6->sin6_port);
 	}
-	if (memcmp(ip->a, v4mapped, sizeof v4mapped) == 0) {
-		memmove(ip->a, ip->a + 12, 4);
-		memset(ip->a + 4, 0, 12);
-		ip->v4 = 1;
-	}
+	ip_unmap(ip);
 	return 1;
 }
 

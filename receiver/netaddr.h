@@ -29,6 +29,7 @@ struct netlist {
 };
 
 int	 ip_parse(const char *, struct ipaddr *);
+void	 ip_unmap(struct ipaddr *);
 int	 ip_text(const struct ipaddr *, char *, size_t);
 int	 ip_normalize(const char *, char *, size_t);
 int	 ip_from_sockaddr(const struct sockaddr_storage *, struct ipaddr *,

@@ -159,6 +159,8 @@ v2_addrs(const unsigned char *p, size_t len, int fam, struct proxy_hdr *h,
 	memcpy(h->src.a, p, alen);
 	memcpy(h->dst.a, p + alen, alen);
 	h->src.v4 = h->dst.v4 = alen == 4;
+	ip_unmap(&h->src);		/* ::ffff:a.b.c.d is a.b.c.d, as */
+	ip_unmap(&h->dst);		/* v1 and the socket give it */
 	h->sport = (unsigned)p[2 * alen] << 8 | p[2 * alen + 1];
 	h->dport = (unsigned)p[2 * alen + 2] << 8 | p[2 * alen + 3];
 	return 0;			/* TLVs past it: skipped */

@@ -20,6 +20,7 @@ FUZZ_OBJS	 = $(addprefix $(FUZZ_DIR)/obj/,$(FUZZ_SRCS))
 FUZZ_HAVE_TLS	:= $(if $(filter 1,$(WITH_TLS)),$(shell pkg-config --exists \
 		   openssl 2>/dev/null && echo 1))
 FUZZ_TARGETS	 = $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
+		   $(FUZZ_DIR)/fuzz_proxy \
 		   $(if $(FUZZ_HAVE_SPOOLFMT),$(FUZZ_DIR)/fuzz_spoolfmt \
 		   $(FUZZ_DIR)/fuzz_auth) \
 		   $(if $(FUZZ_HAVE_TLS),$(FUZZ_DIR)/fuzz_starttls)
@@ -56,6 +57,9 @@ $(FUZZ_DIR)/fuzz_starttls: FUZZ_DEFS += $(shell pkg-config --cflags openssl)
 # program (hook_run) itself
 $(FUZZ_DIR)/fuzz_auth: FUZZ_LDFLAGS = -Wl,--wrap=read,--wrap=write \
 	    -Wl,--wrap=poll,--wrap=hook_run
+# fuzz_proxy hands proxy_read the next piece of its socketpair each time
+# it polls
+$(FUZZ_DIR)/fuzz_proxy: FUZZ_LDFLAGS = -Wl,--wrap=poll
 
 fuzz-build: $(FUZZ_TARGETS)
 
@@ -70,7 +74,7 @@ fuzz-corpus:
 fuzz-clean:
 	rm -rf $(FUZZ_DIR)/obj $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
 	    $(FUZZ_DIR)/fuzz_spoolfmt $(FUZZ_DIR)/fuzz_starttls \
-	    $(FUZZ_DIR)/fuzz_auth $(FAULT_SHIM)
+	    $(FUZZ_DIR)/fuzz_auth $(FUZZ_DIR)/fuzz_proxy $(FAULT_SHIM)
 
 # the LD_PRELOAD shim that fails write/fsync/rename/link/openat on demand;
 # never built with the sanitizers (it is preloaded into any build)

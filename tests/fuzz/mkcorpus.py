@@ -18,7 +18,10 @@ records of every size, and raw records (ClientHellos that Python's ssl
 module makes, cut, garbled, alerts, SSLv2, HTTP); corpus/auth/<case>:
 AUTH PLAIN and LOGIN sessions in fuzz_auth.c's operations (right and
 wrong passwords, three failures, "*", spoiled base64, odd names, lines
-near 12288 octets, every backend, Dovecot lines good and broken).
+near 12288 octets, every backend, Dovecot lines good and broken);
+corpus/proxy/<case>: PROXY headers, v1 and v2, good and bad, whole, cut
+and with the client's octets after them, in one piece or several, and
+"NETWORK\nADDRESS" pairs for the netaddr half of fuzz_proxy.c.
 The selector octets are the ones fuzz_session.c, fuzz_addr.c and
 fuzz_starttls.c read:
 session bit 1 = --lf, bit 0 = tight limits, bit 2 = untrusted client,
@@ -31,7 +34,9 @@ certificate, 7 = --tls-implicit; octet 1: bits 0-1 = records (0 a
 part, 1 a line, 2 pieces of 1-13, 3 one octet), bits 2-3 = KeyUpdate
 (1 not requested, 2 requested), bit 4 = TLS 1.2 renegotiation.
 auth: fuzz_auth.c's header (selector octets, then operations).
-Run from anywhere; rewrites the five directories.
+proxy: octet 0 bits 0-2 = how many piece-length octets follow, bit 3 =
+one-octet pieces, bit 7 = netaddr instead of a header.
+Run from anywhere; rewrites the six directories.
 """
 import glob
 import hashlib
@@ -475,10 +480,191 @@ def auth_cases():
     return c
 
 
+# fuzz_proxy: octet 0 (bits 0-2: piece-length octets that follow, bit 3:
+# pieces of one octet, bit 7: netaddr), then the stream
+P_ONE, P_NET = 8, 0x80
+V2SIG = b"\r\n\r\n\x00\r\nQUIT\n"
+EHLO_AFTER = b"EHLO client.example\r\n"
+TLS_AFTER = b"\x16\x03\x01\x00\xf4\x01\x00\x00\xf0\x03\x03"
+
+
+def v2(cmd, fam, body, length=None):
+    """a v2 header: signature, version/command, family, length, body"""
+    n = len(body) if length is None else length
+    return V2SIG + bytes([cmd, fam, n >> 8, n & 255]) + body
+
+
+def tlv(kind, value):
+    return bytes([kind, len(value) >> 8, len(value) & 255]) + value
+
+
+def proxy_cases():
+    """Hand-made inputs for fuzz_proxy: name -> bytes."""
+    v4 = bytes([192, 0, 2, 1, 198, 51, 100, 2, 0xdc, 0x04, 0, 25])
+    v6 = (bytes.fromhex("20010db8000000000000000000000001")
+          + bytes.fromhex("20010db8000000000000000000000002")
+          + bytes([0xdc, 0x04, 0, 25]))
+    mapped = (bytes(10) + b"\xff\xff" + bytes([192, 0, 2, 1]) + bytes(10)
+              + b"\xff\xff" + bytes([198, 51, 100, 2]) + bytes([0, 1, 255,
+                                                               255]))
+    tlvs = (tlv(0x01, b"smtp") + tlv(0x02, b"mx.example.org")
+            + tlv(0x03, b"\x12\x34\x56\x78") + tlv(0x04, b"")
+            + tlv(0x05, b"\x00" * 16)
+            + tlv(0x20, b"\x07\x00\x00\x00\x00" + tlv(0x21, b"TLSv1.3")
+                  + tlv(0x23, b"TLS_AES_256_GCM_SHA384")))
+    ff = ":".join(["ffff"] * 8).encode()
+    heads = {
+        # v1: good
+        "v1-tcp4": b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 25\r\n",
+        "v1-tcp6": b"PROXY TCP6 2001:db8::1 2001:db8::2 56324 25\r\n",
+        "v1-tcp6-mapped": b"PROXY TCP6 ::ffff:192.0.2.1 ::ffff:198.51.100.2"
+        b" 56324 25\r\n",
+        "v1-tcp6-long": b"PROXY TCP6 2001:0db8:0000:0000:0000:0000:0000:0001"
+        b" 0:0:0:0:0:0:0:2 1 65535\r\n",
+        "v1-tcp6-v4-tail": b"PROXY TCP6 ::192.0.2.1 64:ff9b::198.51.100.2 "
+        b"0 25\r\n",
+        "v1-ports-0": b"PROXY TCP4 0.0.0.0 255.255.255.255 0 0\r\n",
+        "v1-unknown": b"PROXY UNKNOWN\r\n",
+        "v1-unknown-args": b"PROXY UNKNOWN " + ff + b" " + ff
+        + b" 65535 65535\r\n",			# 107: the longest
+        # v1: bad
+        "v1-too-long": b"PROXY UNKNOWN " + ff + b" " + ff
+        + b" 65535 655350\r\n",			# 108
+        "v1-no-crlf": b"PROXY TCP4 " + b"1" * 120,
+        "v1-cut": b"PROXY TCP4 192.0.2.1 198.5",
+        "v1-cut-cr": b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 25\r",
+        "v1-cut-sig": b"PROX",
+        "v1-bare-lf": b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 25\n",
+        "v1-bare-cr": b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 25\rx\n",
+        "v1-cr-cr-lf": b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 25\r\r\n",
+        "v1-port-65536": b"PROXY TCP4 192.0.2.1 198.51.100.2 65536 25\r\n",
+        "v1-port-zero-lead": b"PROXY TCP4 192.0.2.1 198.51.100.2 056324 "
+        b"25\r\n",
+        "v1-port-05": b"PROXY TCP4 192.0.2.1 198.51.100.2 05 25\r\n",
+        "v1-port-00": b"PROXY TCP4 192.0.2.1 198.51.100.2 1 00\r\n",
+        "v1-port-sign": b"PROXY TCP4 192.0.2.1 198.51.100.2 +1 25\r\n",
+        "v1-addr-zero-lead": b"PROXY TCP4 192.0.2.01 198.51.100.2 56324 "
+        b"25\r\n",
+        "v1-addr-300": b"PROXY TCP4 192.0.2.300 198.51.100.2 1 25\r\n",
+        "v1-addr-3-parts": b"PROXY TCP4 192.0.2 198.51.100.2 1 25\r\n",
+        "v1-double-space": b"PROXY TCP4  192.0.2.1 198.51.100.2 56324 "
+        b"25\r\n",
+        "v1-trailing-space": b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 "
+        b"25 \r\n",
+        "v1-six-fields": b"PROXY TCP4 192.0.2.1 198.51.100.2 56324 25 "
+        b"26\r\n",
+        "v1-tcp4-v6": b"PROXY TCP4 2001:db8::1 2001:db8::2 56324 25\r\n",
+        "v1-tcp6-v4": b"PROXY TCP6 192.0.2.1 198.51.100.2 56324 25\r\n",
+        "v1-tcp4-mapped": b"PROXY TCP4 ::ffff:192.0.2.1 198.51.100.2 1 "
+        b"25\r\n",
+        "v1-udp4": b"PROXY UDP4 192.0.2.1 198.51.100.2 56324 25\r\n",
+        "v1-lower": b"proxy tcp4 192.0.2.1 198.51.100.2 56324 25\r\n",
+        "v1-unknownx": b"PROXY UNKNOWNX\r\n",
+        "v1-empty": b"PROXY \r\n",
+        "v1-tab": b"PROXY TCP4\t192.0.2.1 198.51.100.2 56324 25\r\n",
+        "v1-8bit": b"PROXY UNKNOWN \xc3\xa9\r\n",
+        "v1-nul": b"PROXY UNKNOWN \x00\r\n",
+        "v1-scope": b"PROXY TCP6 fe80::1%eth0 fe80::2 56324 25\r\n",
+        # v2: good
+        "v2-tcp4": v2(0x21, 0x11, v4),
+        "v2-tcp4-tlv": v2(0x21, 0x11, v4 + tlvs),
+        "v2-tcp6": v2(0x21, 0x21, v6),
+        "v2-tcp6-tlv": v2(0x21, 0x21, v6 + tlvs),
+        "v2-tcp6-mapped": v2(0x21, 0x21, mapped),
+        "v2-local": v2(0x20, 0x00, b""),
+        "v2-local-addrs": v2(0x20, 0x11, v4),
+        "v2-local-odd-family": v2(0x20, 0x31, b"\x00" * 216),
+        "v2-unspec": v2(0x21, 0x00, b""),
+        "v2-unspec-tlv": v2(0x21, 0x00, tlvs),
+        "v2-len-1024": v2(0x21, 0x11, v4 + tlv(0x04, b"\x00" * 1009)),
+        # v2: bad
+        "v2-len-1025": v2(0x21, 0x11, v4 + tlv(0x04, b"\x00" * 1010)),
+        "v2-len-65535": v2(0x21, 0x11, v4, 65535),
+        "v2-tcp4-short": v2(0x21, 0x11, v4[:11]),
+        "v2-tcp6-short": v2(0x21, 0x21, v6[:35]),
+        "v2-udp4": v2(0x21, 0x12, v4),
+        "v2-udp6": v2(0x21, 0x22, v6),
+        "v2-unix": v2(0x21, 0x31, b"\x00" * 216),
+        "v2-family-ff": v2(0x21, 0xff, v6),
+        "v2-version-1": v2(0x11, 0x11, v4),
+        "v2-version-3": v2(0x31, 0x11, v4),
+        "v2-command-2": v2(0x22, 0x11, v4),
+        "v2-cut-body": v2(0x21, 0x21, v6)[:30],
+        "v2-cut-head": v2(0x21, 0x11, v4)[:15],
+        "v2-cut-sig": V2SIG[:7],
+        "v2-bad-sig": V2SIG[:11] + b"\r" + bytes([0x21, 0x11, 0, 12]) + v4,
+        # neither
+        "none-smtp": b"EHLO client.example\r\n",
+        "none-http": b"GET / HTTP/1.0\r\n\r\n",
+        "none-tls": TLS_AFTER,
+        "none-empty": b"",
+        "none-p": b"P\r\n",
+    }
+    c = {}
+    for name, h in heads.items():
+        c[name] = bytes([0]) + h + EHLO_AFTER
+    # the client's octets after the header: TLS, nothing, another header
+    c["v1-tcp4-then-tls"] = bytes([0]) + heads["v1-tcp4"] + TLS_AFTER
+    c["v1-tcp4-alone"] = bytes([0]) + heads["v1-tcp4"]
+    c["v2-tcp6-then-tls"] = bytes([0]) + heads["v2-tcp6-tlv"] + TLS_AFTER
+    c["v2-tcp4-alone"] = bytes([0]) + heads["v2-tcp4"]
+    c["v1-twice"] = bytes([0]) + heads["v1-tcp4"] * 2
+    c["v2-then-v1"] = bytes([0]) + heads["v2-local"] + heads["v1-tcp6"]
+    # in pieces: piece lengths (less one) first, or an octet at a time
+    c["v1-tcp4-pieces"] = (bytes([3, 5, 0, 12]) + heads["v1-tcp4"]
+                           + EHLO_AFTER)
+    c["v1-cr-lf-split"] = (bytes([1, len(heads["v1-tcp6"]) - 2])
+                           + heads["v1-tcp6"] + EHLO_AFTER)
+    c["v1-unknown-octets"] = (bytes([P_ONE]) + heads["v1-unknown-args"]
+                              + EHLO_AFTER)
+    c["v1-cut-octets"] = bytes([P_ONE]) + heads["v1-cut"]
+    c["v2-tcp4-pieces"] = (bytes([4, 11, 3, 0, 20]) + heads["v2-tcp4-tlv"]
+                           + TLS_AFTER)
+    c["v2-head-split"] = bytes([2, 14, 0]) + heads["v2-tcp6"] + EHLO_AFTER
+    c["v2-tcp6-octets"] = bytes([P_ONE]) + heads["v2-tcp6-tlv"] + EHLO_AFTER
+    c["v2-cut-octets"] = bytes([P_ONE]) + heads["v2-cut-body"]
+    c["v2-long-pieces"] = (bytes([7, 255, 255, 255, 100, 0, 1, 2])
+                           + heads["v2-len-1024"] + EHLO_AFTER)
+    # netaddr: NETWORK \n ADDRESS
+    nets = {
+        "net-v4-8": b"10.0.0.0/8\n10.255.255.255",
+        "net-v4-8-out": b"10.0.0.0/8\n11.0.0.0",
+        "net-v4-host-bits": b"10.1.0.0/8\n10.1.0.1",
+        "net-v4-host-bit-9": b"10.128.0.0/8\n10.128.0.1",
+        "net-v6-host-bit-65": b"2001:db8:0:0:8000::/64\n2001:db8::1",
+        "net-v4-33": b"192.0.2.0/33\n192.0.2.1",
+        "net-v4-0": b"0.0.0.0/0\n255.255.255.255",
+        "net-v4-1": b"128.0.0.0/1\n127.255.255.255",
+        "net-v4-31": b"192.0.2.6/31\n192.0.2.7",
+        "net-v4-32": b"192.0.2.7\n192.0.2.7",
+        "net-v4-lead": b"192.0.2.0/024\n192.0.2.1",
+        "net-v4-addr-lead": b"192.0.2.0/24\n192.0.2.01",
+        "net-mapped-104": b"::ffff:10.0.0.0/104\n10.1.2.3",
+        "net-mapped-95": b"::ffff:0.0.0.0/95\n10.1.2.3",
+        "net-mapped-96": b"::ffff:0:0/96\n::ffff:10.1.2.3",
+        "net-v6-32": b"2001:db8::/32\n2001:db8:ffff::1",
+        "net-v6-0": b"::/0\n::1",
+        "net-v6-127": b"2001:db8::/127\n2001:db8::1",
+        "net-v6-128": b"::1/128\n::1",
+        "net-v6-129": b"::1/129\n::1",
+        "net-v6-vs-v4": b"::/0\n192.0.2.1",
+        "net-v4-vs-v6": b"0.0.0.0/0\n2001:db8::1",
+        "net-none": b"none\n192.0.2.1",
+        "net-empty": b"/8\n",
+        "net-scope": b"fe80::/10\nfe80::1%eth0",
+        "net-upper": b"2001:DB8::/32\n2001:db8::AB",
+        "net-compat": b"::/96\n::192.0.2.1",
+    }
+    for name, t in nets.items():
+        c[name] = bytes([P_NET]) + t
+    return c
+
+
 def main():
-    for sub in ("session", "addr", "spoolfmt", "starttls", "auth"):
+    for sub in ("session", "addr", "spoolfmt", "starttls", "auth", "proxy"):
         shutil.rmtree(os.path.join(HERE, "corpus", sub), ignore_errors=True)
-    n = {"session": 0, "addr": 0, "spoolfmt": 0, "starttls": 0, "auth": 0}
+    n = {"session": 0, "addr": 0, "spoolfmt": 0, "starttls": 0, "auth": 0,
+         "proxy": 0}
     seen = set()
     for path in sorted(glob.glob(os.path.join(ROOT, "tests", "transcripts",
                                               "*.t"))):
@@ -518,9 +704,12 @@ def main():
     for name, data in auth_cases().items():
         put("auth", name, data)
         n["auth"] += 1
+    for name, data in proxy_cases().items():
+        put("proxy", name, data)
+        n["proxy"] += 1
     print("mkcorpus: %(session)d session, %(addr)d addr, "
-          "%(spoolfmt)d spoolfmt, %(starttls)d starttls, %(auth)d auth "
-          "inputs" % n)
+          "%(spoolfmt)d spoolfmt, %(starttls)d starttls, %(auth)d auth, "
+          "%(proxy)d proxy inputs" % n)
 
 
 if __name__ == "__main__":

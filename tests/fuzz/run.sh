@@ -20,6 +20,7 @@ for bin in "$@"; do
 	[ -d "$seeds" ] || seeds=
 	case $name in
 	session|starttls|auth) maxlen=16384 ;;
+	proxy) maxlen=2048 ;;
 	*) maxlen=4096 ;;
 	esac
 	log=$WORK/$name.log
