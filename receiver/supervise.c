@@ -13,6 +13,7 @@
  */
 #include <sys/select.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 
 #include <errno.h>
@@ -242,6 +243,33 @@ pause_briefly(void)
 }
 
 /*
+ * only_on_lfd - handed the listening socket as fd 0 and fd 1 (--inetd,
+ * xinetd wait=yes, StandardInput=socket), keep it on lfd alone: else
+ * closing lfd at SIGTERM leaves the kernel accepting connections that
+ * no one will serve
+ */
+static void
+only_on_lfd(int lfd)
+{
+	struct stat l, st;
+	int fd, nul;
+
+	if (fstat(lfd, &l) < 0)
+		return;
+	for (fd = 0; fd < 3; fd++) {
+		if (fd == lfd || fstat(fd, &st) < 0 || st.st_ino != l.st_ino ||
+		    st.st_dev != l.st_dev)
+			continue;
+		if ((nul = open("/dev/null", O_RDWR)) < 0)
+			continue;
+		if (nul != fd) {
+			dup2(nul, fd);
+			close(nul);
+		}
+	}
+}
+
+/*
  * supervise - accept on lfd until SIGTERM; returns only in a child,
  * with conn set to its connection.  The parent exits 0 once every
  * session has ended.
@@ -256,6 +284,7 @@ supervise(int lfd, const struct config *cfg, struct conn *conn)
 	int fd, r;
 
 	log_init(&sv.log, cfg->log_mode, getpid(), "-");
+	only_on_lfd(lfd);
 	set_signals(&old);
 	sigemptyset(&none);
 	fcntl(lfd, F_SETFL, fcntl(lfd, F_GETFL) | O_NONBLOCK);

@@ -311,50 +311,6 @@ def test_socket_activate(workdir):
             q.cleanup()
 
 
-def test_accept_no():
-    """A listening socket (Accept=no) is not a client: smtpd says so,
-    answers nothing and exits 100, as fd 3 and as fd 0 (--inetd)."""
-    if shutil.which("systemd-socket-activate") is None:
-        print("SKIP accept-no: systemd-socket-activate is not installed")
-        return
-    want = "a listening socket was passed, not a connection"
-    for name, mode in (("accept-no-fd3", []), ("accept-no-inetd",
-                                                ["--inetd"])):
-        q = lib.Queue()
-        port = lib.free_port()
-        env = ["-E", "SMTPD_ALLOW_ROOT=1"] if os.geteuid() == 0 else []
-        p = subprocess.Popen(["systemd-socket-activate", "-l",
-                              "127.0.0.1:%d" % port] + mode + env +
-                             [lib.SMTPD, "--queue", q.dir, "--hostname",
-                              lib.HOST], stdin=subprocess.DEVNULL,
-                             stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                             env=lib.base_env(), start_new_session=True)
-        got = b""
-        try:
-            for _ in range(100):
-                try:
-                    c = socket.create_connection(("127.0.0.1", port), 1)
-                    break
-                except OSError:
-                    time.sleep(0.05)
-            c.settimeout(5)
-            try:
-                got = c.recv(100)
-            except OSError:
-                pass
-            c.close()
-            rc = p.wait(10)
-        except Exception as e:
-            rc = "exception %r" % e
-        finally:
-            lib.stop_group(p)
-        err = text(p.stderr.read())
-        check(name, rc == 100 and got == b"" and want in err and
-              "talked before" not in err and q.files("new") == [],
-              "rc %r got %r err %s" % (rc, got, err[-600:]))
-        q.cleanup()
-
-
 # --- the systemd units -----------------------------------------------------
 
 SERVICES = ("smtpd@.service", "smtpd-submission@.service", "smtps@.service")
@@ -2145,7 +2101,6 @@ def main():
     workdir = tempfile.mkdtemp(prefix="smtpd-launch-")
     os.chmod(workdir, 0o755)
     tests = (("activate", lambda: test_socket_activate(workdir)),
-             ("accept-no", test_accept_no),
              ("units", lambda: test_units(workdir)),
              ("journal", lambda: test_journal(workdir)),
              ("xinetd", lambda: test_xinetd(workdir)),
