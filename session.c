@@ -57,7 +57,7 @@ static const struct command commands[] = {	/* the busiest first */
 	{ "SEND", cmd_unimpl, S_ANY, R_DONE },
 	{ "SOML", cmd_unimpl, S_ANY, R_DONE },
 	{ "SAML", cmd_unimpl, S_ANY, R_DONE },
-	{ "BDAT", cmd_bdat, S_ANY, R_DONE },
+	{ "BDAT", cmd_bdat, S_ANY | S_REFUSED, R_DONE },
 	{ "AUTH", cmd_auth, S_READY, R_SEQ_AUTH },
 	{ "STARTTLS", cmd_starttls, S_ANY, R_DONE },
 	{ "VERB", cmd_unimpl, S_ANY, R_DONE },
@@ -396,6 +396,19 @@ line_max(const struct command *cmd)
 	return CMD_LINE_MAX;
 }
 
+/*
+ * line_refused - a line not run: its reply, and for a BDAT line the end
+ * of the session, since where its chunk ends cannot be known
+ */
+static void
+line_refused(struct session *s, const struct command *cmd, enum reply_id id)
+{
+	if (cmd != NULL && cmd->run == cmd_bdat)
+		bdat_garbled(s, id);
+	else
+		session_reply(s, id, NULL);
+}
+
 /* dispatch - run one complete command line */
 static void
 dispatch(struct session *s)
@@ -406,12 +419,13 @@ dispatch(struct session *s)
 	while (v_end < end && *v_end != ' ')
 		v_end++;
 	cmd = find_command(p, (size_t)(v_end - p));
-	if (s->state == S_REFUSED && (cmd == NULL || cmd->run != cmd_quit))
+	if (s->state == S_REFUSED && (cmd == NULL || (cmd->run != cmd_quit &&
+	    cmd->run != cmd_bdat)))		/* BDAT: its octets are read */
 		session_reply(s, R_NO_SERVICE, NULL);	/* RFC 5321 3.1 */
 	else if (s->line_len > line_max(cmd))
-		session_reply(s, R_TOOLONG, NULL);
+		line_refused(s, cmd, R_TOOLONG);
 	else if (has_control(p, s->line_len))
-		session_reply(s, R_BADCHAR, NULL);
+		line_refused(s, cmd, R_BADCHAR);
 	else if (cmd == NULL && looks_like_header(p, (size_t)(v_end - p)))
 		cmd_forbidden(s, v_end, end);
 	else if (cmd == NULL)
@@ -603,6 +617,8 @@ session_run(struct session *s)
 			dispatch(s);
 		else if (r == LINE_TOOLONG)
 			session_reply(s, R_TOOLONG, NULL);
+		else if (r == LINE_BARELF && bdat_line(s->line, s->line_len))
+			bdat_garbled(s, R_BARELF);
 		else if (r == LINE_BARELF)
 			session_reply(s, R_BARELF, NULL);
 		else

@@ -131,6 +131,8 @@ read_chunk(struct session *s, unsigned long long n)
 static enum reply_id
 refusal(const struct session *s)
 {
+	if (s->state == S_REFUSED)
+		return R_NO_SERVICE;		/* a 554 greeting */
 	if (s->state == S_GREET)
 		return R_SEQ_HELO;
 	if (s->state == S_READY)
@@ -195,14 +197,16 @@ chunk_read(struct session *s, unsigned long long n, int last)
 }
 
 /*
- * out_of_step - the size cannot be read, so neither can the octets
- * after it: 501 for the command, 421 and the end of the session
+ * bdat_garbled - a BDAT line that cannot be trusted (its size
+ * unreadable, the line too long, with a control octet, ending in a bare
+ * LF): where its octets end is unknown, so the reply id for the line,
+ * then 421 and the end of the session
  */
-static void
-out_of_step(struct session *s)
+void
+bdat_garbled(struct session *s, enum reply_id id)
 {
 	bdat_abort(s);
-	session_reply(s, R_BDAT_SIZE, NULL);
+	session_reply(s, id, NULL);
 	if (s->closing)			/* that was one error too many */
 		return;
 	s->end_reason = "bdat-out-of-step";
@@ -218,14 +222,12 @@ cmd_bdat(struct session *s, const char *arg, const char *end)
 	int last = 0, r;
 
 	if ((r = parse_bdat(arg, end, &n, &last)) == BDAT_NO_SIZE) {
-		out_of_step(s);
+		bdat_garbled(s, R_BDAT_SIZE);
 		return;
 	}
 	if (r == BDAT_SYNTAX) {		/* a message missing a chunk: gone */
-		if (s->state == S_BDAT) {
-			bdat_abort(s);
+		if (s->state & S_TRANSACTION)	/* its first chunk too */
 			reset_transaction(s);
-		}
 		skip_chunk(s, n, R_BDAT_SYNTAX);
 		return;
 	}
@@ -234,8 +236,9 @@ cmd_bdat(struct session *s, const char *arg, const char *end)
 			skip_chunk(s, n, id);
 			return;
 		}
-		if (start(s) < 0) {	/* replied: no room, no file */
-			skip_chunk(s, n, R__COUNT);
+		if (start(s) < 0) {	/* replied: no room, no file; */
+			reset_transaction(s);	/* the chunk is lost, and */
+			skip_chunk(s, n, R__COUNT);	/* so is its message */
 			return;
 		}
 	}
@@ -255,4 +258,12 @@ bdat_abort(struct session *s)
 		return;
 	spool_abort(&s->spool);
 	s->chunks.open = 0;
+}
+
+/* bdat_line - does a command line (maybe not a valid one) say BDAT? */
+int
+bdat_line(const char *p, size_t n)
+{
+	return n >= 4 && strncasecmp(p, "BDAT", 4) == 0 &&
+	    (n == 4 || p[4] == ' ');
 }

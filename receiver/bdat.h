@@ -8,5 +8,7 @@
 
 void	 cmd_bdat(struct session *, const char *, const char *);
 void	 bdat_abort(struct session *);
+void	 bdat_garbled(struct session *, enum reply_id);
+int	 bdat_line(const char *, size_t);
 
 #endif

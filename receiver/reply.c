@@ -167,7 +167,7 @@ static const struct reply replies[] = {
 	[R_BDAT_LOST] =	ARG(421, "4.5.0", "", " cannot tell where the chunk "
 	    "ends, closing connection", RF_CLOSE),
 	[R_SEQ_BDAT] =	ROW(503, "5.5.1", "a message is under way in BDAT "
-	    "chunks: only BDAT, RSET, NOOP or QUIT", RF_ERROR),
+	    "chunks: send the rest with BDAT, or RSET", RF_ERROR),
 	[R_BINARY_DATA] = ROW(503, "5.5.1", "BODY=BINARYMIME needs BDAT, not "
 	    "DATA (RFC 3030)", RF_ERROR),
 };

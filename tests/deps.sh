@@ -48,6 +48,12 @@ have doveadm || need="$need dovecot-core"
 # make test-haproxy (tests/integration/t_haproxy.py): smtpd hosts behind
 # a real HAProxy, run in the foreground by the test (no service starts)
 have haproxy || need="$need haproxy"
+# tests/t_bdat.py: a real sending MTA, exim as a BDAT (CHUNKING) client
+# with a configuration of its own; its daemon is never started (the
+# policy-rc.d below).  Only where no MTA is installed: exim4-daemon-light
+# conflicts with postfix, msmtp-mta and the like, which apt-get -y would
+# remove (t_bdat.py then skips its exim case)
+have exim4 || [ -e /usr/sbin/sendmail ] || need="$need exim4-daemon-light"
 [ -z "$need" ] && exit 0
 if [ "$(id -u)" != 0 ]; then
 	echo "tests/deps.sh: missing:$need (run as root to install)" >&2

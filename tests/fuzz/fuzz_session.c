@@ -13,8 +13,15 @@
  * each "250 ... queued as ID" has its file in new/ and no file is there
  * without one; every file in new/ is an envelope block, an empty line
  * and a message that starts with our Received: line and holds only CRLF
- * line ends (no bare CR, LF or NUL: nothing smuggled); tmp/ is empty and
- * no file descriptor is left open when the session is over.
+ * line ends (no bare CR, LF or NUL: nothing smuggled) unless its
+ * envelope says "Body: BINARYMIME" (BDAT: any octets); tmp/ is empty and
+ * no file descriptor is left open when the session is over.  BDAT (RFC
+ * 3030): each "250 2.0.0 N octets received" has a BDAT command in the
+ * input to answer (no more of them than "BDAT"s), its N octets were in
+ * the input (all N together no more than the input); after "501 5.5.4
+ * BDAT chunk size unreadable" comes a 421 and nothing else, and no
+ * reply follows "421 4.5.0" (the session cannot tell where a chunk
+ * ends, so it must end).
  * It links the receiver's own objects: config_defaults() (options.c)
  * and identify_client() (peer.c) set the session up as smtpd does.
  */
@@ -272,13 +279,62 @@ __wrap_read(int fd, void *buf, size_t n)
 	return r;
 }
 
+/* count_bdat - how many times "BDAT" (any case) is in the input */
+static size_t
+count_bdat(const uint8_t *in, size_t n)
+{
+	size_t i, c = 0;
+
+	for (i = 0; i + 4 <= n; i++)
+		if ((in[i] | 0x20) == 'b' && (in[i + 1] | 0x20) == 'd' &&
+		    (in[i + 2] | 0x20) == 'a' && (in[i + 3] | 0x20) == 't')
+			c++;
+	return c;
+}
+
+/* starts - the reply line at p (len octets with CRLF) begins with s */
+static int
+starts(const char *p, size_t len, const char *s)
+{
+	size_t n = strlen(s);
+
+	return len >= n && memcmp(p, s, n) == 0;
+}
+
+/*
+ * check_chunk_reply - "250 2.0.0 N octets received": N in digits, no
+ * more than the input holds; adds N to *octets, counts it in *chunks
+ */
+static void
+check_chunk_reply(const char *p, size_t len, size_t in_len,
+    unsigned long long *octets, size_t *chunks)
+{
+	const char *q = p + 10, *tail = " octets received\r\n";
+	unsigned long long v = 0;
+	size_t t = strlen(tail);
+
+	if (len < 10 + 1 + t || memcmp(p + len - t, tail, t) != 0)
+		return;			/* another 250 2.0.0 */
+	for (; q < p + len - t; q++) {
+		if (*q < '0' || *q > '9' || v > 1000000000000ull)
+			fail("BDAT reply's octet count is not a number", p, len);
+		v = v * 10 + (unsigned long long)(*q - '0');
+	}
+	if (v > in_len || (*octets += v) > in_len)
+		fail("BDAT replies count more octets than the input holds", p,
+		    len);
+	++*chunks;
+}
+
 /* check_replies - every line well-formed; returns the queued-id count */
 static size_t
-check_replies(const char *p, size_t n, char (*ids)[SPOOL_ID_MAX])
+check_replies(const char *p, size_t n, char (*ids)[SPOOL_ID_MAX],
+    const uint8_t *in, size_t in_len)
 {
-	const char *end = p + n, *eol, *q, *k = "queued as ";
-	size_t len, nids = 0, klen = strlen(k);
-	int more = 0, code = 0;
+	const char *start = p, *end = p + n, *eol, *q, *k = "queued as ";
+	size_t len, nids = 0, klen = strlen(k), chunks = 0;
+	unsigned long long octets = 0;
+	int more = 0, code = 0, lost = 0, unreadable = 0;
 
 	if (n == 0)
 		fail("no reply at all (not even a greeting)", NULL, 0);
@@ -292,6 +348,15 @@ check_replies(const char *p, size_t n, char (*ids)[SPOOL_ID_MAX])
 		len = (size_t)(eol - p) + 2;
 		if (len > REPLY_LINE_MAX)
 			fail("reply line over 512 octets", p, len);
+		if (lost)
+			fail("a reply after 421 4.5.0 (BDAT out of step)", p, len);
+		if (unreadable && !starts(p, len, "421 "))
+			fail("no 421 after an unreadable BDAT size", p, len);
+		unreadable = starts(p, len,
+		    "501 5.5.4 BDAT chunk size unreadable\r\n");
+		lost = starts(p, len, "421 4.5.0 ");
+		if (starts(p, len, "250 2.0.0 "))
+			check_chunk_reply(p, len, in_len, &octets, &chunks);
 		if (len < 6 || p[0] < '2' || p[0] > '5' || p[1] < '0' ||
 		    p[1] > '9' || p[2] < '0' || p[2] > '9' ||
 		    (p[3] != ' ' && p[3] != '-'))
@@ -320,6 +385,12 @@ check_replies(const char *p, size_t n, char (*ids)[SPOOL_ID_MAX])
 	}
 	if (more)
 		fail("last reply line has a dash", end - 40, 40);
+	if (unreadable)
+		fail("the session went on after an unreadable BDAT size", NULL,
+		    0);
+	if (chunks > count_bdat(in, in_len))
+		fail("more BDAT chunk replies than BDAT commands", start,
+		    n > 400 ? 400 : n);
 	return nids;
 }
 
@@ -345,12 +416,17 @@ read_file(const char *name, size_t *lenp)
 	return buf;
 }
 
-/* check_envelope - "Key: value" LF lines, Version first, Id = name */
+/*
+ * check_envelope - "Key: value" LF lines, Version first, Id = name;
+ * *binary: the message is BODY=BINARYMIME ("Body: BINARYMIME")
+ */
 static size_t
-check_envelope(const char *f, size_t n, const char *name)
+check_envelope(const char *f, size_t n, const char *name, int *binary)
 {
 	const char *p = f, *end = f + n, *nl, *colon;
 	size_t line = 0, nrcpt = 0, idlen = strlen(name);
+
+	*binary = 0;
 
 	for (;; p = nl + 1, line++) {
 		nl = memchr(p, '\n', (size_t)(end - p));
@@ -374,43 +450,51 @@ check_envelope(const char *f, size_t n, const char *name)
 			fail("Id: is not the file name", p, (size_t)(nl - p));
 		if (colon - p == 9 && memcmp(p, "Recipient", 9) == 0)
 			nrcpt++;
+		if (nl - p == 16 && memcmp(p, "Body: BINARYMIME", 16) == 0)
+			*binary = 1;
 	}
 	if (nrcpt == 0)
 		fail("queued file without a Recipient", f, n);
 	return (size_t)(p + 1 - f);
 }
 
-/* check_message - our Received: first, CRLF only, within the limits */
+/*
+ * check_message - our Received: first, CRLF only (binary: any octets
+ * after our Received:, lines only where CRLF ends them), within the
+ * limits
+ */
 static void
-check_message(const char *m, size_t n, const struct config *cfg)
+check_message(const char *m, size_t n, const struct config *cfg,
+    int binary)
 {
 	size_t i, hops = 0, body, first;
 	int bol = 1, in_header = 1;
 
 	if (n < 16 || memcmp(m, "Received: from ", 15) != 0)
 		fail("message does not start with our Received:", m, n);
-	if (m[n - 2] != '\r' || m[n - 1] != '\n')
+	if (!binary && (m[n - 2] != '\r' || m[n - 1] != '\n'))
 		fail("message does not end in CRLF", m + n - (n > 60 ? 60 : n),
 		    n > 60 ? 60 : n);
 	first = 0;
 	for (i = 0; i < n; i++) {
-		if (m[i] == '\0')
+		if (!binary && m[i] == '\0')
 			fail("NUL in a queued message", m + i, n - i);
-		if (m[i] == '\r' && (i + 1 == n || m[i + 1] != '\n'))
+		if (!binary && m[i] == '\r' && (i + 1 == n ||
+		    m[i + 1] != '\n'))
 			fail("bare CR in a queued message", m + i, n - i);
-		if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
+		if (!binary && m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
 			fail("bare LF in a queued message", m + i, n - i);
 		if (bol && in_header) {
-			if (m[i] == '\r')
+			if (m[i] == '\r' && i + 1 < n && m[i + 1] == '\n')
 				in_header = 0;
 			else if (n - i >= 9 && strncasecmp(m + i, "received:",
 			    9) == 0)
 				hops++;
 		}
-		if (m[i] == '\n' && first == 0 && i + 1 < n && m[i + 1] != '\t'
-		    && m[i + 1] != ' ')
+		if (first == 0 && m[i] == '\n' && i > 0 && m[i - 1] == '\r' &&
+		    i + 1 < n && m[i + 1] != '\t' && m[i + 1] != ' ')
 			first = i + 1;	/* end of our Received: field */
-		bol = m[i] == '\n';
+		bol = m[i] == '\n' && i > 0 && m[i - 1] == '\r';
 	}
 	if (hops > MAX_HOPS + 1)
 		fail("more Received: lines than the loop limit", m, n);
@@ -455,6 +539,7 @@ check_queue(char (*ids)[SPOOL_ID_MAX], size_t nids, const struct config *cfg)
 	struct dirent *e;
 	char *f;
 	size_t n, i, head, seen = 0;
+	int binary;
 
 	if ((d = opendir(tmpdir)) == NULL)
 		fail("opendir tmp", NULL, 0);
@@ -479,8 +564,8 @@ check_queue(char (*ids)[SPOOL_ID_MAX], size_t nids, const struct config *cfg)
 			    strlen(e->d_name));
 		seen++;
 		f = read_file(e->d_name, &n);
-		head = check_envelope(f, n, e->d_name);
-		check_message(f + head, n - head, cfg);
+		head = check_envelope(f, n, e->d_name, &binary);
+		check_message(f + head, n - head, cfg, binary);
 #ifdef HAVE_SPOOLFMT
 		check_reader(f, n, e->d_name);
 #endif
@@ -546,7 +631,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	piece_data = NULL;
 	if (rc != END_QUIT && rc != END_CLIENT && rc != END_TEMPFAIL)
 		fail("session_run returned an unknown status", NULL, 0);
-	nids = check_replies(d.buf, d.len, ids);
+	nids = check_replies(d.buf, d.len, ids, data, size);
 	check_queue(ids, nids, cfg);
 	free(d.buf);
 	rm_files(newdir);

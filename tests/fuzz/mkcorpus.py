@@ -22,6 +22,9 @@ near 12288 octets, every backend, Dovecot lines good and broken);
 corpus/proxy/<case>: PROXY headers, v1 and v2, good and bad, whole, cut
 and with the client's octets after them, in one piece or several, and
 "NETWORK\nADDRESS" pairs for the netaddr half of fuzz_proxy.c.
+corpus/session/bdat-<case>: BDAT and BODY=BINARYMIME sessions (chunks
+of every size, refused chunks full of commands, bad sizes, smuggling
+sequences in chunks), each also -tight and -pieces.
 The selector octets are the ones fuzz_session.c, fuzz_addr.c and
 fuzz_starttls.c read:
 session bit 1 = --lf, bit 0 = tight limits, bit 2 = untrusted client,
@@ -660,6 +663,116 @@ def proxy_cases():
     return c
 
 
+# fuzz_session: BDAT (RFC 3030 CHUNKING) and BODY=BINARYMIME, hand-made;
+# corpus/session/bdat-<case>, each also -tight (bit 0: --max-size 300,
+# 3 recipients, 3 messages) and -pieces (bit 3: reads of 1-13 octets)
+def bdat(data, last=False):
+    return b"BDAT %d%s\r\n" % (len(data), b" LAST" if last else b"") + data
+
+
+def chunks(msg, size, last=True):
+    parts = [msg[i:i + size] for i in range(0, len(msg), size)] or [b""]
+    return b"".join(bdat(p, last and i == len(parts) - 1)
+                    for i, p in enumerate(parts))
+
+
+def bdat_cases():
+    """Hand-made sessions for fuzz_session: name -> client bytes (the
+    selector octet is added by the caller)."""
+    e = b"EHLO client.example\r\n"
+    env = b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n"
+    benv = (b"MAIL FROM:<a@example.org> BODY=BINARYMIME\r\n"
+            b"RCPT TO:<b@example.com>\r\n")
+    msg = (b"From: a@example.org\r\nSubject: chunks\r\n\r\n"
+           b"line one\r\n.dot\r\n..two\r\n.\r\nlast\r\n")
+    binary = (bytes(range(32)) + b"\r\n.\r\nMAIL FROM:<x@y.z>\r\n\n.\n"
+              b"\r.\r\x00QUIT\r\nBDAT 5 LAST\r\nhello\xff\r")
+    smuggled = (b"\r\n.\r\nMAIL FROM:<evil@example.net>\r\n"
+                b"RCPT TO:<b@example.com>\r\nDATA\r\nSubject: S\r\n\r\n"
+                b"smuggled\r\n.\r\nQUIT\r\n")
+    quit_ = b"QUIT\r\n"
+    hops = b"".join(b"Received: from h%d by x; now\r\n" % i
+                    for i in range(101)) + b"\r\nloop\r\n"
+    c = {
+        "basic": e + env + chunks(msg, 20) + quit_,
+        "one-chunk": e + env + bdat(msg, True) + quit_,
+        "zero-last": e + env + bdat(msg) + bdat(b"", True) + env +
+        bdat(b"", True) + quit_,
+        "one-octet": e + env + chunks(msg, 1, last=False) +
+        bdat(b"", True) + quit_,
+        "crlf-split": e + env + b"".join(
+            bdat(x if i == 0 else b"\n" + x)
+            for i, x in enumerate(msg.split(b"\n"))) + bdat(b"", True),
+        "no-final-crlf": e + env + bdat(b"Subject: x\r\n\r\nno end", True)
+        + env + bdat(b"x\r") + bdat(b"\n", True) + quit_,
+        "binarymime": e + benv + chunks(binary, 7) + quit_,
+        "binarymime-one": e + benv + bdat(binary, True) + env +
+        bdat(binary, True) + quit_,
+        "binarymime-data": e + benv + b"DATA\r\n" + bdat(binary, True) +
+        b"RSET\r\n" + benv + b"DATA\r\n" + msg + b".\r\n" + quit_,
+        "bare-lf": e + env + bdat(b"Subject: x\r\n\r\na\nb\r\n", True) +
+        env + bdat(b"a\r") + bdat(b"b\r\n", True) + env +
+        bdat(b"\x00\r\n", True) + env + bdat(msg, True) + quit_,
+        "before-ehlo": bdat(b"EHLO evil\r\nMAIL FROM:<e@x.y>\r\n") +
+        b"MAIL FROM:<a@example.org>\r\n" + e + env + bdat(b"x", True),
+        "without-mail": e + bdat(b"MAIL FROM:<e@x.y>\r\n") +
+        b"RCPT TO:<b@example.com>\r\n" + bdat(b"QUIT\r\n", True) +
+        b"NOOP\r\n" + quit_,
+        "without-rcpt": e + b"MAIL FROM:<a@example.org>\r\n" +
+        bdat(b"RSET\r\nMAIL FROM:<e@x.y>\r\n") +
+        b"RCPT TO:<b@example.com>\r\n" + bdat(b"hello", True) + quit_,
+        "rcpt-refused": e + b"MAIL FROM:<a@example.org>\r\n"
+        b"RCPT TO:<b@elsewhere.example>\r\n" + bdat(b"QUIT\r\n", True) +
+        quit_,
+        "syntax": e + b"BDAT 4 FOO\r\nQUIT" + env + bdat(b"part") +
+        b"BDAT 4 LAST X\r\nQUIT" + bdat(b"x", True) + env +
+        b"BDAT 3 last\r\nabc" + env + b"BDAT 2 FOO\r\nab" +
+        bdat(b"tail", True) + quit_,
+        "unreadable-word": e + env + bdat(b"half") + b"BDAT abc\r\n" +
+        quit_,
+        "unreadable-minus": e + b"BDAT -1\r\nQUIT\r\n",
+        "unreadable-20-digits": e + env + b"BDAT 18446744073709551616\r\n"
+        + quit_,
+        "unreadable-bare": e + env + b"BDAT\r\nNOOP\r\n",
+        "nineteen-digits": e + env + b"BDAT 9999999999999999999 LAST\r\n"
+        + msg,
+        "max-size": e + env + bdat(b"x" * 198 + b"\r\n") +
+        bdat(b"NOOP\r\n" * 40) + bdat(b"abc", True) + env +
+        bdat(b"y" * 298 + b"\r\n", True) + quit_,
+        "in-transaction": e + env + bdat(msg[:9]) +
+        b"MAIL FROM:<c@example.org>\r\nRCPT TO:<d@example.com>\r\n"
+        b"DATA\r\nAUTH PLAIN AGEAYg==\r\nSTARTTLS\r\nNOOP\r\n"
+        b"VRFY x\r\nHELP\r\n" + bdat(msg[9:], True) + quit_,
+        "reset-mid": e + env + bdat(msg[:9]) + b"RSET\r\n" +
+        bdat(msg[9:], True) + env + bdat(msg[:9]) +
+        b"HELO other.example\r\n" + env + bdat(msg[:9]) + e +
+        bdat(b"x", True) + quit_,
+        "eof-mid-chunk": e + env + bdat(msg[:9]) + b"BDAT 100\r\npartial",
+        "eof-mid-refused": e + b"BDAT 100\r\nQUIT\r\n",
+        "smuggle-text": e + env + bdat(b"Subject: s\r\n\r\nx" +
+                                       smuggled[:3]) +
+        bdat(smuggled[3:], True) + env + bdat(msg, True) + quit_,
+        "smuggle-binary": e + benv + bdat(b"x\n.\n" + smuggled) +
+        bdat(b"\r.\r" + smuggled, True) + quit_,
+        "loop": e + env + chunks(hops, 13) + env + chunks(hops[36:], 4000)
+        + quit_,
+        "mixed-data": e + env + bdat(msg[:20]) + b"NOOP\r\n" +
+        bdat(msg[20:], True) + env + b"DATA\r\nSubject: d\r\n\r\n"
+        b"body\r\n.\r\n" + env + bdat(msg, True) + b"RSET\r\n" + quit_,
+        "four-messages": e + (env + bdat(msg, True)) * 4 + quit_,
+        "many-rcpts": e + b"MAIL FROM:<a@example.org>\r\n" + b"".join(
+            b"RCPT TO:<r%d@example.com>\r\n" % i for i in range(5)) +
+        chunks(msg, 16) + quit_,
+        "lf-lines": b"EHLO client.example\n"
+        b"MAIL FROM:<a@example.org>\nRCPT TO:<b@example.com>\n"
+        b"BDAT 6\nabc\r\nBDAT 4 LAST\nx\ny\nQUIT\n",
+        "8bitmime-bare-lf": e + b"MAIL FROM:<a@example.org> BODY=8BITMIME"
+        b"\r\nRCPT TO:<b@example.com>\r\n" + bdat(b"\xc3\xa9\n", True) +
+        quit_,
+    }
+    return c
+
+
 def main():
     for sub in ("session", "addr", "spoolfmt", "starttls", "auth", "proxy"):
         shutil.rmtree(os.path.join(HERE, "corpus", sub), ignore_errors=True)
@@ -707,6 +820,12 @@ def main():
     for name, data in proxy_cases().items():
         put("proxy", name, data)
         n["proxy"] += 1
+    for name, data in bdat_cases().items():
+        sel = 2 if name == "lf-lines" else 4 if name == "rcpt-refused" else 0
+        put("session", "bdat-" + name, bytes([sel]) + data)
+        put("session", "bdat-" + name + "-tight", bytes([sel | 1]) + data)
+        put("session", "bdat-" + name + "-pieces", bytes([sel | 8]) + data)
+        n["session"] += 3
     print("mkcorpus: %(session)d session, %(addr)d addr, "
           "%(spoolfmt)d spoolfmt, %(starttls)d starttls, %(auth)d auth, "
           "%(proxy)d proxy inputs" % n)
