@@ -26,6 +26,9 @@
 #define OUT_MAX		65536
 #define FIELD_MAX	1024	/* one delivery-status field, built whole */
 #define CRLF		"\r\n"
+#define TEXT_OF(n)	DIGITS_OF(n)	/* a number macro as a string */
+#define DIGITS_OF(n)	#n
+#define RETURN_MAX	TEXT_OF(QREPORT_RETURN_MAX)
 
 /* the report's file, written through one buffer; err: the first errno */
 struct out {
@@ -72,9 +75,9 @@ put(struct out *o, const char *s, size_t n)
 	o->len += n;
 }
 
-/* puts_ - append a string */
+/* put_str - append a string */
 static void
-puts_(struct out *o, const char *s)
+put_str(struct out *o, const char *s)
 {
 	put(o, s, strlen(s));
 }
@@ -83,10 +86,10 @@ puts_(struct out *o, const char *s)
 static void
 field(struct out *o, const char *key, const char *val)
 {
-	puts_(o, key);
-	puts_(o, ": ");
-	puts_(o, val);
-	puts_(o, CRLF);
+	put_str(o, key);
+	put_str(o, ": ");
+	put_str(o, val);
+	put_str(o, CRLF);
 }
 
 /* date_field - "Key: RFC 5322 date" and CRLF */
@@ -357,21 +360,21 @@ put_envelope(struct out *o, const char *id, const struct qreport *r,
 
 	sb_init(&sb, num, sizeof num);
 	sb_num(&sb, (unsigned long long)r->now);
-	puts_(o, SPOOLFMT_KEY_VERSION ": 1\n" SPOOLFMT_KEY_ID ": ");
-	puts_(o, id);
-	puts_(o, "\n" SPOOLFMT_KEY_ARRIVAL ": ");
-	puts_(o, num);
-	puts_(o, "\n" SPOOLFMT_KEY_TRUSTED ": yes\n" SPOOLFMT_KEY_SENDER
+	put_str(o, SPOOLFMT_KEY_VERSION ": 1\n" SPOOLFMT_KEY_ID ": ");
+	put_str(o, id);
+	put_str(o, "\n" SPOOLFMT_KEY_ARRIVAL ": ");
+	put_str(o, num);
+	put_str(o, "\n" SPOOLFMT_KEY_TRUSTED ": yes\n" SPOOLFMT_KEY_SENDER
 	    ": <>\n");
 	if (p->eight || !ascii(r->env->sender))
-		puts_(o, SPOOLFMT_KEY_BODY ": 8BITMIME\n");
+		put_str(o, SPOOLFMT_KEY_BODY ": 8BITMIME\n");
 	if (r->env->smtputf8)
-		puts_(o, SPOOLFMT_KEY_SMTPUTF8 ": yes\n");
-	puts_(o, SPOOLFMT_KEY_DSN_OF ": ");
-	puts_(o, r->orig);
-	puts_(o, "\n" SPOOLFMT_KEY_RCPT ": <");
-	puts_(o, r->env->sender);
-	puts_(o, ">\n\n");
+		put_str(o, SPOOLFMT_KEY_SMTPUTF8 ": yes\n");
+	put_str(o, SPOOLFMT_KEY_DSN_OF ": ");
+	put_str(o, r->orig);
+	put_str(o, "\n" SPOOLFMT_KEY_RCPT ": <");
+	put_str(o, r->env->sender);
+	put_str(o, ">\n\n");
 }
 
 /* subject - what the report says, by the worst news in it */
@@ -395,40 +398,40 @@ put_head(struct out *o, const char *id, const struct qreport *r,
 
 	sb_init(&sb, d, sizeof d);
 	sb_date(&sb, (time_t)r->now);
-	puts_(o, "Received: by ");
-	puts_(o, r->host);
-	puts_(o, " (smtpd-queue) id ");
-	puts_(o, id);
-	puts_(o, ";" CRLF "\t");
-	puts_(o, d);
-	puts_(o, CRLF);
+	put_str(o, "Received: by ");
+	put_str(o, r->host);
+	put_str(o, " (smtpd-queue) id ");
+	put_str(o, id);
+	put_str(o, ";" CRLF "\t");
+	put_str(o, d);
+	put_str(o, CRLF);
 	field(o, "Date", d);
-	puts_(o, "From: Mail Delivery System <MAILER-DAEMON@");
-	puts_(o, r->host);
-	puts_(o, ">" CRLF "To: <");
-	puts_(o, r->env->sender);
-	puts_(o, ">" CRLF);
+	put_str(o, "From: Mail Delivery System <MAILER-DAEMON@");
+	put_str(o, r->host);
+	put_str(o, ">" CRLF "To: <");
+	put_str(o, r->env->sender);
+	put_str(o, ">" CRLF);
 	field(o, "Subject", subject(p));
-	puts_(o, "Message-ID: <");
-	puts_(o, id);
-	puts_(o, "@");
-	puts_(o, r->host);
-	puts_(o, ">" CRLF);
+	put_str(o, "Message-ID: <");
+	put_str(o, id);
+	put_str(o, "@");
+	put_str(o, r->host);
+	put_str(o, ">" CRLF);
 	field(o, "Auto-Submitted", "auto-replied");
 	field(o, "MIME-Version", "1.0");
-	puts_(o, "Content-Type: multipart/report; "
+	put_str(o, "Content-Type: multipart/report; "
 	    "report-type=delivery-status;" CRLF "\tboundary=\"=_");
-	puts_(o, id);
-	puts_(o, "\"" CRLF CRLF "This is a MIME-encapsulated message." CRLF);
+	put_str(o, id);
+	put_str(o, "\"" CRLF CRLF "This is a MIME-encapsulated message." CRLF);
 }
 
 /* boundary - the delimiter before a part (last: the close) */
 static void
 boundary(struct out *o, const char *id, int last)
 {
-	puts_(o, CRLF "--=_");
-	puts_(o, id);
-	puts_(o, last ? "--" CRLF : CRLF);
+	put_str(o, CRLF "--=_");
+	put_str(o, id);
+	put_str(o, last ? "--" CRLF : CRLF);
 }
 
 /* intro - the human part's first words, by what the report tells */
@@ -439,21 +442,21 @@ intro(struct out *o, const struct qreport *r, const struct plan *p)
 	struct sbuf sb;
 
 	if (p->failed)
-		puts_(o, "Your message could not be delivered to one or "
+		put_str(o, "Your message could not be delivered to one or "
 		    "more of its recipients." CRLF);
 	if (p->delayed) {
 		sb_init(&sb, d, sizeof d);
 		sb_date(&sb, (time_t)r->until);
-		puts_(o, "THIS IS A WARNING ONLY: YOU NEED NOT SEND YOUR "
+		put_str(o, "THIS IS A WARNING ONLY: YOU NEED NOT SEND YOUR "
 		    "MESSAGE AGAIN." CRLF "It could not be delivered yet to "
 		    "the recipients marked delayed; it will" CRLF "be tried "
 		    "again until ");
-		puts_(o, d);
-		puts_(o, "." CRLF);
+		put_str(o, d);
+		put_str(o, "." CRLF);
 	}
 	if (covers(r, QR_DELIVERED))
-		puts_(o, "Your message was delivered to the recipients marked "
-		    "delivered." CRLF);
+		put_str(o, "Your message was delivered to the recipients "
+		    "marked delivered." CRLF);
 }
 
 /* returned - what the human part says of what comes back */
@@ -464,18 +467,18 @@ returned(struct out *o, const struct plan *p)
 		[WHY_NONE] = "It is attached below.",
 		[WHY_HDRS] = "Its header is attached below (you asked for "
 		    "the header only: RET=HDRS).",
-		[WHY_SIZE] = "It was larger than 1048576 octets: only its "
-		    "header is attached below.",
+		[WHY_SIZE] = "It was larger than " RETURN_MAX " octets: only "
+		    "its header is attached below.",
 		[WHY_BINARY] = "It was binary (BODY=BINARYMIME), which this "
 		    "report cannot carry:" CRLF "only its header is "
 		    "attached below.",
 		[WHY_NOTICE] = "Its header is attached below.",
-		[WHY_CUT] = "Its header was longer than 1048576 octets: the "
-		    "start of it is" CRLF "attached below.",
+		[WHY_CUT] = "Its header was longer than " RETURN_MAX " octets: "
+		    "the start of it is" CRLF "attached below.",
 	};
 
-	puts_(o, words[p->why]);
-	puts_(o, CRLF);
+	put_str(o, words[p->why]);
+	put_str(o, CRLF);
 }
 
 /* action_word - the Action field's value (RFC 3464 2.3.3) */
@@ -519,17 +522,17 @@ list_rcpt(struct out *o, const struct qreport *r,
 
 	rcpt_status(r, s, code, sizeof code, diag, sizeof diag);
 	addr_text(a, sizeof a, r->env->rcpt[s->idx].addr);
-	puts_(o, CRLF);
-	puts_(o, a);
-	puts_(o, ": ");
-	puts_(o, action_word(s->action));
-	puts_(o, ", ");
-	puts_(o, code);
+	put_str(o, CRLF);
+	put_str(o, a);
+	put_str(o, ": ");
+	put_str(o, action_word(s->action));
+	put_str(o, ", ");
+	put_str(o, code);
 	if ((why = strchr(diag, ';')) != NULL) {
-		puts_(o, ": ");
-		puts_(o, why + 1 + (why[1] == ' '));
+		put_str(o, ": ");
+		put_str(o, why + 1 + (why[1] == ' '));
 	}
-	puts_(o, CRLF);
+	put_str(o, CRLF);
 }
 
 /* put_human - the text/plain part: short, 7-bit */
@@ -542,11 +545,11 @@ put_human(struct out *o, const char *id, const struct qreport *r,
 	size_t k;
 
 	boundary(o, id, 0);
-	puts_(o, "Content-Description: Notification" CRLF
+	put_str(o, "Content-Description: Notification" CRLF
 	    "Content-Type: text/plain; charset=us-ascii" CRLF CRLF
 	    "This is the mail system at host ");
-	puts_(o, r->host);
-	puts_(o, "." CRLF CRLF);
+	put_str(o, r->host);
+	put_str(o, "." CRLF CRLF);
 	intro(o, r, p);
 	returned(o, p);
 	for (k = 0; k < r->n && k < QREPORT_LIST_MAX; k++)
@@ -556,7 +559,7 @@ put_human(struct out *o, const char *id, const struct qreport *r,
 		sb_str(&sb, CRLF "... and ");
 		sb_num(&sb, r->n - QREPORT_LIST_MAX);
 		sb_str(&sb, " more: see the delivery report." CRLF);
-		puts_(o, more);
+		put_str(o, more);
 	}
 }
 
@@ -587,7 +590,7 @@ put_rcpt_fields(struct out *o, const struct qreport *r,
 	char a[FIELD_MAX], code[QSTATUS_MAX], diag[QSTATE_TEXT_MAX];
 
 	rcpt_status(r, s, code, sizeof code, diag, sizeof diag);
-	puts_(o, CRLF);
+	put_str(o, CRLF);
 	if (rc->orcpt[0] != '\0')
 		put_orcpt(o, rc->orcpt);
 	qreport_addr(a, sizeof a, rc->addr);
@@ -611,7 +614,7 @@ put_status(struct out *o, const char *id, const struct qreport *r)
 	size_t k;
 
 	boundary(o, id, 0);
-	puts_(o, "Content-Description: Delivery report" CRLF
+	put_str(o, "Content-Description: Delivery report" CRLF
 	    "Content-Type: message/delivery-status" CRLF CRLF);
 	sb_init(&sb, v, sizeof v);
 	sb_str(&sb, "dns; ");
@@ -663,7 +666,7 @@ put_message(struct out *o, const char *id, const struct qreport *r,
 	    "text/rfc822-headers");
 	if (p->eight)
 		field(o, "Content-Transfer-Encoding", "8bit");
-	puts_(o, CRLF);
+	put_str(o, CRLF);
 	copy_body(o, r, p->len);
 	boundary(o, id, 1);
 }

@@ -13,8 +13,8 @@
 #include "spoolfmt.h"
 #include "state.h"
 
-#define QREPORT_RETURN_MAX	(1u << 20)	/* octets of the message sent back */
-#define QREPORT_LIST_MAX	50	/* recipients named in the human part */
+#define QREPORT_RETURN_MAX	1048576	/* octets of the message sent back */
+#define QREPORT_LIST_MAX	50	/* recipients named in the text */
 
 enum qreport_action { QR_FAILED, QR_DELAYED, QR_DELIVERED };
 

@@ -776,6 +776,19 @@ def read_counts(path):
     return counts
 
 
+def shim_works():
+    """Does the shim see smtpd-queue's calls?  Not in a binary with its
+    own interceptors linked in (clang's -fsanitize=address)."""
+    q = lib.Queue()
+    try:
+        os.makedirs(os.path.join(q.dir, "new"))
+        counts = q.dir + ".counts"
+        qrun(q, "list", env=shim_env(q, None, counts))
+        return read_counts(counts).get("openat", 0) > 0
+    finally:
+        q.cleanup()
+
+
 def crash_case(w, spec):
     """A bouncing run killed at spec, then a clean run: (problems, ids,
     how many runs of the command, the queue)."""
@@ -936,11 +949,18 @@ def main():
              test_returned_content, test_smtputf8, test_many_recipients,
              test_crash_named_steps, test_write_failures,
              test_crash_every_call, test_docs]
+    shim = [t for t in tests if "crash" in t.__name__ or
+            "failures" in t.__name__]
     if not os.path.exists(SHIM):
         check("fault-shim-built", False, "%s is missing (make %s)" % (
             SHIM, os.path.relpath(SHIM, lib.ROOT)))
-        tests = [t for t in tests if "crash" not in t.__name__ and
-                 "failures" not in t.__name__]
+        tests = [t for t in tests if t not in shim]
+    elif not shim_works():
+        for t in shim:
+            print("SKIP %s: the fault shim cannot interpose on this "
+                  "smtpd-queue (clang's ASan runtime is linked in; the "
+                  "gcc SANITIZE=1 build runs them)" % t.__name__)
+        tests = [t for t in tests if t not in shim]
     for t in tests:
         t0 = time.monotonic()
         try:
