@@ -74,7 +74,8 @@ RECEIVER = receiver/transaction.o receiver/data.o receiver/envelope.o \
 OBJS	 = smtpd.o session.o spool.o $(RECEIVER) lib/addr.o lib/sbuf.o
 QUEUE	 = queue/smtpd-queue.o queue/dir.o queue/msg.o queue/state.o \
 	   queue/cmd.o queue/exec.o queue/deliver.o queue/loop.o \
-	   queue/entry.o queue/show.o queue/clean.o queue/log.o
+	   queue/entry.o queue/show.o queue/clean.o queue/log.o \
+	   queue/commit.o queue/report.o queue/status.o queue/notify.o
 QOBJS	 = $(QUEUE) $(LIB)
 RECEIVER_INC = -I. -Ireceiver -Ilib
 QUEUE_INC = -Iqueue -Ilib
@@ -82,7 +83,7 @@ $(OBJS): INC = $(RECEIVER_INC)
 $(QUEUE): INC = $(QUEUE_INC)
 $(LIB): INC = -Ilib
 UNIT	 = tests/unit/addr_test tests/unit/sbuf_test tests/unit/reply_test \
-	   tests/unit/netaddr_test
+	   tests/unit/netaddr_test tests/unit/status_test
 TOOLS	 = tests/tools/maxrss
 
 all: smtpd smtpd-queue
@@ -107,6 +108,12 @@ tests/unit/reply_test: tests/unit/reply_test.c receiver/reply.o \
 	    receiver/io.o lib/sbuf.o
 	$(CC) $(ALL_CFLAGS) $(RECEIVER_INC) $(LDFLAGS) -o $@ \
 	    tests/unit/reply_test.c receiver/reply.o receiver/io.o lib/sbuf.o
+
+tests/unit/status_test: tests/unit/status_test.c queue/status.o \
+	    queue/report.o queue/state.o queue/msg.o $(LIB)
+	$(CC) $(ALL_CFLAGS) $(QUEUE_INC) $(LDFLAGS) -o $@ \
+	    tests/unit/status_test.c queue/status.o queue/report.o \
+	    queue/state.o queue/msg.o $(LIB)
 
 tests/unit/addr_test: tests/unit/addr_test.c lib/addr.o
 	$(CC) $(ALL_CFLAGS) -Ilib $(LDFLAGS) -o $@ tests/unit/addr_test.c \

@@ -6,7 +6,8 @@
  * Keys it does not know are skipped.  No I/O; values are cut in place.
  * The TLS lines came with issue 16, in version 1: an older reader skips
  * them, Require-TLS too (so smtpd and smtpd-queue upgrade together); so
- * did Auth and Auth-Param with issue 17 (AUTH, RFC 4954).
+ * did Auth and Auth-Param with issue 17 (AUTH, RFC 4954), and Dsn-Of
+ * with issue 20 (on the reports smtpd-queue writes into the queue).
  */
 #include <stdlib.h>
 #include <string.h>
@@ -22,13 +23,14 @@
 
 /*
  * the keys in the writer's order: the session (up to K_TRUSTED), the
- * MAIL parameters (up to K_AUTH_PARAM), then each recipient's lines
+ * MAIL parameters (up to K_AUTH_PARAM), Dsn-Of (a report smtpd-queue
+ * made), then each recipient's lines
  */
 enum key {
 	K_VERSION, K_ID, K_ARRIVAL, K_CADDR, K_CPORT, K_CNAME, K_HELO,
 	K_TLS, K_TLS_CERT, K_AUTH, K_PROTOCOL, K_TRUSTED, K_SENDER, K_SIZE,
 	K_BODY, K_SMTPUTF8, K_RET, K_ENVID, K_REQUIRETLS, K_AUTH_PARAM,
-	K_RCPT, K_NOTIFY, K_ORCPT, K__COUNT
+	K_DSN_OF, K_RCPT, K_NOTIFY, K_ORCPT, K__COUNT
 };
 
 static const char *const keys[] = {
@@ -45,7 +47,8 @@ static const char *const keys[] = {
 	[K_SMTPUTF8] = SPOOLFMT_KEY_SMTPUTF8, [K_RET] = SPOOLFMT_KEY_RET,
 	[K_ENVID] = SPOOLFMT_KEY_ENVID,
 	[K_REQUIRETLS] = SPOOLFMT_KEY_REQUIRETLS,
-	[K_AUTH_PARAM] = SPOOLFMT_KEY_AUTH_PARAM, [K_RCPT] = SPOOLFMT_KEY_RCPT,
+	[K_AUTH_PARAM] = SPOOLFMT_KEY_AUTH_PARAM,
+	[K_DSN_OF] = SPOOLFMT_KEY_DSN_OF, [K_RCPT] = SPOOLFMT_KEY_RCPT,
 	[K_NOTIFY] = SPOOLFMT_KEY_NOTIFY, [K_ORCPT] = SPOOLFMT_KEY_ORCPT,
 };
 _Static_assert(sizeof keys / sizeof keys[0] == K__COUNT, "key table");
@@ -404,6 +407,9 @@ set_param(struct spoolfmt_env *env, int k, struct spoolfmt_field *f)
 	case K_AUTH_PARAM:	/* RFC 4954 5 */
 		env->auth_param = f->val;
 		return auth_param_ok(f->val, f->val_len) ? 0 : -1;
+	case K_DSN_OF:		/* the id of the message reported on */
+		env->dsn_of = f->val;
+		return id_ok(f->val, f->val_len) ? 0 : -1;
 	default:	/* K_ENVID: xtext, RFC 3461 4 */
 		env->envid = f->val;
 		return f->val_len <= ADDR_ENVID_MAX &&
@@ -550,7 +556,7 @@ reset(struct spoolfmt_env *env, struct spoolfmt_error *err)
 	env->client_name = env->helo = env->protocol = "";
 	env->tls_version = env->tls_cipher = env->tls_client_cert = "";
 	env->auth_user = env->auth_param = "";
-	env->sender = env->envid = "";
+	env->sender = env->envid = env->dsn_of = "";
 	env->trusted = -1;
 	err->line = 0;
 	err->what = NULL;

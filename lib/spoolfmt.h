@@ -12,7 +12,8 @@
 
 #define SPOOLFMT_FORMAT_VERSION	1
 
-/* the envelope keys (the writer is the receiver's envelope.c) */
+/* the envelope keys (the writer is the receiver's envelope.c; Dsn-Of
+ * only smtpd-queue writes, on the reports it makes: queue/report.c) */
 #define SPOOLFMT_KEY_VERSION	"Version"
 #define SPOOLFMT_KEY_ID		"Id"
 #define SPOOLFMT_KEY_ARRIVAL	"Arrival"
@@ -33,6 +34,7 @@
 #define SPOOLFMT_KEY_ENVID	"Envid"
 #define SPOOLFMT_KEY_REQUIRETLS	"Require-TLS"
 #define SPOOLFMT_KEY_AUTH_PARAM	"Auth-Param"
+#define SPOOLFMT_KEY_DSN_OF	"Dsn-Of"	/* smtpd-queue's reports only */
 #define SPOOLFMT_KEY_RCPT	"Recipient"
 #define SPOOLFMT_KEY_NOTIFY	"Notify"
 #define SPOOLFMT_KEY_ORCPT	"ORCPT"
@@ -89,6 +91,7 @@ struct spoolfmt_env {
 	const char *envid;		/* xtext as sent */
 	int	 requiretls;		/* MAIL REQUIRETLS (RFC 8689) */
 	const char *auth_param;		/* MAIL AUTH=: xtext or "<>"; "" */
+	const char *dsn_of;		/* a report (DSN) on this id; "" */
 	size_t	 nrcpt;
 	struct spoolfmt_rcpt *rcpt;	/* nrcpt entries, spoolfmt_free */
 	size_t	 head_len;		/* the block with its empty line */

@@ -1,8 +1,9 @@
 /*
  * clean.c - tidy the queue: stale tmp/ files, dead claims, stray
  * delivery records.  A tmp/ file untouched for 36 hours was left by a
- * killed smtpd (the Maildir rule); a claim no live deliverer holds goes
- * back to new/; a state record with no message, 36 hours old, goes.
+ * killed smtpd (the Maildir rule), unless it is a report deliver staged
+ * for a message still queued (commit.c); a claim no live deliverer holds
+ * goes back to new/; a state record with no message, 36 hours old, goes.
  */
 #include <sys/stat.h>
 
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "clean.h"
+#include "commit.h"
 #include "log.h"
 
 /* has_message - is there a message NAME in any of the queue's places? */
@@ -70,6 +72,8 @@ clean_dir(const struct queue *q, enum qwhere w, long long now)
 		if (w == Q_STATE && nm.v[i][0] != '.' &&
 		    has_message(q, nm.v[i]))
 			continue;
+		if (w == Q_TMP && qcommit_wanted(q, nm.v[i]))
+			continue;	/* a report its message's retry sends */
 		if (unlinkat(q->fd[w], nm.v[i], 0) < 0)
 			log_removed(w, nm.v[i], age, errno);
 		else

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "cmd.h"
+#include "report.h"
 #include "sbuf.h"
 
 /* what the placeholders of one word stand for */
@@ -300,31 +301,6 @@ notify_text(unsigned bits, char *out, size_t cap)
 		}
 }
 
-/* xtext_decode - RFC 3461 xtext to text: 0, or -1 if not printable */
-static int
-xtext_decode(const char *s, char *out, size_t cap)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	const char *h, *l;
-	size_t o = 0;
-
-	for (; *s != '\0' && o + 1 < cap; s++, o++) {
-		out[o] = *s;
-		if (*s != '+')
-			continue;
-		if (s[1] == '\0' || s[2] == '\0' ||
-		    (h = strchr(hex, s[1])) == NULL ||
-		    (l = strchr(hex, s[2])) == NULL)
-			return -1;
-		out[o] = (char)((h - hex) * 16 + (l - hex));
-		s += 2;
-		if (out[o] < 0x21 || out[o] > 0x7e)
-			return -1;
-	}
-	out[o] = '\0';
-	return *s == '\0' ? 0 : -1;
-}
-
 /*
  * qcmd_dsn - the sendmail options -N, -R, -V that want asks for and the
  * envelope has (notify: the NOTIFY of the run's recipients)
@@ -344,7 +320,7 @@ qcmd_dsn(unsigned want, unsigned notify, const struct spoolfmt_env *env,
 		d->opt[d->n++] = env->ret == RET_FULL ? "full" : "hdrs";
 	}
 	if ((want & QDSN_ENVID) && env->envid[0] != '\0' &&
-	    xtext_decode(env->envid, d->envid, sizeof d->envid) == 0) {
+	    qreport_xtext_decode(env->envid, d->envid, sizeof d->envid) == 0) {
 		d->opt[d->n++] = "-V";
 		d->opt[d->n++] = d->envid;
 	}

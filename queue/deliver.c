@@ -4,7 +4,10 @@
  * recipients together, or one by one), then removed (all delivered),
  * moved to failed/ (a recipient failed for good, or --max-age passed),
  * or put back with a later Next-Try; unreadable files go to corrupt/.
- * Every outcome is logged here, once.  At least once, never lost.
+ * Before the message moves on, the report (DSN) its sender asked for
+ * is written (notify.c); a failed recipient's RFC 3463 status is
+ * recorded with it (status.c).  Every outcome is logged here, once.
+ * At least once, never lost.
  */
 #include <errno.h>
 #include <limits.h>
@@ -17,8 +20,10 @@
 #include "exec.h"
 #include "log.h"
 #include "msg.h"
+#include "notify.h"
 #include "state.h"
 #include "sbuf.h"
+#include "status.h"
 
 #define CHUNK_MAX	1000	/* recipients per run of the command */
 
@@ -36,6 +41,8 @@ struct job {
 	int	 noexec;		/* the command cannot be run */
 	char	 temp[QSTATE_TEXT_MAX];	/* the last temporary error */
 	char	 perm[QSTATE_TEXT_MAX];	/* the first permanent one */
+	char	 tstatus[QSTATUS_MAX];	/* the last temporary error's status */
+	char	 tdiag[QSTATE_TEXT_MAX];	/* and Diagnostic-Code */
 };
 
 /* log_msg - the outcome for a message, with retry delay and reason */
@@ -129,11 +136,16 @@ load_state(struct job *j)
 	return r == -1 ? -1 : 0;
 }
 
-/* fail_rcpt - recipient i failed for good */
+/*
+ * fail_rcpt - recipient i failed for good: why (for people), and the
+ * status and Diagnostic-Code a report gives
+ */
 static void
-fail_rcpt(struct job *j, size_t i, const char *why)
+fail_rcpt(struct job *j, size_t i, const char *why, const char *code,
+    const char *diag)
 {
-	if (qstate_fail(&j->st, i, j->m.env.rcpt[i].addr, why) < 0)
+	if (qstate_fail(&j->st, i, j->m.env.rcpt[i].addr, why) < 0 ||
+	    qstate_status(&j->st, i, code, diag) < 0)
 		qlog_error(j->name, "record a failed recipient", errno);
 	if (j->perm[0] == '\0')
 		qstate_text(j->perm, sizeof j->perm, why, strlen(why));
@@ -148,16 +160,18 @@ fail_rcpt(struct job *j, size_t i, const char *why)
 static void
 mark_unsafe(struct job *j)
 {
+	static const char why[] = "address starts with '-' and --command "
+	    "has no \"--\" before its placeholder";
 	const struct qcmd *c = &j->o->cmd;
 	const struct spoolfmt_env *env = &j->m.env;
+	int snd = c->sender_unsafe && env->sender[0] == '-';
 	size_t i;
 
 	for (i = 0; i < env->nrcpt; i++)
-		if (j->st.rs[i] == RS_PENDING &&
-		    ((c->rcpt_unsafe && env->rcpt[i].addr[0] == '-') ||
-		    (c->sender_unsafe && env->sender[0] == '-')))
-			fail_rcpt(j, i, "address starts with '-' and "
-			    "--command has no \"--\" before its placeholder");
+		if (j->st.rs[i] == RS_PENDING && (snd ||
+		    (c->rcpt_unsafe && env->rcpt[i].addr[0] == '-')))
+			fail_rcpt(j, i, why, snd ? "5.1.7" : "5.1.3",
+			    "x-unix; address starts with '-'");
 }
 
 /*
@@ -181,10 +195,24 @@ next_chunk(const struct job *j, size_t *i, size_t *idx, size_t max)
 	return n;
 }
 
+/*
+ * outcome_status - a run's status of class cls and Diagnostic-Code:
+ * from what the command printed last, else from why it failed
+ */
+static void
+outcome_status(const struct qresult *res, char cls, char *code,
+    size_t ccap, char *diag, size_t dcap)
+{
+	qstatus_pick(code, ccap, cls, res->code, res->line);
+	qstatus_diag(diag, dcap, res->line[0] != '\0' ? res->line :
+	    res->why);
+}
+
 /* record - what one run means for its recipients */
 static void
 record(struct job *j, const size_t *idx, size_t n, const struct qresult *res)
 {
+	char code[QSTATUS_MAX], diag[QSTATE_TEXT_MAX];
 	size_t i;
 
 	for (i = 0; i < n && res->kind == QX_OK; i++) {
@@ -192,11 +220,16 @@ record(struct job *j, const size_t *idx, size_t n, const struct qresult *res)
 		j->pending--;
 		j->changed = 1;
 	}
+	if (res->kind == QX_PERM)
+		outcome_status(res, '5', code, sizeof code, diag, sizeof diag);
 	for (i = 0; i < n && res->kind == QX_PERM; i++)
-		fail_rcpt(j, idx[i], res->why);
-	if (res->kind == QX_TEMP || res->kind == QX_NOEXEC)
+		fail_rcpt(j, idx[i], res->why, code, diag);
+	if (res->kind == QX_TEMP || res->kind == QX_NOEXEC) {
 		qstate_text(j->temp, sizeof j->temp, res->why,
 		    strlen(res->why));
+		outcome_status(res, '4', j->tstatus, sizeof j->tstatus,
+		    j->tdiag, sizeof j->tdiag);
+	}
 	if (res->kind == QX_NOEXEC)
 		j->noexec = 1;
 	if (j->o->per_rcpt && res->kind != QX_OK)
@@ -234,6 +267,8 @@ run_chunk(struct job *j, const size_t *idx, size_t n)
 	    env->body != BODY_NONE ? addr_body_name(env->body) : NULL };
 	if (qcmd_argv(&j->o->cmd, &call, &av) < 0) {
 		res.kind = QX_TEMP;
+		res.code = -1;
+		res.line[0] = '\0';
 		sb_init(&sb, res.why, sizeof res.why);
 		sb_str(&sb, "out of memory");
 	} else
@@ -270,6 +305,18 @@ finish_ok(struct job *j)
 	log_msg(j, "delivered", -1, NULL);
 }
 
+/*
+ * failed_event - how a failure is logged: a message from the null
+ * sender (a report, ours or another's) cannot be reported on; that
+ * is the postmaster's to know (unless --no-bounce: no reports at all)
+ */
+static const char *
+failed_event(const struct job *j)
+{
+	return j->m.env.sender[0] == '\0' && !j->o->no_bounce ?
+	    "bounce-failed" : "failed";
+}
+
 /* finish_failed - no recipient pending, some failed: to failed/ */
 static void
 finish_failed(struct job *j)
@@ -289,14 +336,17 @@ finish_failed(struct job *j)
 		qlog_error(j->name, "move to failed/", errno);
 		return;
 	}
-	log_msg(j, "failed", -1, j->st.reason);
+	log_msg(j, failed_event(j), -1, j->st.reason);
 }
 
-/* expire - too old to retry: every pending recipient fails */
+/*
+ * expire - too old to retry: every pending recipient fails, with
+ * status 4.4.7 (RFC 3463: delivery time expired) and the last error
+ */
 static void
 expire(struct job *j)
 {
-	char why[QSTATE_TEXT_MAX];
+	char why[QSTATE_TEXT_MAX], diag[QSTATE_TEXT_MAX];
 	struct sbuf sb;
 	size_t i;
 
@@ -305,11 +355,14 @@ expire(struct job *j)
 	sb_num(&sb, (unsigned long long)(j->now - j->m.env.arrival));
 	sb_str(&sb, " s in the queue; last error: ");
 	sb_str(&sb, j->st.last_error);
+	if (j->tdiag[0] != '\0')
+		memcpy(diag, j->tdiag, sizeof diag);
+	else
+		qstatus_diag(diag, sizeof diag, j->st.last_error);
 	j->perm[0] = '\0';
 	for (i = 0; i < j->m.env.nrcpt; i++)
 		if (j->st.rs[i] == RS_PENDING)
-			fail_rcpt(j, i, why);
-	finish_failed(j);
+			fail_rcpt(j, i, why, QSTATUS_EXPIRED, diag);
 }
 
 /* next_try - exponential backoff, but a last try at the maximum age */
@@ -336,11 +389,6 @@ defer(struct job *j, long long *next)
 {
 	struct qstate *st = &j->st;
 
-	memcpy(st->last_error, j->temp, sizeof st->last_error);
-	if (j->now - j->m.env.arrival >= (long long)j->o->max_age) {
-		expire(j);
-		return;
-	}
 	st->next_try = next_try(j);
 	save(j);
 	release(j);
@@ -349,16 +397,61 @@ defer(struct job *j, long long *next)
 		*next = st->next_try;
 }
 
-/* conclude - after the attempt: done, failed, or later */
+/*
+ * hold - the report could not be written: keep what the attempt
+ * learned, put the message back, and write the report on the next try
+ * (after --backoff; the command is not run again for those it reached)
+ */
+static void
+hold(struct job *j, long long *next, int e)
+{
+	char why[QSTATE_TEXT_MAX];
+	struct sbuf sb;
+
+	qlog_error(j->name, "write the report (DSN)", e);
+	sb_init(&sb, why, sizeof why);
+	sb_str(&sb, "cannot write the report: ");
+	sb_str(&sb, strerror(e));
+	j->st.next_try = j->now + (long long)j->o->backoff;
+	save(j);
+	release(j);
+	log_msg(j, "deferred", (long long)j->o->backoff, why);
+	if (*next == 0 || j->st.next_try < *next)
+		*next = j->st.next_try;
+}
+
+/* notice - what a report on this message needs to know */
+static void
+notice(struct job *j, struct qnotice *n)
+{
+	*n = (struct qnotice){ j->q, j->o, j->name, j->fd, &j->m.env,
+	    &j->st, j->now,
+	    j->tstatus[0] ? j->tstatus : "4.0.0", j->tdiag };
+}
+
+/*
+ * conclude - after the attempt: expired or not, the report due (before
+ * the message moves on), then done, failed, or later
+ */
 static void
 conclude(struct job *j, long long *next)
 {
+	struct qnotice n;
+
 	j->now = (long long)time(NULL);
 	j->st.attempts++;
 	if (j->st.first_try == 0)
 		j->st.first_try = j->now;
 	j->st.last_try = j->now;
-	if (j->pending > 0)
+	if (j->pending > 0) {
+		memcpy(j->st.last_error, j->temp, sizeof j->st.last_error);
+		if (j->now - j->m.env.arrival >= (long long)j->o->max_age)
+			expire(j);
+	}
+	notice(j, &n);
+	if (qnotify_send(&n) < 0)
+		hold(j, next, errno);
+	else if (j->pending > 0)
 		defer(j, next);
 	else if (qstate_count(&j->st, RS_FAILED) > 0)
 		finish_failed(j);
@@ -378,6 +471,16 @@ not_due(const struct queue *q, const char *name, long long now,
 	if (*next == 0 || t < *next)
 		*next = t;
 	return 1;
+}
+
+/* recover - a report recorded but not yet published goes out now */
+static int
+recover(struct job *j)
+{
+	struct qnotice n;
+
+	notice(j, &n);
+	return qnotify_recover(&n);
 }
 
 /* work - the claimed message: check it, then deliver or put it back */
@@ -400,7 +503,10 @@ work(struct job *j, long long *next)
 	j->parsed = 1;
 	if (load_state(j) < 0)
 		release(j);
-	else if (!j->o->force && j->st.next_try > j->now) {
+	else if (recover(j) < 0) {
+		qlog_error(j->name, "publish the report (DSN)", errno);
+		release(j);
+	} else if (!j->o->force && j->st.next_try > j->now) {
 		if (*next == 0 || j->st.next_try < *next)
 			*next = j->st.next_try;
 		release(j);

@@ -1,7 +1,8 @@
 /*
  * deliver.h - deliver one message: claim, run the command, record.
  * The outcome is the file's next place: gone, failed/, corrupt/, or back
- * in new/ with a retry time.
+ * in new/ with a retry time; and a report (DSN) to the sender when one
+ * is due (notify.c).
  */
 #ifndef QUEUE_DELIVER_H
 #define QUEUE_DELIVER_H
@@ -20,6 +21,10 @@ struct qdeliver_opts {
 	unsigned long backoff;		/* first retry delay, seconds */
 	unsigned long backoff_max;
 	unsigned long max_age;		/* then a deferred message fails */
+	int	 no_bounce;		/* write no reports (DSNs) */
+	int	 final;			/* the command delivers to mailboxes */
+	unsigned long warn_after;	/* a delay warning then; 0: never */
+	const char *hostname;		/* the reports' host; NULL: ours */
 };
 
 enum { QD_DONE, QD_SKIP, QD_STOP };	/* qdeliver_one results */

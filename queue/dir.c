@@ -33,7 +33,8 @@ const char *const qdir_sub[Q__DIRS] = {
 
 /*
  * qdir_open - open the queue's directories; with create, make the ones
- * smtpd-queue owns (claim, failed, corrupt, state).  new/ must exist.
+ * smtpd-queue owns (claim, failed, corrupt, state), and tmp/ (smtpd's,
+ * where deliver stages the reports it writes).  new/ must exist.
  */
 int
 qdir_open(struct queue *q, const char *path, int create)
@@ -46,13 +47,12 @@ qdir_open(struct queue *q, const char *path, int create)
 	if ((root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	for (w = 0; w < Q__DIRS; w++) {
-		if (create && w != Q_NEW && w != Q_TMP &&
+		if (create && w != Q_NEW &&
 		    mkdirat(root, qdir_sub[w], 0750) < 0 && errno != EEXIST)
 			break;
 		q->fd[w] = openat(root, qdir_sub[w],
 		    O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (q->fd[w] < 0 && (errno != ENOENT || w == Q_NEW ||
-		    (create && w != Q_TMP)))
+		if (q->fd[w] < 0 && (errno != ENOENT || w == Q_NEW || create))
 			break;
 	}
 	saved = errno;

@@ -26,6 +26,7 @@
 
 #define CHUNK		65536
 #define CAPTURE_MAX	512	/* of the command's output, for the reason */
+#define TAIL_MAX	512	/* its end, for the last line (a DSN's) */
 #define EXIT_TEMPFAIL	75	/* EX_TEMPFAIL, sysexits.h */
 
 enum { RUN_EXITED, RUN_TIMEOUT, RUN_IOERR };
@@ -35,8 +36,9 @@ struct pump {
 	off_t	 off;			/* next byte of the queue file */
 	int	 cr, eof;
 	size_t	 olen, opos;
-	size_t	 caplen;
+	size_t	 caplen, taillen;
 	char	 cap[CAPTURE_MAX];
+	char	 tail[TAIL_MAX];
 	char	 rbuf[CHUNK];
 	char	 obuf[CHUNK + 1];
 };
@@ -148,7 +150,24 @@ feed(struct pump *pu, const struct qrun *r)
 	return 0;
 }
 
-/* drain - keep the start of what the command printed; close at EOF */
+/* keep_tail - keep the last TAIL_MAX bytes the command printed */
+static void
+keep_tail(struct pump *pu, const char *buf, size_t n)
+{
+	size_t keep;
+
+	if (n >= TAIL_MAX) {
+		memcpy(pu->tail, buf + n - TAIL_MAX, TAIL_MAX);
+		pu->taillen = TAIL_MAX;
+		return;
+	}
+	keep = pu->taillen + n > TAIL_MAX ? TAIL_MAX - n : pu->taillen;
+	memmove(pu->tail, pu->tail + pu->taillen - keep, keep);
+	memcpy(pu->tail + keep, buf, n);
+	pu->taillen = keep + n;
+}
+
+/* drain - keep the start and the end of what the command printed */
 static void
 drain(struct pump *pu)
 {
@@ -172,7 +191,27 @@ drain(struct pump *pu)
 			room = (size_t)n;
 		memcpy(pu->cap + pu->caplen, buf, room);
 		pu->caplen += room;
+		keep_tail(pu, buf, (size_t)n);
 	}
+}
+
+/*
+ * last_line - the exit status, and the last line that is not blank of
+ * what the command printed (made one printable line), for a DSN
+ */
+static void
+last_line(struct qresult *res, int how, int status, const struct pump *pu)
+{
+	const char *end = pu->tail + pu->taillen, *p;
+
+	res->code = how == RUN_EXITED && WIFEXITED(status) ?
+	    WEXITSTATUS(status) : -1;
+	while (end > pu->tail && (end[-1] == '\n' || end[-1] == '\r' ||
+	    end[-1] == ' ' || end[-1] == '\t'))
+		end--;
+	for (p = end; p > pu->tail && p[-1] != '\n' && p[-1] != '\r'; p--)
+		;
+	qstate_text(res->line, sizeof res->line, p, (size_t)(end - p));
 }
 
 /* stop - kill the command's whole process group and reap it */
@@ -343,6 +382,8 @@ qexec_run(char *const argv[], const struct qrun *r, struct qresult *res)
 	struct pump *pu;
 	pid_t pid;
 
+	res->code = -1;
+	res->line[0] = '\0';
 	if ((pu = calloc(1, sizeof *pu)) == NULL) {
 		no_start(res, "cannot run ", argv[0], ENOMEM);
 		return;
@@ -365,6 +406,7 @@ qexec_run(char *const argv[], const struct qrun *r, struct qresult *res)
 		pu->pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 		how = pump(pu, pid, r, &status);
 		classify(res, how, status, pu, r);
+		last_line(res, how, status, pu);
 	}
 	if (pu->pidfd >= 0)
 		close(pu->pidfd);

@@ -9,6 +9,7 @@
 #include <sys/types.h>
 
 #define QEXEC_WHY_MAX	240
+#define QEXEC_LINE_MAX	256	/* the last line printed, for a DSN */
 
 struct qrun {			/* how to run it */
 	int	 msgfd;			/* the queue file */
@@ -33,6 +34,8 @@ enum qexec_kind {
 struct qresult {
 	enum qexec_kind kind;
 	char	 why[QEXEC_WHY_MAX];	/* "exit 67: what it printed" */
+	int	 code;			/* the exit status, -1: none */
+	char	 line[QEXEC_LINE_MAX];	/* the last line it printed */
 };
 
 void	 qexec_run(char *const [], const struct qrun *, struct qresult *);

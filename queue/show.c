@@ -226,6 +226,8 @@ show_params(const struct qentry *e)
 		show_line("requiretls", "yes");
 	if (env->auth_param[0] != '\0')
 		show_line("auth param", env->auth_param);
+	if (env->dsn_of[0] != '\0')
+		show_line("report on", env->dsn_of);
 }
 
 /* show_rcpts - each recipient, its DSN parameters and how it stands */
@@ -277,6 +279,8 @@ show_state(const struct qentry *e)
 		show_line("last error", e->st.last_error);
 	if (e->st.reason[0] != '\0')
 		show_line("reason", e->st.reason);
+	if (e->st.dsn[0] != '\0')
+		show_line("report", e->st.dsn);
 	if (e->st.failed_len > 0) {
 		puts("failures");
 		for (p = e->st.failed; p < end; p = nl + 1) {

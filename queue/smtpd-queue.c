@@ -57,6 +57,13 @@ static const char usage_text[] =
 "    --force                  ignore retry times\n"
 "    --watch                  keep going: deliver as mail arrives "
 "(inotify)\n"
+"    --no-bounce              write no delivery reports (DSNs) to "
+"senders\n"
+"    --final                  CMD delivers into mailboxes: report "
+"NOTIFY=SUCCESS\n"
+"    --warn-after SECONDS     warn the sender once of a delay "
+"(default: never)\n"
+"    --hostname NAME          in reports (default: the host name)\n"
 "  clean                      remove tmp/ files older than 36 h, give "
 "back\n"
 "                             dead claims\n"
@@ -67,15 +74,16 @@ static const char usage_text[] =
 enum {
 	OPT_QUEUE = 256, OPT_JSON, OPT_FAILED, OPT_LF, OPT_COMMAND,
 	OPT_PER_RCPT, OPT_CRLF, OPT_DSN, OPT_TIMEOUT, OPT_BACKOFF,
-	OPT_BACKOFF_MAX, OPT_MAX_AGE, OPT_FORCE, OPT_WATCH, OPT_HELP,
-	OPT_VERSION
+	OPT_BACKOFF_MAX, OPT_MAX_AGE, OPT_FORCE, OPT_WATCH, OPT_NO_BOUNCE,
+	OPT_FINAL, OPT_WARN_AFTER, OPT_HOSTNAME, OPT_HELP, OPT_VERSION
 };
 
 #define BIT(o)		(1u << ((o) - OPT_QUEUE))
 #define DELIVER_OPTS	(BIT(OPT_COMMAND) | BIT(OPT_PER_RCPT) | \
 	BIT(OPT_CRLF) | BIT(OPT_DSN) | BIT(OPT_TIMEOUT) | BIT(OPT_BACKOFF) | \
 	BIT(OPT_BACKOFF_MAX) | BIT(OPT_MAX_AGE) | BIT(OPT_FORCE) | \
-	BIT(OPT_WATCH))
+	BIT(OPT_WATCH) | BIT(OPT_NO_BOUNCE) | BIT(OPT_FINAL) | \
+	BIT(OPT_WARN_AFTER) | BIT(OPT_HOSTNAME))
 
 static const struct option long_options[] = {
 	{ "queue", required_argument, NULL, OPT_QUEUE },
@@ -92,6 +100,10 @@ static const struct option long_options[] = {
 	{ "max-age", required_argument, NULL, OPT_MAX_AGE },
 	{ "force", no_argument, NULL, OPT_FORCE },
 	{ "watch", no_argument, NULL, OPT_WATCH },
+	{ "no-bounce", no_argument, NULL, OPT_NO_BOUNCE },
+	{ "final", no_argument, NULL, OPT_FINAL },
+	{ "warn-after", required_argument, NULL, OPT_WARN_AFTER },
+	{ "hostname", required_argument, NULL, OPT_HOSTNAME },
 	{ "help", no_argument, NULL, OPT_HELP },
 	{ "version", no_argument, NULL, OPT_VERSION },
 	{ NULL, 0, NULL, 0 }
@@ -179,6 +191,18 @@ parse_dsn(const char *s)
 		p += n + (p[n] == ',');
 	}
 	return bits;
+}
+
+/* parse_hostname - a host name for reports: letters, digits, '-', '.' */
+static const char *
+parse_hostname(const char *s)
+{
+	size_t n = strspn(s, "abcdefghijklmnopqrstuvwxyz"
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-.");
+
+	if (n == 0 || s[n] != '\0' || n > 253 || s[0] == '.' || s[0] == '-')
+		die_usage("--hostname takes a domain name", s);
+	return s;
 }
 
 /* command_found - can execvp find and run prog? */
@@ -333,6 +357,19 @@ deliver_option(struct qdeliver_opts *d, int c, const char *arg)
 	case OPT_FORCE:
 		d->force = 1;
 		break;
+	case OPT_NO_BOUNCE:
+		d->no_bounce = 1;
+		break;
+	case OPT_FINAL:
+		d->final = 1;
+		break;
+	case OPT_WARN_AFTER:
+		d->warn_after = parse_number(arg, 1, 366 * 86400ul,
+		    "--warn-after");
+		break;
+	case OPT_HOSTNAME:
+		d->hostname = parse_hostname(arg);
+		break;
 	default:	/* OPT_WATCH */
 		d->watch = 1;
 	}
@@ -350,7 +387,7 @@ option(struct args *a, int c, const char *arg)
 		puts("smtpd-queue " VERSION);
 		exit(0);
 	}
-	if (c < OPT_QUEUE || c > OPT_WATCH)
+	if (c < OPT_QUEUE || c >= OPT_HELP)
 		die_usage("bad option", NULL);
 	a->given |= BIT(c);
 	if (c == OPT_QUEUE)
@@ -387,6 +424,9 @@ check_args(struct args *a)
 		die_usage("--dsn needs the sendmail form (no %s or %r)", NULL);
 	if (d->backoff_max < d->backoff)
 		die_usage("--backoff-max is less than --backoff", NULL);
+	if (d->final && (d->dsn & QDSN_NOTIFY))
+		die_usage("--final (the command delivers) and --dsn notify "
+		    "(it relays, and reports) exclude each other", NULL);
 }
 
 /* parse_args - the whole command line, or die */

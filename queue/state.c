@@ -2,7 +2,10 @@
  * state.c - the delivery record of a queued message (QUEUE/state/ID).
  * Spool files are never changed; the record is a "Key: value" file
  * beside them: attempts, times, last error, reason, and "Delivered: N
- * <addr>" / "Failed: N <addr> why" per finished recipient (N from 1).
+ * <addr>" / "Failed: N <addr> why" per finished recipient (N from 1);
+ * for the reports (DSNs): "Status: N X.Y.Z DIAG" per failed recipient,
+ * "Reported: N" per recipient a report covered, "Dsn: ID" (the last
+ * report) and "Warned: TIME" (the delay warning).
  * Saved as state/.tmp.ID, fsync, rename, fsync(state/): all or nothing.
  */
 #include <sys/stat.h>
@@ -107,8 +110,13 @@ qstate_init(struct qstate *st, size_t nrcpt)
 {
 	memset(st, 0, sizeof *st);
 	st->nrcpt = nrcpt;
-	if ((st->rs = calloc(nrcpt + 1, 1)) == NULL)
+	st->rs = calloc(nrcpt + 1, 1);
+	st->rep = calloc(nrcpt + 1, 1);
+	st->stat_at = calloc(nrcpt + 1, sizeof *st->stat_at);
+	if (st->rs == NULL || st->rep == NULL || st->stat_at == NULL) {
+		qstate_free(st);
 		return -1;
+	}
 	return 0;
 }
 
@@ -118,8 +126,14 @@ qstate_free(struct qstate *st)
 {
 	free(st->rs);
 	free(st->failed);
+	free(st->rep);
+	free(st->stat_at);
+	free(st->stat);
 	st->rs = NULL;
 	st->failed = NULL;
+	st->rep = NULL;
+	st->stat_at = NULL;
+	st->stat = NULL;
 }
 
 /* qstate_count - how many recipients are in state s */
@@ -168,6 +182,87 @@ qstate_fail(struct qstate *st, size_t i, const char *addr, const char *why)
 	return add_failed(st, line, sb.len);
 }
 
+/*
+ * add_status - keep one "Status: N X.Y.Z DIAG" line (val: its value,
+ * n octets) for recipient i (from 0)
+ */
+static int
+add_status(struct qstate *st, size_t i, const char *val, size_t n)
+{
+	struct dbuf db = { st->stat, st->stat_len, st->stat_cap, 0 };
+	size_t at = st->stat_len + 8;
+
+	db_add(&db, "Status: ", 8);
+	db_add(&db, val, n);
+	db_add(&db, "\n", 1);
+	st->stat = db.p;
+	st->stat_cap = db.cap;
+	if (db.err)
+		return -1;
+	st->stat_len = db.len;
+	st->stat_at[i] = at + 1;
+	return 0;
+}
+
+/*
+ * qstate_status - the status of recipient i (from 0), for a report:
+ * code ("5.1.1") and diag (a Diagnostic-Code value, one line)
+ */
+int
+qstate_status(struct qstate *st, size_t i, const char *code,
+    const char *diag)
+{
+	char line[QSTATE_TEXT_MAX + 64];
+	struct sbuf sb;
+
+	sb_init(&sb, line, sizeof line);
+	sb_num(&sb, i + 1);
+	sb_str(&sb, " ");
+	sb_str(&sb, code);
+	sb_str(&sb, " ");
+	sb_str(&sb, diag);
+	return add_status(st, i, line, sb.len);
+}
+
+/* copy_word - up to the first of stops (or the end) into out: its end */
+static const char *
+copy_word(const char *p, const char *end, const char *stops, char *out,
+    size_t cap)
+{
+	const char *q = p;
+	struct sbuf sb;
+
+	while (q < end && strchr(stops, *q) == NULL)
+		q++;
+	sb_init(&sb, out, cap);
+	sb_add(&sb, p, (size_t)(q - p));
+	return q;
+}
+
+/*
+ * qstate_status_of - recipient i's status as qstate_status kept it:
+ * 0 with code and diag, or -1 when it has none
+ */
+int
+qstate_status_of(const struct qstate *st, size_t i, char *code,
+    size_t ccap, char *diag, size_t dcap)
+{
+	const char *p, *end = st->stat + st->stat_len;
+
+	if (i >= st->nrcpt || st->stat_at[i] == 0)
+		return -1;
+	p = st->stat + st->stat_at[i] - 1;
+	while (p < end && *p >= '0' && *p <= '9')	/* N */
+		p++;
+	if (p < end && *p == ' ')
+		p++;
+	p = copy_word(p, end, " \n", code, ccap);
+	if (p < end && *p == ' ')
+		p++;
+	(void)copy_word(p, end, "\n", diag, dcap);
+	return 0;
+}
+
 /* parse_u - a decimal number: 0, or -1 */
 static int
 parse_u(const char *s, unsigned long long *v)
@@ -196,6 +291,49 @@ set_rcpt(struct qstate *st, struct spoolfmt_field *f, int failed)
 	return failed ? add_failed(st, f->val, f->val_len) : 0;
 }
 
+/* rcpt_no - the recipient (from 0) a line's value starts with, or -1 */
+static long long
+rcpt_no(const struct qstate *st, const char *val)
+{
+	unsigned long long i;
+
+	if (parse_u(val, &i) < 0 || i == 0 || i > st->nrcpt)
+		return -1;
+	return (long long)(i - 1);
+}
+
+/* set_dsn - "Dsn: ID": a queue id (letters, digits, dots) */
+static int
+set_dsn(struct qstate *st, const struct spoolfmt_field *f)
+{
+	size_t i;
+
+	if (f->val_len == 0 || f->val_len >= sizeof st->dsn ||
+	    f->val[0] == '.')
+		return -1;
+	for (i = 0; i < f->val_len; i++)
+		if (strchr("0123456789.abcdefghijklmnopqrstuvwxyz"
+		    "ABCDEFGHIJKLMNOPQRSTUVWXYZ", f->val[i]) == NULL)
+			return -1;
+	memcpy(st->dsn, f->val, f->val_len + 1);
+	return 0;
+}
+
+/* set_reported - "Reported: N" (a report covered it) or "Status: ..." */
+static int
+set_reported(struct qstate *st, const struct spoolfmt_field *f,
+    int reported)
+{
+	long long i;
+
+	if ((i = rcpt_no(st, f->val)) < 0)
+		return -1;
+	if (!reported)
+		return add_status(st, (size_t)i, f->val, f->val_len);
+	st->rep[i] = 1;
+	return 0;
+}
+
 /* is - does the field have this key? */
 static int
 is(const struct spoolfmt_field *f, const char *key)
@@ -210,7 +348,8 @@ set_field(struct qstate *st, struct spoolfmt_field *f)
 {
 	unsigned long long v = 0;
 	static const char *const num[] = { "Version", "Recipients",
-	    "Attempts", "First-Attempt", "Last-Attempt", "Next-Try", "Done" };
+	    "Attempts", "First-Attempt", "Last-Attempt", "Next-Try", "Done",
+	    "Warned" };
 	size_t i;
 
 	for (i = 0; i < sizeof num / sizeof num[0]; i++)
@@ -230,6 +369,12 @@ set_field(struct qstate *st, struct spoolfmt_field *f)
 		st->next_try = (long long)v;
 	else if (is(f, "Done"))
 		st->done = (long long)v;
+	else if (is(f, "Warned"))
+		st->warned = (long long)v;
+	else if (is(f, "Dsn"))
+		return set_dsn(st, f);
+	else if (is(f, "Reported") || is(f, "Status"))
+		return set_reported(st, f, is(f, "Reported"));
 	else if (is(f, "Last-Error"))
 		qstate_text(st->last_error, sizeof st->last_error, f->val,
 		    f->val_len);
@@ -380,6 +525,10 @@ format(struct dbuf *db, const char *name, const struct qstate *st,
 		db_line(db, "Last-Error", st->last_error);
 	if (st->reason[0] != '\0')
 		db_line(db, "Reason", st->reason);
+	if (st->warned != 0)
+		db_num(db, "Warned", (unsigned long long)st->warned);
+	if (st->dsn[0] != '\0')
+		db_line(db, "Dsn", st->dsn);
 	for (i = 0; i < st->nrcpt; i++) {
 		if (st->rs[i] != RS_DELIVERED)
 			continue;
@@ -392,6 +541,10 @@ format(struct dbuf *db, const char *name, const struct qstate *st,
 		db_add(db, ">\n", 2);
 	}
 	db_add(db, st->failed, st->failed_len);
+	db_add(db, st->stat, st->stat_len);
+	for (i = 0; i < st->nrcpt; i++)
+		if (st->rep[i])
+			db_num(db, "Reported", i + 1);
 }
 
 /* write_tmp - write and fsync dir/tmp; -1 (errno) and no file on error */

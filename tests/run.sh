@@ -37,6 +37,7 @@ run_group unit-addr ./tests/unit/addr_test
 run_group unit-sbuf ./tests/unit/sbuf_test
 run_group unit-reply ./tests/unit/reply_test
 run_group unit-netaddr ./tests/unit/netaddr_test
+run_group unit-status ./tests/unit/status_test
 for t in tests/t_*.py; do
 	n=$(basename "$t" .py); n=${n#t_}
 	run_group "$n" "$PY" "$t"

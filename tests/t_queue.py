@@ -585,7 +585,8 @@ def test_permanent_failure():
                           "echo \"$1: no such user here\" >&2\nexit 67\n")
         ids = inject(q, [tx(subject(1)), tx(subject(2))])
         blob = q.read(ids[0])
-        rc, out, err = qrun(q, "deliver", "--command", nouser)
+        rc, out, err = qrun(q, "deliver", "--no-bounce", "--command",
+                            nouser)
         st, _ = state_of(q, ids[0])
         check("permfail-failed-dir", rc == 0 and q.files("failed") ==
               sorted(ids) and q.files("new") == [] and
@@ -617,8 +618,8 @@ def test_per_recipient():
         ids = inject(q, [tx(subject(1), rcpts=(
             b"<ok@example.com>", b"<temp@example.com>",
             b"<perm@example.com>", b"<ok2@example.com>"))])
-        rc, out, err = qrun(q, "deliver", "--per-recipient", "--command",
-                            agent, env=w.env())
+        rc, out, err = qrun(q, "deliver", "--per-recipient", "--no-bounce",
+                            "--command", agent, env=w.env())
         st, path = state_of(q, ids[0])
         with open(path) as f:
             raw = f.read()
@@ -629,7 +630,7 @@ def test_per_recipient():
               "temp@" not in raw, "rc %d state:\n%s\nerr %s" % (
                   rc, raw, txt(err)))
         rc, out, err = qrun(q, "deliver", "--per-recipient", "--force",
-                            "--command", agent, env=w.env())
+                            "--no-bounce", "--command", agent, env=w.env())
         with open(os.path.join(w.dir, "calls")) as f:
             calls = f.read().split()
         runs = w.runs()
@@ -866,8 +867,9 @@ def test_argv_safety():
         os.mkdir(w.out)
         ids = inject(q, [tx(subject(2), rcpts=[
             b"<" + r.encode() + b">" for r in rcpts])])
-        rc, out, err = qrun(q, "deliver", "--per-recipient", "--command",
-                            w.rec + " %r", env=w.env(), cwd=w.dir)
+        rc, out, err = qrun(q, "deliver", "--per-recipient", "--no-bounce",
+                            "--command", w.rec + " %r", env=w.env(),
+                            cwd=w.dir)
         runs = w.runs()
         st, _ = state_of(q, ids[0])
         check("argv-dash-refused-without-dashdash", sorted(

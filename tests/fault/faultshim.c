@@ -6,8 +6,10 @@
  *   FAULT_SPEC="kind:N[+][:ERR],..."  e.g. "write:2:ENOSPC", "fsync:1",
  *       "renameat2:1:EINVAL,linkat:1:EIO", "write:1+:EDQUOT".  ERR is an
  *       errno name (default EIO), or "short" (write: half the bytes),
- *       "eintr" (fail with EINTR once: the caller must retry) or "slow"
- *       (fsync: succeed after 2 ms, like a disk flushing its cache).
+ *       "eintr" (fail with EINTR once: the caller must retry), "slow"
+ *       (fsync: succeed after 2 ms, like a disk flushing its cache) or
+ *       "kill" (die by SIGKILL instead of making the call: a crash
+ *       between two steps, for smtpd-queue's reports).
  *   FAULT_PREFIX=DIR   count only calls on files and directories under
  *       DIR (the queue); other fds (replies, logs) are left alone.
  *   FAULT_COUNTS=FILE  at exit, append "kind count" lines to FILE, and
@@ -30,6 +32,7 @@
 #include <dlfcn.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -53,6 +56,7 @@ static const char *const kind_name[K__N] = {
 #define ERR_SHORT	(-1)
 #define ERR_EINTR	(-2)
 #define ERR_SLOW	(-3)
+#define ERR_KILL	(-4)
 
 struct spec {
 	enum kind kind;
@@ -73,7 +77,7 @@ static const struct { const char *name; int err; } errnames[] = {
 	{ "EINVAL", EINVAL }, { "ENOSYS", ENOSYS }, { "EXDEV", EXDEV },
 	{ "EEXIST", EEXIST }, { "ENOENT", ENOENT }, { "EMFILE", EMFILE },
 	{ "EFBIG", EFBIG }, { "ENOMEM", ENOMEM }, { "short", ERR_SHORT },
-	{ "eintr", ERR_EINTR }, { "slow", ERR_SLOW },
+	{ "eintr", ERR_EINTR }, { "slow", ERR_SLOW }, { "kill", ERR_KILL },
 };
 
 /* parse_one - "kind:N[+][:ERR]" */
@@ -196,6 +200,8 @@ fault(enum kind k)
 		if (specs[i].kind == k && (n == specs[i].n ||
 		    (specs[i].from_on && n > specs[i].n))) {
 			fired++;
+			if (specs[i].err == ERR_KILL)
+				kill(getpid(), SIGKILL);
 			return specs[i].err;
 		}
 	return 0;
