@@ -179,6 +179,22 @@ take_proxy(struct client *c, const struct conn *conn,
 	return -1;
 }
 
+/*
+ * session_child_exit - a session forked by the supervisor ends without
+ * exit()'s handlers: the libraries the supervisor had loaded (libsystemd
+ * for the journal) would run their destructors, and fault their pages
+ * in, in every child.  Sanitizer builds keep exit() for the leak check.
+ */
+static void
+session_child_exit(int rc)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+	_exit(rc);
+#else
+	(void)rc;
+#endif
+}
+
 /* load_lists - read --domains and open --recipients; 0, or refused */
 static int
 load_lists(struct config *cfg, struct session *s, const char **files)
@@ -236,5 +252,7 @@ main(int argc, char **argv)
 		policy_free_domains(&cfg.domains);
 	if (files[1] != NULL)
 		rcptlist_close(&cfg.rcpts);
+	if (lfd >= 0)
+		session_child_exit(rc);
 	return rc;
 }

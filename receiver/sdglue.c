@@ -1,7 +1,9 @@
 /*
  * sdglue.c - systemd socket activation and journal, libsystemd optional.
- * Socket activation (sd_listen_fds(3)): LISTEN_PID is our pid and
- * LISTEN_FDS=1 means the connection is fd 3.  Journal: JOURNAL_STREAM
+ * Socket activation (the sd_listen_fds(3) protocol, read by hand: a
+ * library for two numbers would be mapped into every session, and into
+ * an Accept=no supervisor that forks them): LISTEN_PID is our pid and
+ * LISTEN_FDS=1 means the connection (or the listening socket) is fd 3.  Journal: JOURNAL_STREAM
  * names stderr's device and inode when it is connected to journald.
  * Built with libsystemd, the library is dlopen'ed on first use, so a
  * session started by tcpserver or xinetd never maps it (nor its
@@ -48,11 +50,8 @@ load(struct sdglue *g)
 	if (!g->tried) {
 		g->tried = 1;
 		g->lib = dlopen("libsystemd.so.0", RTLD_NOW | RTLD_LOCAL);
-		if (g->lib != NULL) {
-			*(void **)&g->listen_fds = dlsym(g->lib,
-			    "sd_listen_fds");
+		if (g->lib != NULL)
 			*(void **)&g->sendv = dlsym(g->lib, "sd_journal_sendv");
-		}
 	}
 	return g->lib != NULL ? 0 : -1;
 }
@@ -81,18 +80,12 @@ env_listen_fds(void)
 int
 sdglue_listen_fd(struct sdglue *g)
 {
-	int n = -1;
+	int n;
 
+	(void)g;
 	if (getenv("LISTEN_FDS") == NULL)
 		return -1;
-#ifdef HAVE_LIBSYSTEMD
-	if (load(g) == 0 && g->listen_fds != NULL)
-		n = g->listen_fds(1);
-#else
-	(void)g;
-#endif
-	if (n < 0)
-		n = env_listen_fds();
+	n = env_listen_fds();	/* by hand: no libsystemd for two numbers */
 	if (n == 0)
 		return -1;
 	return n == 1 ? LISTEN_FDS_START : -2;

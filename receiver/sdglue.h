@@ -12,7 +12,6 @@
 struct sdglue {
 	void	*lib;				/* dlopen handle, or NULL */
 	int	 tried;				/* dlopen was attempted */
-	int	 (*listen_fds)(int);		/* sd_listen_fds */
 	int	 (*sendv)(const struct iovec *, int);	/* sd_journal_sendv */
 };
 

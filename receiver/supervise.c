@@ -283,6 +283,8 @@ supervise(int lfd, const struct config *cfg, struct conn *conn)
 	fd_set rd;
 	int fd, r;
 
+	unsetenv("LD_BIND_NOW");	/* bound once here (smtpd-fast.service), */
+					/* for the children, not for programs */
 	log_init(&sv.log, cfg->log_mode, getpid(), "-");
 	only_on_lfd(lfd);
 	set_signals(&old);
