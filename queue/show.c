@@ -94,6 +94,8 @@ list_json(FILE *f, const struct qentry *e, long long now)
 	fprintf(f, ",\"attempts\":%lu,\"next_try\":%lld,\"last_error\":",
 	    e->st.attempts, e->st.next_try);
 	qentry_json(f, e->st.last_error);
+	fputs(",\"final_error\":", f);
+	qentry_json(f, e->st.final_error);
 	fputs(",\"reason\":", f);
 	qentry_json(f, ok ? e->st.reason : e->why);
 	putc('}', f);
@@ -273,10 +275,14 @@ show_state(const struct qentry *e)
 	show_line("first try", t);
 	qentry_fmt_time(t, sizeof t, e->st.last_try);
 	show_line("last try", t);
-	qentry_fmt_time(t, sizeof t, e->st.next_try);
-	show_line("next try", t);
+	if (e->where != Q_FAILED && e->where != Q_CORRUPT) {
+		qentry_fmt_time(t, sizeof t, e->st.next_try);
+		show_line("next try", t);
+	}
+	if (e->st.final_error[0] != '\0')
+		show_line("final error", e->st.final_error);
 	if (e->st.last_error[0] != '\0')
-		show_line("last error", e->st.last_error);
+		show_line("temp error", e->st.last_error);
 	if (e->st.reason[0] != '\0')
 		show_line("reason", e->st.reason);
 	if (e->st.dsn[0] != '\0')

@@ -165,7 +165,10 @@ add_failed(struct qstate *st, const char *val, size_t n)
 	return 0;
 }
 
-/* qstate_fail - recipient i (from 0) failed for good, for this reason */
+/*
+ * qstate_fail - recipient i (from 0) failed for good, for this reason,
+ * which is now the message's final error
+ */
 int
 qstate_fail(struct qstate *st, size_t i, const char *addr, const char *why)
 {
@@ -173,6 +176,7 @@ qstate_fail(struct qstate *st, size_t i, const char *addr, const char *why)
 	struct sbuf sb;
 
 	st->rs[i] = RS_FAILED;
+	qstate_text(st->final_error, sizeof st->final_error, why, strlen(why));
 	sb_init(&sb, line, sizeof line);
 	sb_num(&sb, i + 1);
 	sb_str(&sb, " <");
@@ -378,6 +382,9 @@ set_field(struct qstate *st, struct spoolfmt_field *f)
 	else if (is(f, "Last-Error"))
 		qstate_text(st->last_error, sizeof st->last_error, f->val,
 		    f->val_len);
+	else if (is(f, "Final-Error"))
+		qstate_text(st->final_error, sizeof st->final_error, f->val,
+		    f->val_len);
 	else if (is(f, "Reason"))
 		qstate_text(st->reason, sizeof st->reason, f->val, f->val_len);
 	else if (is(f, "Delivered") || is(f, "Failed"))
@@ -442,6 +449,28 @@ read_file(int dir, const char *name, size_t *len)
 }
 
 /*
+ * last_failed_why - a record from before Final-Error: the final error
+ * is the reason on its last "Failed: N <addr> why" line
+ */
+static void
+last_failed_why(struct qstate *st)
+{
+	const char *p, *end;
+
+	if (st->final_error[0] != '\0' || st->failed_len == 0)
+		return;
+	end = st->failed + st->failed_len - 1;		/* its newline */
+	for (p = end; p > st->failed && p[-1] != '\n'; p--)
+		;
+	for (; p + 1 < end; p++)
+		if (p[0] == '>' && p[1] == ' ') {
+			qstate_text(st->final_error, sizeof st->final_error,
+			    p + 2, (size_t)(end - p - 2));
+			return;
+		}
+}
+
+/*
  * qstate_load - read state/NAME into st (set up by qstate_init for the
  * envelope's recipients): 0 loaded, 1 there is none, -1 unreadable
  * (errno), -2 malformed (st is then fresh again).
@@ -466,6 +495,7 @@ qstate_load(int dir, const char *name, struct qstate *st)
 			return -1;
 		return -2;
 	}
+	last_failed_why(st);
 	return 0;
 }
 
@@ -523,6 +553,8 @@ format(struct dbuf *db, const char *name, const struct qstate *st,
 		db_num(db, "Done", (unsigned long long)st->done);
 	if (st->last_error[0] != '\0')
 		db_line(db, "Last-Error", st->last_error);
+	if (st->final_error[0] != '\0')
+		db_line(db, "Final-Error", st->final_error);
 	if (st->reason[0] != '\0')
 		db_line(db, "Reason", st->reason);
 	if (st->warned != 0)

@@ -23,7 +23,8 @@ struct qstate {
 	long long last_try;
 	long long next_try;
 	long long done;			/* when it went to failed/corrupt */
-	char	 last_error[QSTATE_TEXT_MAX];
+	char	 last_error[QSTATE_TEXT_MAX];	/* the last temporary one */
+	char	 final_error[QSTATE_TEXT_MAX];	/* the last permanent one */
 	char	 reason[QSTATE_TEXT_MAX];	/* why it failed */
 	size_t	 nrcpt;
 	unsigned char *rs;		/* enum rcpt_state per recipient */
