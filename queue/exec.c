@@ -3,7 +3,9 @@
  * execvp, never a shell; every descriptor of ours is close-on-exec; the
  * child leads its own process group (killed whole at the timeout) and
  * dies with us (PR_SET_PDEATHSIG).  Exit 0: delivered; 75 (EX_TEMPFAIL),
- * a signal or the timeout: retry later; any other status: failed.
+ * a signal or the timeout: retry later; 64 (EX_USAGE), 126 and 127
+ * (not executable, not found): the administrator's mistake, so retry
+ * later and log event=command-error; any other status: failed.
  */
 #define _GNU_SOURCE		/* pipe2, close_range */
 #include <sys/prctl.h>
@@ -20,6 +22,7 @@
 #include <unistd.h>
 
 #include "exec.h"
+#include "log.h"
 #include "msg.h"
 #include "state.h"
 #include "sbuf.h"
@@ -28,6 +31,9 @@
 #define CAPTURE_MAX	512	/* of the command's output, for the reason */
 #define TAIL_MAX	512	/* its end, for the last line (a DSN's) */
 #define EXIT_TEMPFAIL	75	/* EX_TEMPFAIL, sysexits.h */
+#define EXIT_USAGE	64	/* EX_USAGE: its command line was wrong */
+#define EXIT_CANNOT_RUN	126	/* a shell's: found, but not executable */
+#define EXIT_NOT_FOUND	127	/* a shell's: not found */
 
 enum { RUN_EXITED, RUN_TIMEOUT, RUN_IOERR };
 
@@ -269,6 +275,59 @@ pump(struct pump *pu, pid_t pid, const struct qrun *r, int *status)
 	}
 }
 
+/*
+ * setup_error - what an exit status says of the setup rather than of
+ * the message (a wrong --command or --dsn, a wrapper that cannot run
+ * what it calls), or NULL
+ */
+static const char *
+setup_error(int code)
+{
+	switch (code) {
+	case EXIT_USAGE:
+		return "command usage error (exit 64): check --command and "
+		    "--dsn";
+	case EXIT_CANNOT_RUN:
+		return "command cannot run a program (exit 126): check "
+		    "--command";
+	case EXIT_NOT_FOUND:
+		return "command did not find a program (exit 127): check "
+		    "--command and PATH";
+	}
+	return NULL;
+}
+
+/* exit_status - "exit N", or the setup error it means: temporary */
+static void
+exit_status(struct qresult *res, struct sbuf *sb, int code)
+{
+	const char *setup = setup_error(code);
+
+	if (setup != NULL) {
+		sb_str(sb, setup);
+		return;		/* QX_TEMP: never the message's fault */
+	}
+	sb_str(sb, "exit ");
+	sb_num(sb, (unsigned long long)code);
+	if (code == 0)
+		res->kind = QX_OK;
+	else if (code != EXIT_TEMPFAIL)
+		res->kind = QX_PERM;
+}
+
+/* log_setup_error - say loudly that the command, not the mail, is wrong */
+static void
+log_setup_error(const char *prog, const struct qresult *res)
+{
+	struct qlog ql;
+
+	qlog_begin(&ql, "command-error");
+	qlog_str(&ql, "level", "error");
+	qlog_str(&ql, "command", prog);
+	qlog_str(&ql, "reason", res->why);
+	qlog_end(&ql);
+}
+
 /* classify - the outcome, and a one-line reason with the output */
 static void
 classify(struct qresult *res, int how, int status, const struct pump *pu,
@@ -288,14 +347,8 @@ classify(struct qresult *res, int how, int status, const struct pump *pu,
 	else if (WIFSIGNALED(status)) {
 		sb_str(&sb, "killed by signal ");
 		sb_num(&sb, (unsigned long long)WTERMSIG(status));
-	} else {
-		sb_str(&sb, "exit ");
-		sb_num(&sb, (unsigned long long)WEXITSTATUS(status));
-		if (WEXITSTATUS(status) == 0)
-			res->kind = QX_OK;
-		else if (WEXITSTATUS(status) != EXIT_TEMPFAIL)
-			res->kind = QX_PERM;
-	}
+	} else
+		exit_status(res, &sb, WEXITSTATUS(status));
 	qstate_text(out, sizeof out, pu->cap, pu->caplen);
 	if (out[0] != '\0') {
 		sb_str(&sb, ": ");
@@ -415,4 +468,7 @@ qexec_run(char *const argv[], const struct qrun *r, struct qresult *res)
 	if (pu->out >= 0)
 		close(pu->out);
 	free(pu);
+	if (pid > 0 && how == RUN_EXITED && WIFEXITED(status) &&
+	    setup_error(WEXITSTATUS(status)) != NULL)
+		log_setup_error(argv[0], res);
 }

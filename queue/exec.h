@@ -26,7 +26,8 @@ struct qrun {			/* how to run it */
 
 enum qexec_kind {
 	QX_OK,			/* exit 0 */
-	QX_TEMP,		/* exit 75, a signal, the timeout: retry */
+	QX_TEMP,		/* exit 75, a signal, the timeout: retry; so
+				   are 64, 126, 127: a setup error, logged */
 	QX_PERM,		/* any other exit status: failed */
 	QX_NOEXEC		/* the command could not be started */
 };
