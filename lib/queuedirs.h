@@ -14,5 +14,6 @@
 #define QUEUEDIR_FAILED	"failed"	/* delivery failed for good */
 #define QUEUEDIR_CORRUPT "corrupt"	/* not a readable queue file */
 #define QUEUEDIR_STATE	"state"		/* delivery records, by id */
+#define QUEUEDIR_HOLD	"hold"		/* held: not delivered until released */
 
 #endif

@@ -17,25 +17,6 @@
 #include "commit.h"
 #include "log.h"
 
-/* has_message - is there a message NAME in any of the queue's places? */
-static int
-has_message(const struct queue *q, const char *name)
-{
-	static const enum qwhere places[] = {
-		Q_NEW, Q_CLAIM, Q_FAILED, Q_CORRUPT
-	};
-	struct stat sb;
-	size_t i, round;
-
-	for (round = 0; round < 2; round++)	/* it may be moving */
-		for (i = 0; i < sizeof places / sizeof places[0]; i++)
-			if (q->fd[places[i]] >= 0 &&
-			    fstatat(q->fd[places[i]], name, &sb,
-			    AT_SYMLINK_NOFOLLOW) == 0)
-				return 1;
-	return 0;
-}
-
 /* log_removed - one line per file removed */
 static void
 log_removed(enum qwhere w, const char *name, long long age, int e)
@@ -70,7 +51,7 @@ clean_dir(const struct queue *q, enum qwhere w, long long now)
 		if (age <= QDIR_STALE_AGE)
 			continue;
 		if (w == Q_STATE && nm.v[i][0] != '.' &&
-		    has_message(q, nm.v[i]))
+		    qdir_exists(q, nm.v[i]))
 			continue;
 		if (w == Q_TMP && qcommit_wanted(q, nm.v[i]))
 			continue;	/* a report its message's retry sends */

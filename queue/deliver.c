@@ -370,7 +370,8 @@ static long long
 next_try(const struct job *j)
 {
 	const struct qdeliver_opts *o = j->o;
-	long long limit = j->m.env.arrival + (long long)o->max_age, t;
+	long long limit = qstate_since(&j->st, j->m.env.arrival) +
+	    (long long)o->max_age, t;
 	unsigned long d = o->backoff, i;
 
 	for (i = 1; i < j->st.attempts && d < o->backoff_max; i++)
@@ -445,7 +446,8 @@ conclude(struct job *j, long long *next)
 	j->st.last_try = j->now;
 	if (j->pending > 0) {
 		memcpy(j->st.last_error, j->temp, sizeof j->st.last_error);
-		if (j->now - j->m.env.arrival >= (long long)j->o->max_age)
+		if (j->now - qstate_since(&j->st, j->m.env.arrival) >=
+		    (long long)j->o->max_age)
 			expire(j);
 	}
 	notice(j, &n);

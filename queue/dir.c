@@ -3,8 +3,9 @@
  * A deliverer claims new/ID by locking the file (flock) and renaming it
  * into claim/ID; the lock lives as long as the deliverer, so a claim
  * whose file is not locked was left by a dead one and goes back to new/
- * (qdir_recover_claims, logged).  Moves never replace a file
- * (RENAME_NOREPLACE, or link + unlink).
+ * (qdir_recover_claims, logged).  The operator's commands (requeue,
+ * hold, release) take the same lock before they move a file.  Moves
+ * never replace a file (RENAME_NOREPLACE, or link + unlink).
  */
 #define _GNU_SOURCE		/* renameat2 */
 #include <sys/file.h>
@@ -29,6 +30,15 @@ const char *const qdir_sub[Q__DIRS] = {
 	[Q_NEW] = QUEUEDIR_NEW, [Q_CLAIM] = QUEUEDIR_CLAIM,
 	[Q_FAILED] = QUEUEDIR_FAILED, [Q_CORRUPT] = QUEUEDIR_CORRUPT,
 	[Q_STATE] = QUEUEDIR_STATE, [Q_TMP] = QUEUEDIR_TMP,
+	[Q_HOLD] = QUEUEDIR_HOLD,
+};
+
+/*
+ * the places a message can be (state/ and tmp/ hold none); qdir_open
+ * makes hold/ as it makes claim/
+ */
+static const enum qwhere places[] = {
+	Q_NEW, Q_CLAIM, Q_FAILED, Q_CORRUPT, Q_HOLD
 };
 
 /*
@@ -203,6 +213,54 @@ same_file(int fd, int dir, const char *name)
 }
 
 /*
+ * lock - open w/NAME, never through a link, and take its lock without
+ * waiting: QLOCK_OK with *fdp, QLOCK_GONE, QLOCK_BUSY, QLOCK_LINK, or
+ * -1 (errno)
+ */
+static int
+lock(const struct queue *q, enum qwhere w, const char *name, int *fdp)
+{
+	int fd, saved;
+
+	if ((fd = openat(q->fd[w], name, OPEN_MSG)) < 0) {
+		if (errno == ELOOP)
+			return QLOCK_LINK;
+		return errno == ENOENT ? QLOCK_GONE : -1;
+	}
+	if (flock(fd, LOCK_EX | LOCK_NB) < 0) {
+		saved = errno;
+		close(fd);
+		errno = saved;
+		return errno == EWOULDBLOCK ? QLOCK_BUSY : -1;
+	}
+	*fdp = fd;
+	return QLOCK_OK;
+}
+
+/*
+ * qdir_lock - lock w/NAME for an operator's command, as a deliverer
+ * locks what it claims: QLOCK_OK with *fdp open and locked until
+ * closed, QLOCK_GONE (also when it moved while we locked it),
+ * QLOCK_BUSY (a deliverer or another command has it), QLOCK_LINK, or
+ * -1 (errno)
+ */
+int
+qdir_lock(const struct queue *q, enum qwhere w, const char *name, int *fdp)
+{
+	int r;
+
+	if (q->fd[w] < 0)
+		return QLOCK_GONE;
+	if ((r = lock(q, w, name, fdp)) != QLOCK_OK)
+		return r;
+	if (!same_file(*fdp, q->fd[w], name)) {
+		close(*fdp);
+		return QLOCK_GONE;
+	}
+	return QLOCK_OK;
+}
+
+/*
  * qdir_claim - take new/NAME for this process: lock it, then move it
  * into claim/.  QCLAIM_OK with *fdp open and locked until closed,
  * QCLAIM_BUSY, QCLAIM_LINK, or -1 (errno).  Because the lock is taken
@@ -211,20 +269,16 @@ same_file(int fd, int dir, const char *name)
 int
 qdir_claim(const struct queue *q, const char *name, int *fdp)
 {
-	int fd, saved;
+	int fd, r, saved;
 
-	if ((fd = openat(q->fd[Q_NEW], name, OPEN_MSG)) < 0) {
-		if (errno == ELOOP)
-			return QCLAIM_LINK;
-		return errno == ENOENT ? QCLAIM_BUSY : -1;
-	}
-	if (flock(fd, LOCK_EX | LOCK_NB) < 0 ||
-	    move(q->fd[Q_NEW], q->fd[Q_CLAIM], name) < 0) {
+	if ((r = lock(q, Q_NEW, name, &fd)) != QLOCK_OK)
+		return r == QLOCK_LINK ? QCLAIM_LINK : r < 0 ? -1 :
+		    QCLAIM_BUSY;
+	if (move(q->fd[Q_NEW], q->fd[Q_CLAIM], name) < 0) {
 		saved = errno;
 		close(fd);
 		errno = saved;
-		return errno == EWOULDBLOCK || errno == ENOENT ?
-		    QCLAIM_BUSY : -1;
+		return errno == ENOENT ? QCLAIM_BUSY : -1;
 	}
 	if (!same_file(fd, q->fd[Q_CLAIM], name)) {
 		(void)move(q->fd[Q_CLAIM], q->fd[Q_NEW], name);
@@ -324,29 +378,42 @@ qdir_remove(const struct queue *q, enum qwhere w, const char *name)
 }
 
 /*
- * qdir_find - open NAME wherever it is (new, claim, failed, corrupt):
- * an fd and *where, or -1 (ENOENT when it is nowhere).  Looks twice, as
- * a deliverer may move it between two places while we look.
+ * qdir_find - open NAME wherever it is (new, claim, failed, corrupt,
+ * hold): an fd and *where, or -1 (ENOENT when it is nowhere).  Looks
+ * twice, as a deliverer may move it between two places while we look.
  */
 int
 qdir_find(const struct queue *q, const char *name, enum qwhere *where)
 {
-	static const enum qwhere order[] = {
-		Q_NEW, Q_CLAIM, Q_FAILED, Q_CORRUPT
-	};
 	size_t i, round;
 	int fd;
 
 	for (round = 0; round < 2; round++)
-		for (i = 0; i < sizeof order / sizeof order[0]; i++) {
-			if (q->fd[order[i]] < 0)
+		for (i = 0; i < sizeof places / sizeof places[0]; i++) {
+			if (q->fd[places[i]] < 0)
 				continue;
-			fd = openat(q->fd[order[i]], name, OPEN_MSG);
+			fd = openat(q->fd[places[i]], name, OPEN_MSG);
 			if (fd >= 0 || errno != ENOENT) {
-				*where = order[i];
+				*where = places[i];
 				return fd;
 			}
 		}
 	errno = ENOENT;
 	return -1;
+}
+
+/* qdir_exists - is there a message NAME in any place (looks twice)? */
+int
+qdir_exists(const struct queue *q, const char *name)
+{
+	struct stat sb;
+	size_t i, round;
+
+	for (round = 0; round < 2; round++)
+		for (i = 0; i < sizeof places / sizeof places[0]; i++)
+			if (q->fd[places[i]] >= 0 &&
+			    fstatat(q->fd[places[i]], name, &sb,
+			    AT_SYMLINK_NOFOLLOW) == 0)
+				return 1;
+	return 0;
 }

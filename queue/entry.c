@@ -18,6 +18,7 @@
 static const char *const where_name[Q__DIRS] = {
 	[Q_NEW] = "queued", [Q_CLAIM] = "claimed", [Q_FAILED] = "failed",
 	[Q_CORRUPT] = "corrupt", [Q_STATE] = "state", [Q_TMP] = "tmp",
+	[Q_HOLD] = "held",
 };
 
 /* qentry_fmt_age - "45s", "12m", "3h05m", "2d04h" */
@@ -167,7 +168,7 @@ qentry_open(const struct queue *q, enum qwhere w, const char *name,
 	return 0;
 }
 
-/* qentry_state - queued, deferred, claimed, failed or corrupt */
+/* qentry_state - queued, deferred, claimed, held, failed or corrupt */
 const char *
 qentry_state(const struct qentry *e)
 {

@@ -131,21 +131,25 @@ list_dir(const struct queue *q, enum qwhere w, int json, int *first)
 }
 
 /*
- * qshow_list - one line per message in new/ and claim/ (with failed,
- * in failed/ and corrupt/), or a JSON array: QSHOW_OK or -1 (errno)
+ * qshow_list - one line per message in new/, claim/ and hold/ (with
+ * failed, in failed/ and corrupt/), or a JSON array: QSHOW_OK or -1
+ * (errno)
  */
 int
 qshow_list(const struct queue *q, int failed, int json)
 {
-	enum qwhere a = failed ? Q_FAILED : Q_NEW;
-	enum qwhere b = failed ? Q_CORRUPT : Q_CLAIM;
+	static const enum qwhere waiting[] = { Q_NEW, Q_CLAIM, Q_HOLD };
+	static const enum qwhere done[] = { Q_FAILED, Q_CORRUPT };
+	const enum qwhere *dirs = failed ? done : waiting;
+	size_t i, n = failed ? sizeof done / sizeof done[0] :
+	    sizeof waiting / sizeof waiting[0];
 	int first = 1;
 
 	if (json)
 		putchar('[');
-	if (list_dir(q, a, json, &first) < 0 ||
-	    list_dir(q, b, json, &first) < 0)
-		return -1;
+	for (i = 0; i < n; i++)
+		if (list_dir(q, dirs[i], json, &first) < 0)
+			return -1;
 	if (json)
 		puts("]");
 	return QSHOW_OK;
@@ -278,6 +282,10 @@ show_state(const struct qentry *e)
 	if (e->where != Q_FAILED && e->where != Q_CORRUPT) {
 		qentry_fmt_time(t, sizeof t, e->st.next_try);
 		show_line("next try", t);
+	}
+	if (e->st.requeued != 0) {
+		qentry_fmt_time(t, sizeof t, e->st.requeued);
+		show_line("requeued", t);
 	}
 	if (e->st.final_error[0] != '\0')
 		show_line("final error", e->st.final_error);

@@ -1,8 +1,9 @@
 /*
  * smtpd-queue.c - entry point: look into smtpd's queue and deliver it.
- * Commands list, show, cat, deliver, clean, stats; options, the exit
- * status, and the one place where errors become messages.  Never runs
- * a shell; never changes how smtpd writes its files.
+ * Commands list, show, cat, deliver, clean, stats, requeue, hold,
+ * release; options, the exit status, and the one place where errors
+ * become messages.  Never runs a shell; never changes how smtpd writes
+ * its files.
  * Exit: 0 done, 1 no such message, 100 usage, 111 temporary failure.
  */
 #include <sys/stat.h>
@@ -10,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
+#include <grp.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -20,6 +22,7 @@
 #include "clean.h"
 #include "loop.h"
 #include "msg.h"
+#include "requeue.h"
 #include "show.h"
 #include "sbuf.h"
 
@@ -68,6 +71,9 @@ static const char usage_text[] =
 "back\n"
 "                             dead claims\n"
 "  stats [--json]             counts per queue directory\n"
+"  requeue ID...|--all-failed failed messages back to new/, record reset\n"
+"  hold ID...                 keep queued messages from delivery\n"
+"  release ID...              let held messages be delivered again\n"
 "The queue: --queue, else env SMTPD_QUEUE, else " DEFAULT_QUEUE ".\n"
 "Exit: 0 done, 1 no such message, 100 usage, 111 temporary failure.\n";
 
@@ -77,6 +83,12 @@ enum {
 	OPT_BACKOFF_MAX, OPT_MAX_AGE, OPT_FORCE, OPT_WATCH, OPT_NO_BOUNCE,
 	OPT_FINAL, OPT_WARN_AFTER, OPT_HOSTNAME, OPT_HELP, OPT_VERSION
 };
+
+/*
+ * the options of the queue operations, numbered apart from the list
+ * above so that an option added there never takes their values
+ */
+enum { OPT_ALL_FAILED = OPT_QUEUE + 24 };
 
 #define BIT(o)		(1u << ((o) - OPT_QUEUE))
 #define DELIVER_OPTS	(BIT(OPT_COMMAND) | BIT(OPT_PER_RCPT) | \
@@ -89,6 +101,7 @@ static const struct option long_options[] = {
 	{ "queue", required_argument, NULL, OPT_QUEUE },
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "failed", no_argument, NULL, OPT_FAILED },
+	{ "all-failed", no_argument, NULL, OPT_ALL_FAILED },
 	{ "lf", no_argument, NULL, OPT_LF },
 	{ "command", required_argument, NULL, OPT_COMMAND },
 	{ "per-recipient", no_argument, NULL, OPT_PER_RCPT },
@@ -116,12 +129,16 @@ struct args {
 	const char *id;
 	unsigned given;			/* BIT() of each option seen */
 	int	 json, failed, lf;
+	const char **ids;		/* requeue, hold, release: ID... */
+	size_t	 nids;
 	struct qdeliver_opts d;
 };
 
+#define ARGS_IDS	2		/* nargs: ID... */
+
 struct command {
 	const char *name;
-	int	 nargs;			/* an ID, or none */
+	int	 nargs;			/* none, an ID, or ARGS_IDS */
 	int	 create;		/* make our queue directories */
 	unsigned opts;			/* the options it takes */
 	int	(*run)(const struct args *, const struct queue *);
@@ -295,6 +312,89 @@ cmd_stats(const struct args *a, const struct queue *q)
 	return 0;
 }
 
+/*
+ * move_result - say what became of one requeue, hold or release: its
+ * exit status (0, 1 not there, 111 busy or failed)
+ */
+static int
+move_result(const char *id, int r, enum qwhere where, enum qwhere from,
+    const char *verb)
+{
+	int e = errno;
+
+	if (r == QOP_OK)
+		return 0;
+	fprintf(stderr, "smtpd-queue: %s: ", id);
+	if (r == QOP_NOTFOUND)
+		fputs("no such message\n", stderr);
+	else if (r == QOP_ELSEWHERE)
+		fprintf(stderr, "not in %s/ (it is in %s/)\n", qdir_sub[from],
+		    qdir_sub[where]);
+	else if (r == QOP_BUSY)
+		fputs("being delivered or moved: try again\n", stderr);
+	else if (r == QOP_BAD)
+		fputs("not a queue file\n", stderr);
+	else
+		fprintf(stderr, "cannot %s: %s\n", verb, strerror(e));
+	return r == QOP_BUSY || r < 0 ? EXIT_TEMP : EXIT_NOTFOUND;
+}
+
+/* cmd_move - requeue, hold or release each ID: the worst exit status */
+static int
+cmd_move(const struct args *a, const struct queue *q, enum qop op,
+    enum qwhere from, const char *verb)
+{
+	enum qwhere where = from;
+	size_t i;
+	int r, rc = 0, one;
+
+	for (i = 0; i < a->nids; i++) {
+		r = qrequeue_one(q, op, a->ids[i], &where);
+		if ((one = move_result(a->ids[i], r, where, from, verb)) > rc)
+			rc = one;
+	}
+	return rc;
+}
+
+/* cmd_requeue - requeue ID..., requeue --all-failed */
+static int
+cmd_requeue(const struct args *a, const struct queue *q)
+{
+	struct qnames nm;
+	enum qwhere where;
+	size_t i;
+	int r, rc = 0, one;
+
+	if (!(a->given & BIT(OPT_ALL_FAILED)))
+		return cmd_move(a, q, QOP_REQUEUE, Q_FAILED, "requeue");
+	if (qdir_list(q, Q_FAILED, 0, &nm) < 0)
+		die_temp("cannot read", "failed/", errno);
+	qdir_names_sort(&nm);
+	for (i = 0; i < nm.n; i++) {	/* gone meanwhile: not an error */
+		r = qrequeue_one(q, QOP_REQUEUE, nm.v[i], &where);
+		if (r != QOP_NOTFOUND && r != QOP_ELSEWHERE &&
+		    (one = move_result(nm.v[i], r, where, Q_FAILED,
+		    "requeue")) > rc)
+			rc = one;
+	}
+	qdir_names_free(&nm);
+	return rc;
+}
+
+/* cmd_hold - hold ID... */
+static int
+cmd_hold(const struct args *a, const struct queue *q)
+{
+	return cmd_move(a, q, QOP_HOLD, Q_NEW, "hold");
+}
+
+/* cmd_release - release ID... */
+static int
+cmd_release(const struct args *a, const struct queue *q)
+{
+	return cmd_move(a, q, QOP_RELEASE, Q_HOLD, "release");
+}
+
 static const struct command commands[] = {
 	{ "list", 0, 0, BIT(OPT_JSON) | BIT(OPT_FAILED), cmd_list },
 	{ "show", 1, 0, 0, cmd_show },
@@ -302,6 +402,9 @@ static const struct command commands[] = {
 	{ "deliver", 0, 1, DELIVER_OPTS, cmd_deliver },
 	{ "clean", 0, 1, 0, cmd_clean },
 	{ "stats", 0, 0, BIT(OPT_JSON), cmd_stats },
+	{ "requeue", ARGS_IDS, 1, BIT(OPT_ALL_FAILED), cmd_requeue },
+	{ "hold", ARGS_IDS, 1, 0, cmd_hold },
+	{ "release", ARGS_IDS, 1, 0, cmd_release },
 };
 
 /* positional - the command name, then its ID */
@@ -318,6 +421,8 @@ positional(struct args *a, const char *arg)
 			die_usage("unknown command", arg);
 	} else if (a->id == NULL && a->cmd->nargs == 1)
 		a->id = arg;
+	else if (a->cmd->nargs == ARGS_IDS)
+		a->ids[a->nids++] = arg;	/* room for all of argv */
 	else
 		die_usage("unexpected argument", arg);
 }
@@ -379,6 +484,10 @@ deliver_option(struct qdeliver_opts *d, int c, const char *arg)
 static void
 option(struct args *a, int c, const char *arg)
 {
+	if (c == OPT_ALL_FAILED) {
+		a->given |= BIT(c);	/* the queue operations' flags */
+		return;
+	}
 	if (c == OPT_HELP) {
 		fputs(usage_text, stdout);
 		exit(0);
@@ -402,6 +511,17 @@ option(struct args *a, int c, const char *arg)
 		deliver_option(&a->d, c, arg);
 }
 
+/* check_ops_args - the arguments of requeue, hold, release */
+static void
+check_ops_args(const struct args *a)
+{
+	int all = (a->given & BIT(OPT_ALL_FAILED)) != 0;
+
+	if (a->cmd->nargs == ARGS_IDS && (a->nids == 0) == !all)
+		die_usage(all ? "IDs or --all-failed, not both" :
+		    "which messages? (IDs)", a->cmd->name);
+}
+
 /* check_args - the command got what it needs and nothing else */
 static void
 check_args(struct args *a)
@@ -414,6 +534,7 @@ check_args(struct args *a)
 		die_usage("option not for this command", a->cmd->name);
 	if (a->cmd->nargs == 1 && a->id == NULL)
 		die_usage("which message? (an ID)", a->cmd->name);
+	check_ops_args(a);
 	if (a->cmd->run != cmd_deliver)
 		return;
 	if (!(a->given & BIT(OPT_COMMAND)))
@@ -436,6 +557,8 @@ parse_args(int argc, char **argv, struct args *a)
 	int c;
 
 	memset(a, 0, sizeof *a);
+	if ((a->ids = calloc((size_t)argc, sizeof *a->ids)) == NULL)
+		die_temp("cannot parse", "arguments", errno);
 	a->queue = getenv("SMTPD_QUEUE");
 	if (a->queue == NULL || a->queue[0] == '\0')
 		a->queue = DEFAULT_QUEUE;
@@ -453,6 +576,26 @@ parse_args(int argc, char **argv, struct args *a)
 			option(a, c, optarg);
 	}
 	check_args(a);
+}
+
+/*
+ * become_owner - root moving messages (requeue, hold, release) becomes
+ * the queue's owner first, so that what it writes (records, hold/)
+ * stays readable and writable for the deliverers
+ */
+static void
+become_owner(const struct args *a)
+{
+	struct stat sb;
+
+	if ((a->cmd->run != cmd_requeue && a->cmd->run != cmd_hold &&
+	    a->cmd->run != cmd_release) || geteuid() != 0)
+		return;
+	if (stat(a->queue, &sb) < 0 || sb.st_uid == 0)
+		return;		/* root's queue, or none: qdir_open says */
+	if (setgroups(0, NULL) < 0 || setgid(sb.st_gid) < 0 ||
+	    setuid(sb.st_uid) < 0)
+		die_temp("cannot become the owner of", a->queue, errno);
 }
 
 /* std_fds - make sure fds 0, 1 and 2 are open, so pipes never get them */
@@ -479,10 +622,12 @@ main(int argc, char **argv)
 	(void)signal(SIGPIPE, SIG_IGN);
 	(void)signal(SIGCHLD, SIG_DFL);	/* waitpid must see our children */
 	parse_args(argc, argv, &a);
+	become_owner(&a);
 	if (qdir_open(&q, a.queue, a.cmd->create) < 0)
 		die_temp("cannot open the queue", a.queue, errno);
 	rc = a.cmd->run(&a, &q);
 	qdir_close(&q);
+	free(a.ids);
 	if (fflush(stdout) == EOF || ferror(stdout))
 		die_temp("cannot write to", "stdout", errno ? errno : EIO);
 	return rc;

@@ -346,6 +346,18 @@ is(const struct spoolfmt_field *f, const char *key)
 	    memcmp(f->key, key, f->key_len) == 0;
 }
 
+/* set_time - a time in seconds since the epoch: 0, or -1 */
+static int
+set_time(const struct spoolfmt_field *f, long long *t)
+{
+	unsigned long long v;
+
+	if (parse_u(f->val, &v) < 0)
+		return -1;
+	*t = (long long)v;
+	return 0;
+}
+
 /* set_field - one line of the record (unknown keys are skipped) */
 static int
 set_field(struct qstate *st, struct spoolfmt_field *f)
@@ -385,6 +397,8 @@ set_field(struct qstate *st, struct spoolfmt_field *f)
 	else if (is(f, "Final-Error"))
 		qstate_text(st->final_error, sizeof st->final_error, f->val,
 		    f->val_len);
+	else if (is(f, "Requeued"))
+		return set_time(f, &st->requeued);
 	else if (is(f, "Reason"))
 		qstate_text(st->reason, sizeof st->reason, f->val, f->val_len);
 	else if (is(f, "Delivered") || is(f, "Failed"))
@@ -549,6 +563,8 @@ format(struct dbuf *db, const char *name, const struct qstate *st,
 	db_num(db, "First-Attempt", (unsigned long long)st->first_try);
 	db_num(db, "Last-Attempt", (unsigned long long)st->last_try);
 	db_num(db, "Next-Try", (unsigned long long)st->next_try);
+	if (st->requeued != 0)
+		db_num(db, "Requeued", (unsigned long long)st->requeued);
 	if (st->done != 0)
 		db_num(db, "Done", (unsigned long long)st->done);
 	if (st->last_error[0] != '\0')
@@ -647,4 +663,37 @@ qstate_remove(int dir, const char *name)
 	if (unlinkat(dir, name, 0) < 0 && errno != ENOENT)
 		return -1;
 	return 0;
+}
+
+/*
+ * qstate_requeue - the record of a message that requeue gives back: its
+ * failed recipients pending again, the delivered ones kept (they never
+ * get it twice), attempts, times and errors forgotten; from when, its
+ * time in the queue counts again (qstate_since)
+ */
+void
+qstate_requeue(struct qstate *st, long long when)
+{
+	size_t i;
+
+	for (i = 0; i < st->nrcpt; i++)
+		if (st->rs[i] == RS_FAILED)
+			st->rs[i] = RS_PENDING;
+	free(st->failed);
+	st->failed = NULL;
+	st->failed_len = st->failed_cap = 0;
+	st->attempts = 0;
+	st->first_try = st->last_try = st->next_try = st->done = 0;
+	st->last_error[0] = st->final_error[0] = st->reason[0] = '\0';
+	st->requeued = when;
+}
+
+/*
+ * qstate_since - from when --max-age counts: the arrival, or the last
+ * requeue if that came later
+ */
+long long
+qstate_since(const struct qstate *st, long long arrival)
+{
+	return st->requeued > arrival ? st->requeued : arrival;
 }

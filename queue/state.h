@@ -23,6 +23,7 @@ struct qstate {
 	long long last_try;
 	long long next_try;
 	long long done;			/* when it went to failed/corrupt */
+	long long requeued;		/* when requeue gave it back, 0: never */
 	char	 last_error[QSTATE_TEXT_MAX];	/* the last temporary one */
 	char	 final_error[QSTATE_TEXT_MAX];	/* the last permanent one */
 	char	 reason[QSTATE_TEXT_MAX];	/* why it failed */
@@ -52,5 +53,7 @@ int	 qstate_status_of(const struct qstate *, size_t, char *, size_t,
 	    char *, size_t);
 void	 qstate_text(char *, size_t, const char *, size_t);
 void	 qstate_free(struct qstate *);
+void	 qstate_requeue(struct qstate *, long long);
+long long qstate_since(const struct qstate *, long long);
 
 #endif
