@@ -79,8 +79,8 @@ QUEUE	 = queue/smtpd-queue.o queue/dir.o queue/msg.o queue/state.o \
 QOBJS	 = $(QUEUE) $(LIB)
 RECEIVER_INC = -I. -Ireceiver -Ilib
 QUEUE_INC = -Iqueue -Ilib
-# the queue operations: requeue/hold/release
-QUEUE	+= queue/requeue.o
+# the queue operations: counters, requeue/hold/release, stats --prometheus
+QUEUE	+= queue/count.o queue/requeue.o queue/metrics.o
 $(OBJS): INC = $(RECEIVER_INC)
 $(QUEUE): INC = $(QUEUE_INC)
 $(LIB): INC = -Ilib

@@ -5,7 +5,8 @@
  * whose file is not locked was left by a dead one and goes back to new/
  * (qdir_recover_claims, logged).  The operator's commands (requeue,
  * hold, release) take the same lock before they move a file.  Moves
- * never replace a file (RENAME_NOREPLACE, or link + unlink).
+ * never replace a file (RENAME_NOREPLACE, or link + unlink), and each
+ * one that changes how a message stands is counted (count.c).
  */
 #define _GNU_SOURCE		/* renameat2 */
 #include <sys/file.h>
@@ -20,6 +21,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "count.h"
 #include "dir.h"
 #include "log.h"
 #include "queuedirs.h"
@@ -54,6 +56,7 @@ qdir_open(struct queue *q, const char *path, int create)
 	q->path = path;
 	for (w = 0; w < Q__DIRS; w++)
 		q->fd[w] = -1;
+	q->root = -1;
 	if ((root = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0)
 		return -1;
 	for (w = 0; w < Q__DIRS; w++) {
@@ -66,7 +69,7 @@ qdir_open(struct queue *q, const char *path, int create)
 			break;
 	}
 	saved = errno;
-	close(root);
+	q->root = root;
 	if (w < Q__DIRS) {
 		qdir_close(q);
 		errno = saved;
@@ -86,6 +89,9 @@ qdir_close(struct queue *q)
 			close(q->fd[w]);
 		q->fd[w] = -1;
 	}
+	if (q->root >= 0)
+		close(q->root);
+	q->root = -1;
 }
 
 /* qdir_name_ok - a plain file name: no '/', no leading dot, not too long */
@@ -199,6 +205,31 @@ move(int from, int to, const char *name)
 		return -1;
 	}
 	return 0;
+}
+
+/* counter - what a move from one place to another counts, or QC__N */
+static enum qcount
+counter(enum qwhere from, enum qwhere to)
+{
+	if (to == Q_CORRUPT)
+		return QC_CORRUPT;
+	if (from == Q_CLAIM)
+		return to == Q_FAILED ? QC_FAILED : to == Q_NEW ?
+		    QC_DEFERRED : QC__N;
+	if (to == Q_NEW)
+		return from == Q_FAILED ? QC_REQUEUED : from == Q_HOLD ?
+		    QC_RELEASED : QC__N;
+	return from == Q_NEW && to == Q_HOLD ? QC_HELD : QC__N;
+}
+
+/* count_move - count a move that was made, if it is one that counts */
+static void
+count_move(const struct queue *q, enum qwhere from, enum qwhere to)
+{
+	enum qcount c = counter(from, to);
+
+	if (c != QC__N)
+		qcount_add(q->root, c);
 }
 
 /* same_file - is fd the file at dir/name? */
@@ -343,6 +374,7 @@ qdir_recover_claims(const struct queue *q)
 		if (r <= 0)
 			continue;
 		n++;
+		qcount_add(q->root, QC_RECOVERED);
 		qlog_begin(&ql, "recovered");
 		qlog_str(&ql, "id", nm.v[i]);
 		qlog_end(&ql);
@@ -358,6 +390,7 @@ qdir_move(const struct queue *q, const char *name, enum qwhere from,
 {
 	if (move(q->fd[from], q->fd[to], name) < 0)
 		return -1;
+	count_move(q, from, to);
 	if (durable && fsync(q->fd[to]) < 0 && errno != EINVAL)
 		return -1;
 	return 0;
@@ -365,13 +398,16 @@ qdir_move(const struct queue *q, const char *name, enum qwhere from,
 
 /*
  * qdir_remove - unlink dir/NAME and make that durable, so a delivered
- * message cannot come back after a crash
+ * message cannot come back after a crash (one from claim/ counts as
+ * delivered)
  */
 int
 qdir_remove(const struct queue *q, enum qwhere w, const char *name)
 {
 	if (unlinkat(q->fd[w], name, 0) < 0)
 		return -1;
+	if (w == Q_CLAIM)
+		qcount_add(q->root, QC_DELIVERED);
 	if (fsync(q->fd[w]) < 0 && errno != EINVAL)
 		return -1;
 	return 0;

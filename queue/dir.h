@@ -32,6 +32,7 @@ enum qlock {			/* qdir_lock results, besides -1 */
 
 struct queue {
 	const char *path;
+	int	 root;		/* the queue directory itself */
 	int	 fd[Q__DIRS];	/* -1 when the directory does not exist */
 };
 

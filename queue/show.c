@@ -1,7 +1,8 @@
 /*
  * show.c - look into the queue: list, show, cat, stats.
- * Read-only: nothing here claims, moves or changes a file; values from
- * queue files are printed through entry.c, escaped where need be.
+ * Read-only: nothing here claims, moves or changes a queue file; values
+ * from queue files are printed through entry.c, escaped where need be.
+ * stats --prometheus FILE writes only FILE (metrics.c).
  */
 #include <sys/stat.h>
 
@@ -14,6 +15,7 @@
 #include <unistd.h>
 
 #include "entry.h"
+#include "metrics.h"
 #include "show.h"
 #include "sbuf.h"
 
@@ -391,76 +393,125 @@ qshow_cat(const struct queue *q, const char *name, int lf, char *why,
 	return r;
 }
 
-/* the counts of stats */
-struct counts {
-	size_t	 n[Q__DIRS];
-	size_t	 deferred, stale_tmp;
-	unsigned long long bytes;
-	long long oldest;		/* mtime of the oldest in new/claim */
+/* the states of the files in each directory stats counts */
+static const struct {
+	enum qwhere w;
+	enum qstat s;
+} counted[] = {
+	{ Q_NEW, QS_NEW }, { Q_CLAIM, QS_CLAIMED }, { Q_HOLD, QS_HELD },
+	{ Q_FAILED, QS_FAILED }, { Q_CORRUPT, QS_CORRUPT }, { Q_TMP, QS_TMP },
 };
 
-/* count_dir - how many files in w, their bytes and the oldest */
+/* tried - has the message in new/ a record of attempts (deferred)? */
 static int
-count_dir(const struct queue *q, enum qwhere w, struct counts *c,
-    long long now)
+tried(const struct queue *q, const char *name)
+{
+	unsigned long long n;
+
+	return qstate_peek_attempts(q->fd[Q_STATE], name, &n) == 0 && n > 0;
+}
+
+/* count_file - one file: its state, size and age */
+static void
+count_file(struct qfigures *f, enum qstat s, const struct stat *sb)
+{
+	long long t = (long long)sb->st_mtime;
+
+	f->n[s]++;
+	f->bytes[s] += (unsigned long long)sb->st_size;
+	if (f->oldest[s] == 0 || t < f->oldest[s])
+		f->oldest[s] = t;
+	if (s == QS_TMP && f->now - t > QDIR_STALE_AGE)
+		f->stale_tmp++;
+}
+
+/* count_dir - the files of one directory (none if it is missing) */
+static int
+count_dir(const struct queue *q, enum qwhere w, enum qstat s,
+    struct qfigures *f)
 {
 	struct qnames nm;
 	struct stat sb;
-	long long t;
 	size_t i;
 
 	if (qdir_list(q, w, 0, &nm) < 0)
 		return -1;
 	for (i = 0; i < nm.n; i++) {
 		if (fstatat(q->fd[w], nm.v[i], &sb, AT_SYMLINK_NOFOLLOW) < 0)
-			continue;
-		c->n[w]++;
-		if (w == Q_TMP && now - (long long)sb.st_mtime > QDIR_STALE_AGE)
-			c->stale_tmp++;
-		if (w != Q_NEW && w != Q_CLAIM)
-			continue;
-		c->bytes += (unsigned long long)sb.st_size;
-		if (c->oldest == 0 || (long long)sb.st_mtime < c->oldest)
-			c->oldest = (long long)sb.st_mtime;
-		if (w == Q_NEW &&
-		    qstate_peek(q->fd[Q_STATE], nm.v[i], &t) == 0)
-			c->deferred++;
+			continue;	/* gone meanwhile */
+		count_file(f, w == Q_NEW && tried(q, nm.v[i]) ? QS_DEFERRED :
+		    s, &sb);
 	}
 	qdir_names_free(&nm);
 	return 0;
 }
 
-/* qshow_stats - how many messages where, bytes, the oldest */
-int
-qshow_stats(const struct queue *q, int json)
+/* count - every directory, and the counters with prometheus */
+static int
+count(const struct queue *q, int prometheus, struct qfigures *f)
 {
-	static const enum qwhere dirs[] = {
-		Q_NEW, Q_CLAIM, Q_FAILED, Q_CORRUPT, Q_TMP
-	};
-	struct counts c;
-	long long now = (long long)time(NULL);
-	long long age;
-	char a[32];
 	size_t i;
 
-	memset(&c, 0, sizeof c);
-	for (i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-		if (count_dir(q, dirs[i], &c, now) < 0)
+	memset(f, 0, sizeof *f);
+	f->now = (long long)time(NULL);
+	for (i = 0; i < sizeof counted / sizeof counted[0]; i++)
+		if (count_dir(q, counted[i].w, counted[i].s, f) < 0)
 			return -1;
-	age = c.oldest ? now - c.oldest : 0;
+	return prometheus ? qcount_read(q->root, f->count) : 0;
+}
+
+/* older - the earlier of two mtimes, 0 meaning none */
+static long long
+older(long long a, long long b)
+{
+	return a == 0 || (b != 0 && b < a) ? b : a;
+}
+
+/* stats_text - stats as text or JSON: the totals of new/ and claim/ */
+static void
+stats_text(const struct qfigures *f, int json)
+{
+	size_t queued = f->n[QS_NEW] + f->n[QS_DEFERRED];
+	unsigned long long bytes = f->bytes[QS_NEW] + f->bytes[QS_DEFERRED] +
+	    f->bytes[QS_CLAIMED];
+	long long oldest = older(older(f->oldest[QS_NEW],
+	    f->oldest[QS_DEFERRED]), f->oldest[QS_CLAIMED]);
+	long long age = oldest ? f->now - oldest : 0;
+	char a[32];
+
 	if (json) {
 		printf("{\"queued\":%zu,\"deferred\":%zu,\"claimed\":%zu,"
-		    "\"failed\":%zu,\"corrupt\":%zu,\"tmp\":%zu,"
-		    "\"tmp_stale\":%zu,\"bytes\":%llu,\"oldest_age\":%lld}\n",
-		    c.n[Q_NEW], c.deferred, c.n[Q_CLAIM], c.n[Q_FAILED],
-		    c.n[Q_CORRUPT], c.n[Q_TMP], c.stale_tmp, c.bytes, age);
-		return QSHOW_OK;
+		    "\"held\":%zu,\"failed\":%zu,\"corrupt\":%zu,"
+		    "\"tmp\":%zu,\"tmp_stale\":%zu,\"bytes\":%llu,"
+		    "\"oldest_age\":%lld}\n", queued, f->n[QS_DEFERRED],
+		    f->n[QS_CLAIMED], f->n[QS_HELD], f->n[QS_FAILED],
+		    f->n[QS_CORRUPT], f->n[QS_TMP], f->stale_tmp, bytes, age);
+		return;
 	}
 	qentry_fmt_age(a, sizeof a, age);
-	printf("queued    %zu (deferred %zu)\nclaimed   %zu\n"
+	printf("queued    %zu (deferred %zu)\nclaimed   %zu\nheld      %zu\n"
 	    "failed    %zu\ncorrupt   %zu\ntmp       %zu (older than 36 h: "
-	    "%zu)\nbytes     %llu\noldest    %s\n", c.n[Q_NEW], c.deferred,
-	    c.n[Q_CLAIM], c.n[Q_FAILED], c.n[Q_CORRUPT], c.n[Q_TMP],
-	    c.stale_tmp, c.bytes, c.oldest ? a : "-");
+	    "%zu)\nbytes     %llu\noldest    %s\n", queued, f->n[QS_DEFERRED],
+	    f->n[QS_CLAIMED], f->n[QS_HELD], f->n[QS_FAILED],
+	    f->n[QS_CORRUPT], f->n[QS_TMP], f->stale_tmp, bytes,
+	    oldest ? a : "-");
+}
+
+/*
+ * qshow_stats - how many messages where, bytes, the oldest: as text,
+ * JSON, or (prometheus) the Prometheus text format to stdout or, when
+ * file is not NULL, written atomically into file.  QSHOW_OK, or -1.
+ */
+int
+qshow_stats(const struct queue *q, int json, int prometheus,
+    const char *file)
+{
+	struct qfigures f;
+
+	if (count(q, prometheus, &f) < 0)
+		return -1;
+	if (prometheus)
+		return qmetrics_write(&f, file) < 0 ? -1 : QSHOW_OK;
+	stats_text(&f, json);
 	return QSHOW_OK;
 }

@@ -18,6 +18,6 @@ enum qshow_status {
 int	 qshow_list(const struct queue *, int, int);
 int	 qshow_show(const struct queue *, const char *);
 int	 qshow_cat(const struct queue *, const char *, int, char *, size_t);
-int	 qshow_stats(const struct queue *, int);
+int	 qshow_stats(const struct queue *, int, int, const char *);
 
 #endif

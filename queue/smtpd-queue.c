@@ -71,6 +71,8 @@ static const char usage_text[] =
 "back\n"
 "                             dead claims\n"
 "  stats [--json]             counts per queue directory\n"
+"  stats --prometheus [FILE]  the same for Prometheus (FILE: written\n"
+"                             atomically, for node_exporter)\n"
 "  requeue ID...|--all-failed failed messages back to new/, record reset\n"
 "  hold ID...                 keep queued messages from delivery\n"
 "  release ID...              let held messages be delivered again\n"
@@ -88,7 +90,7 @@ enum {
  * the options of the queue operations, numbered apart from the list
  * above so that an option added there never takes their values
  */
-enum { OPT_ALL_FAILED = OPT_QUEUE + 24 };
+enum { OPT_ALL_FAILED = OPT_QUEUE + 24, OPT_PROMETHEUS };
 
 #define BIT(o)		(1u << ((o) - OPT_QUEUE))
 #define DELIVER_OPTS	(BIT(OPT_COMMAND) | BIT(OPT_PER_RCPT) | \
@@ -102,6 +104,7 @@ static const struct option long_options[] = {
 	{ "json", no_argument, NULL, OPT_JSON },
 	{ "failed", no_argument, NULL, OPT_FAILED },
 	{ "all-failed", no_argument, NULL, OPT_ALL_FAILED },
+	{ "prometheus", no_argument, NULL, OPT_PROMETHEUS },
 	{ "lf", no_argument, NULL, OPT_LF },
 	{ "command", required_argument, NULL, OPT_COMMAND },
 	{ "per-recipient", no_argument, NULL, OPT_PER_RCPT },
@@ -131,14 +134,16 @@ struct args {
 	int	 json, failed, lf;
 	const char **ids;		/* requeue, hold, release: ID... */
 	size_t	 nids;
+	const char *file;		/* stats --prometheus FILE */
 	struct qdeliver_opts d;
 };
 
 #define ARGS_IDS	2		/* nargs: ID... */
+#define ARGS_FILE	3		/* nargs: [FILE] */
 
 struct command {
 	const char *name;
-	int	 nargs;			/* none, an ID, or ARGS_IDS */
+	int	 nargs;			/* none, an ID, ARGS_IDS, ARGS_FILE */
 	int	 create;		/* make our queue directories */
 	unsigned opts;			/* the options it takes */
 	int	(*run)(const struct args *, const struct queue *);
@@ -303,12 +308,14 @@ cmd_clean(const struct args *a, const struct queue *q)
 	return 0;
 }
 
-/* cmd_stats - stats [--json] */
+/* cmd_stats - stats [--json], stats --prometheus [FILE] */
 static int
 cmd_stats(const struct args *a, const struct queue *q)
 {
-	if (qshow_stats(q, a->json) < 0)
-		die_temp("cannot count", q->path, errno);
+	if (qshow_stats(q, a->json, (a->given & BIT(OPT_PROMETHEUS)) != 0,
+	    a->file) < 0)
+		die_temp(a->file != NULL ? "cannot write" : "cannot count",
+		    a->file != NULL ? a->file : q->path, errno);
 	return 0;
 }
 
@@ -401,7 +408,8 @@ static const struct command commands[] = {
 	{ "cat", 1, 0, BIT(OPT_LF), cmd_cat },
 	{ "deliver", 0, 1, DELIVER_OPTS, cmd_deliver },
 	{ "clean", 0, 1, 0, cmd_clean },
-	{ "stats", 0, 0, BIT(OPT_JSON), cmd_stats },
+	{ "stats", ARGS_FILE, 0, BIT(OPT_JSON) | BIT(OPT_PROMETHEUS),
+	    cmd_stats },
 	{ "requeue", ARGS_IDS, 1, BIT(OPT_ALL_FAILED), cmd_requeue },
 	{ "hold", ARGS_IDS, 1, 0, cmd_hold },
 	{ "release", ARGS_IDS, 1, 0, cmd_release },
@@ -423,6 +431,8 @@ positional(struct args *a, const char *arg)
 		a->id = arg;
 	else if (a->cmd->nargs == ARGS_IDS)
 		a->ids[a->nids++] = arg;	/* room for all of argv */
+	else if (a->file == NULL && a->cmd->nargs == ARGS_FILE)
+		a->file = arg;
 	else
 		die_usage("unexpected argument", arg);
 }
@@ -484,7 +494,7 @@ deliver_option(struct qdeliver_opts *d, int c, const char *arg)
 static void
 option(struct args *a, int c, const char *arg)
 {
-	if (c == OPT_ALL_FAILED) {
+	if (c == OPT_ALL_FAILED || c == OPT_PROMETHEUS) {
 		a->given |= BIT(c);	/* the queue operations' flags */
 		return;
 	}
@@ -511,7 +521,7 @@ option(struct args *a, int c, const char *arg)
 		deliver_option(&a->d, c, arg);
 }
 
-/* check_ops_args - the arguments of requeue, hold, release */
+/* check_ops_args - the arguments of requeue, hold, release, stats */
 static void
 check_ops_args(const struct args *a)
 {
@@ -520,6 +530,10 @@ check_ops_args(const struct args *a)
 	if (a->cmd->nargs == ARGS_IDS && (a->nids == 0) == !all)
 		die_usage(all ? "IDs or --all-failed, not both" :
 		    "which messages? (IDs)", a->cmd->name);
+	if (a->file != NULL && !(a->given & BIT(OPT_PROMETHEUS)))
+		die_usage("a file only for stats --prometheus", a->file);
+	if (a->json && (a->given & BIT(OPT_PROMETHEUS)))
+		die_usage("--json or --prometheus, not both", NULL);
 }
 
 /* check_args - the command got what it needs and nothing else */

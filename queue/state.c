@@ -514,15 +514,13 @@ qstate_load(int dir, const char *name, struct qstate *st)
 }
 
 /*
- * qstate_peek - the Next-Try of state/NAME from the head of the file,
- * without claiming the message: 0 and *t, or -1 (none, or unreadable)
+ * peek - the number of key ("\nKey: ") in the head of state/NAME,
+ * without claiming the message: 0 and *v, or -1 (none, or unreadable)
  */
-int
-qstate_peek(int dir, const char *name, long long *t)
+static int
+peek(int dir, const char *name, const char *key, unsigned long long *v)
 {
-	static const char key[] = "\nNext-Try: ";
 	char buf[1024], *p, *nl;
-	unsigned long long v;
 	ssize_t n;
 	int fd;
 
@@ -536,14 +534,36 @@ qstate_peek(int dir, const char *name, long long *t)
 	buf[n] = '\0';
 	if ((p = strstr(buf, key)) == NULL)
 		return -1;
-	p += sizeof key - 1;
+	p += strlen(key);
 	if ((nl = strchr(p, '\n')) == NULL)
 		return -1;
 	*nl = '\0';
-	if (parse_u(p, &v) < 0)
+	return parse_u(p, v);
+}
+
+/*
+ * qstate_peek - the Next-Try of state/NAME from the head of the file,
+ * without claiming the message: 0 and *t, or -1 (none, or unreadable)
+ */
+int
+qstate_peek(int dir, const char *name, long long *t)
+{
+	unsigned long long v;
+
+	if (peek(dir, name, "\nNext-Try: ", &v) < 0)
 		return -1;
 	*t = (long long)v;
 	return 0;
+}
+
+/*
+ * qstate_peek_attempts - the Attempts of state/NAME, as qstate_peek:
+ * 0 and *n, or -1 (no record, or unreadable)
+ */
+int
+qstate_peek_attempts(int dir, const char *name, unsigned long long *n)
+{
+	return peek(dir, name, "\nAttempts: ", n);
 }
 
 /* format - the record as text */

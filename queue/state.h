@@ -43,6 +43,7 @@ struct qstate {
 int	 qstate_init(struct qstate *, size_t);
 int	 qstate_load(int, const char *, struct qstate *);
 int	 qstate_peek(int, const char *, long long *);
+int	 qstate_peek_attempts(int, const char *, unsigned long long *);
 int	 qstate_save(int, const char *, const struct qstate *,
 	    const struct spoolfmt_env *);
 int	 qstate_remove(int, const char *);
