@@ -178,7 +178,8 @@ UNITS	 = smtpd.socket smtpd@.service smtpd-submission.socket \
 	   smtpd-submission@.service smtps.socket smtps@.service \
 	   smtpd-fast.socket smtpd-fast.service smtpd-deliver.path \
 	   smtpd-deliver.service smtpd-queue-clean.service \
-	   smtpd-queue-clean.timer
+	   smtpd-queue-clean.timer smtpd-queue-metrics.service \
+	   smtpd-queue-metrics.timer
 EXAMPLES = xinetd/smtpd xinetd/smtps tcpserver/run tcpserver/tcp.smtp \
 	   tcpserver/run-smtps tcpserver/tcp.smtps smtpd-tls.conf \
 	   smtpd.default

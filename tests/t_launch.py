@@ -326,7 +326,8 @@ VARIANTS = (("smtpd-fd3@.service", "smtpd-fd3.socket"),
 TLS_FILES = {"tls-cert": "/etc/smtpd/tls/cert.pem",
              "tls-key": "/etc/smtpd/tls/key.pem"}
 QUEUE_UNITS = ("smtpd-deliver.path", "smtpd-deliver.service",
-               "smtpd-queue-clean.service", "smtpd-queue-clean.timer")
+               "smtpd-queue-clean.service", "smtpd-queue-clean.timer",
+               "smtpd-queue-metrics.service", "smtpd-queue-metrics.timer")
 # the AUTH settings both submission units read (EnvironmentFile=), and
 # the example of that file that make install puts with the examples
 AUTH_DEFAULTS = "/etc/default/smtpd"
