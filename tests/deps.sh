@@ -45,6 +45,11 @@ have fail2ban-regex || need="$need fail2ban"
 # AUTH (issue 17): tests/t_auth.py starts its own Dovecot (the real one,
 # as the backend of --auth-dovecot); doveadm comes with dovecot-core
 have doveadm || need="$need dovecot-core"
+# tests/t_queueops.py: stats --prometheus read by prometheus_client's
+# parser (Debian's, for /usr/bin/python3) and by a real node_exporter
+/usr/bin/python3 -c 'import prometheus_client' >/dev/null 2>&1 ||
+	need="$need python3-prometheus-client"
+have prometheus-node-exporter || need="$need prometheus-node-exporter"
 # make test-haproxy (tests/integration/t_haproxy.py): smtpd hosts behind
 # a real HAProxy, run in the foreground by the test (no service starts)
 have haproxy || need="$need haproxy"
