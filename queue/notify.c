@@ -53,7 +53,8 @@ static int
 delay_due(const struct qnotice *n)
 {
 	return n->o->warn_after > 0 && n->st->warned == 0 &&
-	    n->now - n->env->arrival >= (long long)n->o->warn_after;
+	    n->now - qstate_since(n->st, n->env->arrival) >=
+	    (long long)n->o->warn_after;
 }
 
 /* pick - the recipients this report covers, in envelope order: how many */
@@ -148,8 +149,8 @@ stage(const struct qnotice *n, const struct qreport_sel *sel, size_t k,
 
 	host_name(n->o, host, sizeof host);
 	r = (struct qreport){ host, n->name, n->env, n->st, n->fd, n->now,
-	    n->env->arrival + (long long)n->o->max_age, n->delay_status,
-	    n->delay_diag, sel, k };
+	    qstate_since(n->st, n->env->arrival) + (long long)n->o->max_age,
+	    n->delay_status, n->delay_diag, sel, k };
 	c->id[0] = '\0';
 	if (qcommit_begin(n->q, host, c) < 0)
 		return -1;

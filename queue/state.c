@@ -687,9 +687,11 @@ qstate_remove(int dir, const char *name)
 
 /*
  * qstate_requeue - the record of a message that requeue gives back: its
- * failed recipients pending again, the delivered ones kept (they never
- * get it twice), attempts, times and errors forgotten; from when, its
- * time in the queue counts again (qstate_since)
+ * failed recipients pending again, with their statuses and the mark of
+ * the report that told of them (their next outcome is reported anew),
+ * the delivered ones kept (they never get it twice), attempts, times,
+ * errors and the delay warning forgotten; from when, its time in the
+ * queue counts again (qstate_since).  The last report's id stays.
  */
 void
 qstate_requeue(struct qstate *st, long long when)
@@ -697,8 +699,16 @@ qstate_requeue(struct qstate *st, long long when)
 	size_t i;
 
 	for (i = 0; i < st->nrcpt; i++)
-		if (st->rs[i] == RS_FAILED)
+		if (st->rs[i] == RS_FAILED) {
 			st->rs[i] = RS_PENDING;
+			st->rep[i] = 0;
+		}
+	for (i = 0; i < st->nrcpt; i++)
+		st->stat_at[i] = 0;	/* only failed recipients had one */
+	free(st->stat);
+	st->stat = NULL;
+	st->stat_len = st->stat_cap = 0;
+	st->warned = 0;
 	free(st->failed);
 	st->failed = NULL;
 	st->failed_len = st->failed_cap = 0;

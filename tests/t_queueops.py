@@ -378,6 +378,79 @@ def test_requeue_crash():
             w.cleanup()
 
 
+def old_message(q, qid, days=2):
+    """A queue file in new/ that arrived days ago."""
+    data = re.sub(rb"Arrival: \d+", b"Arrival: %d" % (
+        int(time.time()) - days * 86400), tq.spool_file(qid))
+    tq.put_file(q, qid, data)
+
+
+def reports(err):
+    """(type, id) of each report (DSN) a deliverer logged."""
+    return re.findall(r"event=report id=(\S+) dsn=\S+ type=(\w+)", txt(err))
+
+
+def test_requeue_lifetime():
+    """--max-age counts from the requeue: a message that expired is tried
+    again for as long as a new one; so does --warn-after."""
+    q, w = lib.Queue(), tq.Work()
+    try:
+        qid = "1700000000.000001.0000001.0123456789abcdef.mx"
+        old_message(q, qid)
+        tempf = w.script("tempf.sh", "#!/bin/sh\ncat >/dev/null\n"
+                         "echo busy >&2\nexit 75\n")
+        rc, out, err = qrun(q, "deliver", "--max-age", "86400", "--command",
+                            tempf)
+        check("lifetime-expired", q.files("failed") == [qid] and
+              "expired after" in txt(err), "%r %s" % (all_files(q), txt(err)))
+        rc, out, err = qrun(q, "requeue", qid)
+        t0 = int(time.time())
+        # with reports on: no delay warning, the requeue is an hour old at
+        # most (the arrival two days)
+        rc, out, err = tq.qrun(q, "deliver", "--max-age", "86400",
+                               "--warn-after", "3600", "--command", tempf)
+        st, _ = state_of(q, qid)
+        check("requeue-restarts-max-age", rc == 0 and q.files("new") ==
+              [qid] and events(err, "deferred") == [qid] and st and
+              t0 < int(st.get("Next-Try", 0)) <= int(st.get("Requeued", 0))
+              + 86400, "rc %d %r %r %s" % (rc, all_files(q), st, txt(err)))
+        check("requeue-restarts-warn-after", reports(err) == [] and
+              "Warned" not in st, "%r %s" % (st, txt(err)))
+    finally:
+        q.cleanup()
+        w.cleanup()
+
+
+def test_requeue_reports():
+    """With reports on: a requeued recipient that fails again is reported
+    again, and its record keeps one status, not two."""
+    q, w = lib.Queue(), tq.Work()
+    try:
+        ids = inject(q, [tx(subject(1))])
+        agent = w.script("fail.sh", FAIL_SH)
+        rc, out, err1 = tq.qrun(q, "deliver", "--command", agent)
+        before = raw_state(q, ids[0]) or ""
+        rc, out, err = qrun(q, "requeue", ids[0])
+        reset = raw_state(q, ids[0]) or ""
+        for n in q.files("new"):	# the first report: not ours to send
+            if n not in ids:
+                os.unlink(os.path.join(q.dir, "new", n))
+        rc, out, err2 = tq.qrun(q, "deliver", "--command", agent)
+        after = raw_state(q, ids[0]) or ""
+        rc, out, err3 = qrun(q, "show", ids[0])
+        check("requeue-report-reset", "Status: 1 " in before and
+              "Reported: 1" in before and "Status:" not in reset and
+              "Reported:" not in reset, "before %r after requeue %r" % (
+                  before, reset))
+        check("requeue-reported-again", reports(err1) == [
+            (ids[0], "failure")] and reports(err2) == [(ids[0], "failure")]
+              and after.count("Status: 1 ") == 1 and "warning" not in
+              txt(err2 + err3), "%s %s %r" % (txt(err1), txt(err2), after))
+    finally:
+        q.cleanup()
+        w.cleanup()
+
+
 def chown_tree(path, uid):
     for root, dirs, files in os.walk(path):
         os.chown(root, uid, uid)
@@ -1210,7 +1283,8 @@ def main():
     tests = [test_requeue_one, test_requeue_keeps_delivered,
              test_requeue_many, test_requeue_locked,
              test_requeue_races_deliverer, test_requeue_crash,
-             test_root_becomes_owner,
+             test_root_becomes_owner, test_requeue_lifetime,
+             test_requeue_reports,
              test_hold_release, test_hold_busy, test_final_error,
              test_command_errors, test_msmtp_usage_error,
              test_prometheus_file, test_prometheus_atomic,
