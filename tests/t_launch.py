@@ -1088,8 +1088,11 @@ def test_syscalls_auth(workdir):
         opened = {m.group(1) for m in (re.search(
             r"open(?:at2?)?\((?:AT_FDCWD, )?\"(/[^\"]*)\".*\) = \d+", ln)
             for ln in lines) if m}
+        # an execve that failed ends "= -1 E..."; one that worked ends
+        # "= 0", or "<unfinished ...>" when strace -f split the line
         execs = {m.group(1) for m in (re.search(
-            r"execve\(\"([^\"]+)\".*\) = 0", ln) for ln in lines) if m}
+            r"execve\(\"([^\"]+)\".*(\) = 0|<unfinished \.\.\.>)", ln)
+            for ln in lines) if m}
         if name == "checkpassword":
             # the wrapper, the perl script, and the program it runs on
             # success (smtpd names /bin/true)
