@@ -166,6 +166,9 @@ clean:
 # installed naming $(SBINDIR)/smtpd instead.
 PREFIX	?= /usr/local
 SBINDIR	?= $(PREFIX)/sbin
+# smtpd-queue goes with smtpd unless told otherwise (the Debian package:
+# BINDIR=/usr/bin, as a tool users run); units then name it there
+BINDIR	?= $(SBINDIR)
 MANDIR	?= $(PREFIX)/share/man
 DOCDIR	?= $(PREFIX)/share/doc/smtpd
 SD_VAR	 = $(shell pkg-config --variable=$(1) systemd 2>/dev/null)
@@ -186,10 +189,13 @@ EXAMPLES = xinetd/smtpd xinetd/smtps tcpserver/run tcpserver/tcp.smtp \
 POLICY_EXAMPLES = check-mailbox greylist relay-by-cert sender-login \
 	   checkpassword-crypt
 FAIL2BAN_EXAMPLES = fail2ban/filter.d/smtpd.conf fail2ban/jail.d/smtpd.conf
-FIXPATH	 = sed 's|/usr/sbin/smtpd|$(SBINDIR)/smtpd|g'
+FIXPATH	 = sed -e 's|/usr/sbin/smtpd-queue|@BINDIR@/smtpd-queue|g' \
+	   -e 's|/usr/sbin/smtpd|$(SBINDIR)/smtpd|g' \
+	   -e 's|@BINDIR@/smtpd-queue|$(BINDIR)/smtpd-queue|g'
 
 install: $(SBIN_PROGS)
-	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(MANDIR)/man8 \
+	$(INSTALL) -d $(DESTDIR)$(SBINDIR) $(DESTDIR)$(BINDIR) \
+	    $(DESTDIR)$(MANDIR)/man8 \
 	    $(DESTDIR)$(MANDIR)/man5 $(DESTDIR)$(MANDIR)/man1 \
 	    $(DESTDIR)$(SYSTEMDUNITDIR) \
 	    $(DESTDIR)$(SYSUSERSDIR) $(DESTDIR)$(TMPFILESDIR) \
@@ -197,7 +203,8 @@ install: $(SBIN_PROGS)
 	    $(DESTDIR)$(DOCDIR)/examples/tcpserver \
 	    $(DESTDIR)$(DOCDIR)/examples/fail2ban/filter.d \
 	    $(DESTDIR)$(DOCDIR)/examples/fail2ban/jail.d
-	$(INSTALL) -m 0755 $(SBIN_PROGS) $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 smtpd $(DESTDIR)$(SBINDIR)/
+	$(INSTALL) -m 0755 smtpd-queue $(DESTDIR)$(BINDIR)/
 	$(INSTALL) -m 0644 man/smtpd.8 $(DESTDIR)$(MANDIR)/man8/
 	$(INSTALL) -m 0644 man/smtpd-spool.5 $(DESTDIR)$(MANDIR)/man5/
 	$(INSTALL) -m 0644 man/smtpd-queue.1 $(DESTDIR)$(MANDIR)/man1/
@@ -219,7 +226,7 @@ install: $(SBIN_PROGS)
 	    $(DESTDIR)$(DOCDIR)/examples/$$f || exit 1; done
 
 uninstall:
-	for f in $(SBIN_PROGS); do rm -f $(DESTDIR)$(SBINDIR)/$$f; done
+	rm -f $(DESTDIR)$(SBINDIR)/smtpd $(DESTDIR)$(BINDIR)/smtpd-queue
 	rm -f $(DESTDIR)$(MANDIR)/man8/smtpd.8 \
 	    $(DESTDIR)$(MANDIR)/man5/smtpd-spool.5 \
 	    $(DESTDIR)$(MANDIR)/man1/smtpd-queue.1 \
