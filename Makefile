@@ -249,3 +249,5 @@ uninstall:
 # fuzz, valgrind-test, stress and the fault shim (issue 5)
 include tests/reliability.mk
 include tests/integration.mk
+# the Debian package: build, lintian, install, remove (make test-deb)
+include tests/deb.mk
