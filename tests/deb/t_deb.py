@@ -19,6 +19,8 @@ system).  As root:
   port 25   what listens on port 25 is the same before and after
   session   one SMTP session through /usr/sbin/smtpd as the user smtpd
             on a pipe, into /var/spool/smtpd/new; smtpd-queue list
+  upgrade   dpkg -i over the installed package: the mail stays, still
+            nothing enabled but the clean timer
   remove    apt-get remove: the binaries go, the mail, queue, user and
             /etc/default/smtpd stay
   purge     apt-get purge: /etc/default/smtpd goes, tmp/ leftovers go,
@@ -346,6 +348,15 @@ def main():
         check("port-25", listeners(25) == port25, "before %r, after %r" %
               (port25, listeners(25)))
         msg = test_session()
+
+        # installed again over itself (postinst configure with the old
+        # version: the upgrade path): the mail stays, nothing is enabled
+        p = run(["dpkg", "-i", deb])
+        links = wants_links()
+        check("upgrade", p.returncode == 0 and msg is not None and
+              os.path.isfile(os.path.join(QUEUE, "new", msg)) and
+              not any(u in links for u in NOT_ENABLED) and
+              "smtpd-queue-clean.timer" in links, tail(p))
 
         p = run(["apt-get", "remove", "-y", "-q", "smtpd"])
         check("remove", p.returncode == 0 and
