@@ -6,6 +6,8 @@
 #   make install         install into DESTDIR under PREFIX (/usr/local):
 #                        sbin, man pages, systemd units, examples
 #   make uninstall       remove what make install put there
+#   make test-deb        build the Debian package (debian/), lintian,
+#                        install, remove and purge it (root, Debian)
 
 CC	?= cc
 CFLAGS	?= -O2 -g
