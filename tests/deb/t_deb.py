@@ -160,7 +160,8 @@ def build(work):
     # the hardening flags reached the compiler
     check("build-flags", b"-fstack-protector-strong" in p.stdout and
           b"-D_FORTIFY_SOURCE=2" in p.stdout and b"-O2" in p.stdout and
-          b"-Wl,-z,relro" in p.stdout and b"-Wl,-z,now" in p.stdout,
+          b"-Wl,-z,relro" in p.stdout and b"-Wl,-z,now" in p.stdout and
+          b"-Werror=format-security -Wformat=2" in p.stdout,
           "dpkg-buildflags not in the compiler's command lines")
     debs = glob.glob(os.path.join(work, "smtpd_*.deb"))
     if not ok or len(debs) != 1:
