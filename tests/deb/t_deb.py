@@ -10,7 +10,8 @@ system).  As root:
   files     dpkg -c: exactly the files expected, in their places
   install   apt-get install ./smtpd_*.deb: the user smtpd, the queue
             /var/spool/smtpd (smtpd:smtpd 0750, tmp/ and new/), the
-            conffile /etc/default/smtpd, the man pages
+            conffiles /etc/default/smtpd and smtpd-deliver, the man
+            pages
   units     no unit that listens is enabled (port 25, 587, 465), nor the
             deliverer; the queue clean timer is.  When PID 1 is not
             systemd (a container) nothing can be started anyway: then
@@ -68,7 +69,7 @@ EXAMPLES = ["check-mailbox", "checkpassword-crypt", "greylist",
             "tcpserver/run-smtps", "tcpserver/tcp.smtp",
             "tcpserver/tcp.smtps", "xinetd/smtpd", "xinetd/smtps"]
 EXPECTED = set(["/usr/sbin/smtpd", "/usr/bin/smtpd-queue",
-                "/etc/default/smtpd",
+                "/etc/default/smtpd", "/etc/default/smtpd-deliver",
                 "/usr/lib/sysusers.d/smtpd.conf",
                 "/usr/lib/tmpfiles.d/smtpd.conf",
                 "/usr/share/man/man8/smtpd.8.gz",
@@ -221,7 +222,8 @@ def test_installed():
             om = repr(e)
         check("queue " + d, om == ("smtpd", "smtpd", 0o750, True), repr(om))
     p = run(["dpkg-query", "-W", "-f=${Conffiles}", "smtpd"])
-    check("conffile", "/etc/default/smtpd" in out(p), out(p))
+    check("conffiles", "/etc/default/smtpd " in out(p) and
+          "/etc/default/smtpd-deliver " in out(p), out(p))
     for page in ("smtpd", "smtpd-queue", "smtpd-spool"):
         p = run(["man", "-w", page])
         check("man " + page, p.returncode == 0 and
@@ -325,9 +327,10 @@ def main():
     if had_queue:
         print("SKIP deb: %s exists already: not touching its mail" % QUEUE)
         return
-    if os.path.lexists("/etc/default/smtpd"):
-        print("SKIP deb: /etc/default/smtpd exists already")
-        return
+    for path in ("/etc/default/smtpd", "/etc/default/smtpd-deliver"):
+        if os.path.lexists(path):
+            print("SKIP deb: %s exists already" % path)
+            return
     port25 = listeners(25)
     if port25:
         print("INFO listening on :25 before the install: %r" % port25)
@@ -374,6 +377,7 @@ def main():
         p = run(["apt-get", "purge", "-y", "-q", "smtpd"])
         check("purge", p.returncode == 0 and not installed("smtpd") and
               not os.path.exists("/etc/default/smtpd") and
+              not os.path.exists("/etc/default/smtpd-deliver") and
               not os.path.exists(stale), tail(p))
         check("purge-keeps-mail", msg is not None and
               os.path.isfile(os.path.join(QUEUE, "new", msg)) and
@@ -406,7 +410,8 @@ def main():
               exists_group("smtpd") == had_group and
               os.path.lexists(QUEUE) == had_queue and
               listeners(25) == port25 and
-              not os.path.lexists("/etc/default/smtpd"), "")
+              not os.path.lexists("/etc/default/smtpd") and
+              not os.path.lexists("/etc/default/smtpd-deliver"), "")
         print("INFO deb test took %.1f s" % (time.time() - t0))
         p, f = lib._results["pass"], lib._results["fail"]
         print("%d passed, %d failed" % (p, f))
