@@ -134,7 +134,15 @@ def copy_tree(dest):
     clean checkout plus the work in progress holds), no build output."""
     p = subprocess.run(["git", "-C", lib.ROOT, "ls-files", "-z", "--cached",
                         "--others", "--exclude-standard"],
-                       stdout=subprocess.PIPE, check=True)
+                       stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+    if p.returncode != 0:
+        # not a git checkout (a tarball): all of it but the test output;
+        # build output is harmless, debian/rules clean runs make clean
+        shutil.copytree(lib.ROOT, dest, symlinks=True,
+                        ignore=shutil.ignore_patterns(
+                            ".git", "out", "out-*", "demo-queue",
+                            "__pycache__", ".cache"))
+        return
     for rel in p.stdout.decode().split("\0"):
         if not rel or not os.path.lexists(os.path.join(lib.ROOT, rel)):
             continue
