@@ -131,8 +131,10 @@ fuzz_mail_params(const char *in, size_t n)
 		return;
 	check_value("ENVID", mp.envid, ADDR_ENVID_MAX);
 	if (mp.body != BODY_NONE && mp.body != BODY_7BIT &&
-	    mp.body != BODY_8BITMIME)
+	    mp.body != BODY_8BITMIME && mp.body != BODY_BINARYMIME)
 		fail("BODY value", in, n);
+	if (mp.body != BODY_NONE && addr_body_name(mp.body)[0] == '\0')
+		fail("BODY without a name", in, n);
 	if (mp.ret != RET_NONE && mp.ret != RET_FULL && mp.ret != RET_HDRS)
 		fail("RET value", in, n);
 	if (!mp.has_size && mp.size != 0)
