@@ -215,6 +215,15 @@ flush_wbuf(struct spool *sp)
 	sp->wlen = 0;
 }
 
+/* spool_flush - write out what is buffered: 0, or -1 (errno) */
+int
+spool_flush(struct spool *sp)
+{
+	flush_wbuf(sp);
+	errno = sp->err;
+	return sp->err != 0 ? -1 : 0;
+}
+
 /*
  * spool_write_more - spool_write() for what does not simply fit in the
  * buffer (or after an error); errors are kept for spool_hold()

@@ -1,0 +1,689 @@
+/*
+ * milters.c - the session's mail filters: one connection to each
+ * --milter for the whole session, each stage (CONNECT, HELO, MAIL, RCPT,
+ * DATA, the message, ABORT, QUIT) asked of them in order, with the
+ * macros Postfix sends at that stage (Postfix MILTER_README, "Sendmail
+ * macro emulation"), and their replies folded into one outcome.  A
+ * filter that breaks (down, slow, closes, garbage) is dropped with one
+ * log record, and --milter-default-action decides the transaction.  The
+ * message is read back from its tmp spool file in bounded pieces, as
+ * Postfix's cleanup reads its queue file for milters: never the whole
+ * message in memory.  Never replies to the client.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "milters.h"
+
+/* the steps we can leave out and the replies we can do without */
+#define OFFER_STEPS	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | \
+	SMFIP_NORCPT | SMFIP_NOBODY | SMFIP_NOHDRS | SMFIP_NOEOH | \
+	SMFIP_NR_HDR | SMFIP_NOUNKNOWN | SMFIP_NODATA | SMFIP_SKIP | \
+	SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
+	SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY | \
+	SMFIP_HDR_LEADSPC)
+/* the EOB actions we carry out (none yet: see README) */
+#define OFFER_ACTIONS	0
+
+#define READ_BUF	MILTER_CHUNK	/* the message, read back in pieces */
+
+/* stages, for macros, the log and which replies mean what */
+enum stage { ST_CONNECT, ST_HELO, ST_MAIL, ST_RCPT, ST_DATA, ST_HEADER,
+	ST_EOH, ST_BODY, ST_EOB };
+
+static const char *const stage_name[] = { "connect", "helo", "mail",
+	"rcpt", "data", "header", "eoh", "body", "eob" };
+
+/* what a stage sends: its command, and the flags to leave it out or */
+/* not wait for its reply */
+static const struct {
+	char	 cmd;
+	uint32_t no, nr;
+} stage_cmd[] = {
+	[ST_CONNECT] = { SMFIC_CONNECT, SMFIP_NOCONNECT, SMFIP_NR_CONN },
+	[ST_HELO] = { SMFIC_HELO, SMFIP_NOHELO, SMFIP_NR_HELO },
+	[ST_MAIL] = { SMFIC_MAIL, SMFIP_NOMAIL, SMFIP_NR_MAIL },
+	[ST_RCPT] = { SMFIC_RCPT, SMFIP_NORCPT, SMFIP_NR_RCPT },
+	[ST_DATA] = { SMFIC_DATA, SMFIP_NODATA, SMFIP_NR_DATA },
+	[ST_HEADER] = { SMFIC_HEADER, SMFIP_NOHDRS, SMFIP_NR_HDR },
+	[ST_EOH] = { SMFIC_EOH, SMFIP_NOEOH, SMFIP_NR_EOH },
+	[ST_BODY] = { SMFIC_BODY, SMFIP_NOBODY, SMFIP_NR_BODY },
+	[ST_EOB] = { SMFIC_BODYEOB, 0, 0 },
+};
+
+/* milters_init - the configured filters, none connected yet */
+void
+milters_init(struct milter_set *set, const struct config *cfg,
+    struct logger *log)
+{
+	unsigned i;
+
+	memset(set, 0, sizeof *set);
+	set->n = cfg->nmilters;
+	set->cfg = cfg;
+	set->log = log;
+	for (i = 0; i < MILTER_MAX; i++)
+		set->m[i].fd = -1;
+}
+
+/* log_filter - one record about filter i */
+static void
+log_filter(struct milter_set *set, unsigned i, const char *event_what,
+    const char *stage, const char *why)
+{
+	struct logline ll;
+
+	log_begin(set->log, &ll, "milter");
+	log_str(&ll, "filter", set->cfg->milters[i]);
+	log_str(&ll, "stage", stage);
+	log_str(&ll, "result", event_what);
+	if (why != NULL)
+		log_str(&ll, "reason", why);
+	log_end(set->log, &ll);
+}
+
+/*
+ * broken - filter i failed: one log record, hang up, and from now on
+ * the default action rules the transactions of this session
+ */
+static enum milter_outcome
+broken(struct milter_set *set, unsigned i, enum stage st)
+{
+	log_filter(set, i, "failed", stage_name[st], set->m[i].why);
+	milter_close(&set->m[i]);
+	set->live[i] = 0;
+	if (set->cfg->milter_default != MILTER_DEFAULT_ACCEPT)
+		set->failed = set->cfg->milter_default;
+	return MO_CONTINUE;
+}
+
+/* failed_outcome - what a broken filter means for this transaction */
+static enum milter_outcome
+failed_outcome(const struct milter_set *set)
+{
+	if (set->failed == MILTER_DEFAULT_TEMPFAIL)
+		return MO_FAILED_TEMP;
+	if (set->failed == MILTER_DEFAULT_REJECT)
+		return MO_FAILED_REJECT;
+	return MO_CONTINUE;
+}
+
+/* copy_text - keep a checked REPLYCODE for the session's reply */
+static void
+copy_text(struct milter_text *t, const struct milter_reply *r)
+{
+	unsigned i;
+	size_t n;
+
+	t->code = r->code;
+	memcpy(t->esc, r->esc, sizeof t->esc);
+	t->nlines = r->nlines;
+	for (i = 0; i < r->nlines; i++) {
+		n = r->line_len[i] > MILTER_LINE_MAX ? MILTER_LINE_MAX :
+		    r->line_len[i];
+		memcpy(t->line[i], r->line[i], n);
+		t->line[i][n] = '\0';
+	}
+}
+
+/*
+ * await - filter i's answer to a stage, PROGRESS meaning "wait on"
+ * (each one restarts --milter-timeout, all of them together within
+ * --timeout); -1 when the filter broke
+ */
+static int
+await(struct milter_set *set, unsigned i, enum stage st,
+    struct milter_reply *r)
+{
+	struct milter *m = &set->m[i];
+	struct timespec all = io_now();
+	unsigned wait;
+	int left;
+
+	all.tv_sec += set->cfg->timeout;
+	for (;;) {
+		wait = set->cfg->milter_timeout;
+		left = ms_until(all) / 1000;
+		if (st == ST_EOB || (unsigned)left < wait)
+			wait = left > 0 ? (unsigned)left : 1;
+		if (milter_read(m, wait, r) < 0)
+			return -1;
+		if (r->v != MV_PROGRESS)
+			return 0;
+		if (ms_until(all) == 0) {
+			memcpy(m->why, "PROGRESS past --timeout", 24);
+			return -1;
+		}
+	}
+}
+
+/*
+ * judge - fold filter i's reply to stage st into an outcome; a reply
+ * that makes no sense there breaks the filter
+ */
+static enum milter_outcome
+judge(struct milter_set *set, unsigned i, enum stage st,
+    const struct milter_reply *r)
+{
+	switch (r->v) {
+	case MV_CONTINUE:
+		return MO_CONTINUE;
+	case MV_SKIP:
+		if (st != ST_BODY)
+			break;
+		set->skip_body = 1;
+		return MO_CONTINUE;
+	case MV_ACCEPT:
+		set->done[i] = 1;
+		if (st <= ST_HELO)
+			set->live[i] = 0;	/* the whole session */
+		return MO_CONTINUE;
+	case MV_REJECT:
+		return MO_REJECT;
+	case MV_TEMPFAIL:
+		return MO_TEMPFAIL;
+	case MV_DISCARD:
+		return st >= ST_MAIL ? MO_DISCARD : MO_REJECT;
+	case MV_REPLYCODE:
+		copy_text(&set->text, r);
+		return MO_REPLYCODE;
+	default:
+		break;
+	}
+	memcpy(set->m[i].why, "reply not allowed at this stage", 32);
+	return broken(set, i, st);
+}
+
+/* add_macro - one name, value pair, when the value is known */
+static void
+add_macro(struct milter_args *a, const char *name, const char *val)
+{
+	if (val == NULL || val[0] == '\0')
+		return;
+	milter_args_str(a, name);
+	milter_args_str(a, val);
+}
+
+/*
+ * stage_macros - the macros Postfix sends at each stage by default
+ * (milter_connect_macros, _helo_, _mail_, _rcpt_, _data_, _eoh_, _eom_)
+ */
+static void
+stage_macros(struct milter_args *a, enum stage st,
+    const struct milter_facts *f, const char *arg)
+{
+	const struct client *c = f->client;
+
+	milter_args_add(a, &stage_cmd[st].cmd, 1);
+	switch (st) {
+	case ST_CONNECT:
+		add_macro(a, "j", f->cfg->hostname);
+		add_macro(a, "{daemon_name}", "smtpd");
+		add_macro(a, "v", "smtpd");
+		add_macro(a, "_", c->ip[0] != '\0' ? c->ip : "unknown");
+		add_macro(a, "{client_addr}", c->ip);
+		add_macro(a, "{client_port}", c->port);
+		add_macro(a, "{client_name}", c->name[0] != '\0' ? c->name :
+		    "unknown");
+		add_macro(a, "{daemon_addr}", c->local_ip);
+		break;
+	case ST_HELO:
+		if (f->tls->active) {
+			add_macro(a, "{tls_version}", f->tls->version);
+			add_macro(a, "{cipher}", f->tls->cipher);
+		}
+		break;
+	case ST_MAIL:
+		add_macro(a, "{auth_authen}", f->auth_user);
+		add_macro(a, "{mail_addr}", arg);
+		break;
+	case ST_RCPT:
+		add_macro(a, "{rcpt_addr}", arg);
+		break;
+	default:
+		add_macro(a, "i", f->queue_id);
+		break;
+	}
+}
+
+/* send_macros - the stage's macros to filter i; 0 or -1 */
+static int
+send_macros(struct milter *m, enum stage st, const struct milter_facts *f,
+    const char *arg)
+{
+	struct milter_args a;
+
+	milter_args_init(&a);
+	stage_macros(&a, st, f, arg);
+	if (a.len <= 1)
+		return 0;
+	return milter_send(m, SMFIC_MACRO, a.buf, a.overflow ? 1 : a.len);
+}
+
+/*
+ * ask_one - stage st (its data p, n) of filter i: macros, the command,
+ * its reply unless the filter said it needs none
+ */
+static enum milter_outcome
+ask_one(struct milter_set *set, unsigned i, enum stage st,
+    const struct milter_facts *f, const char *macro_arg, const void *p,
+    size_t n)
+{
+	struct milter *m = &set->m[i];
+	struct milter_reply r;
+
+	if ((m->steps & stage_cmd[st].no) != 0)
+		return MO_CONTINUE;
+	if ((st != ST_HEADER && st != ST_BODY &&
+	    send_macros(m, st, f, macro_arg) < 0) ||
+	    milter_send(m, stage_cmd[st].cmd, p, n) < 0)
+		return broken(set, i, st);
+	if ((m->steps & stage_cmd[st].nr) != 0)
+		return MO_CONTINUE;
+	if (await(set, i, st, &r) < 0)
+		return broken(set, i, st);
+	return judge(set, i, st, &r);
+}
+
+/*
+ * ask_all - stage st of every live filter in order, up to the first
+ * that says anything but CONTINUE/ACCEPT; then, whatever they said, a
+ * broken filter's default action if there is one
+ */
+static enum milter_outcome
+ask_all(struct milter_set *set, enum stage st, const struct milter_facts *f,
+    const char *macro_arg, const void *p, size_t n)
+{
+	enum milter_outcome o;
+	unsigned i;
+
+	for (i = 0; i < set->n; i++) {
+		if (!set->live[i] || (st >= ST_MAIL && set->done[i]))
+			continue;
+		if ((o = ask_one(set, i, st, f, macro_arg, p, n)) !=
+		    MO_CONTINUE) {
+			if (st >= ST_MAIL)
+				log_filter(set, i, o == MO_DISCARD ?
+				    "discard" : "refused", stage_name[st],
+				    NULL);
+			return o;
+		}
+	}
+	return st >= ST_MAIL ? failed_outcome(set) : MO_CONTINUE;
+}
+
+/*
+ * milters_connect - connect to and negotiate with each filter, then
+ * CONNECT: host name, family ('4', '6', 'U' for a UNIX peer), port
+ * (network order) and address of the real client (after PROXY too)
+ */
+enum milter_outcome
+milters_connect(struct milter_set *set, const struct milter_facts *f)
+{
+	struct milter_args a;
+	const struct client *c = f->client;
+	unsigned port = (unsigned)strtoul(c->port, NULL, 10);
+	unsigned char pn[2] = { (unsigned char)(port >> 8),
+	    (unsigned char)port };
+	char family = c->unix_peer || c->ip[0] == '\0' ? 'U' :
+	    strchr(c->ip, ':') != NULL ? '6' : '4';
+	unsigned i;
+
+	for (i = 0; i < set->n; i++) {
+		if (milter_open(&set->m[i], set->cfg->milters[i],
+		    set->cfg->milter_timeout, OFFER_ACTIONS, OFFER_STEPS) < 0)
+			(void)broken(set, i, ST_CONNECT);
+		else
+			set->live[i] = 1;
+	}
+	milter_args_init(&a);
+	milter_args_str(&a, c->name[0] != '\0' ? c->name : c->ip[0] != '\0' ?
+	    c->ip : "localhost");
+	milter_args_add(&a, &family, 1);
+	if (family != 'U') {
+		milter_args_add(&a, pn, 2);
+		milter_args_str(&a, c->ip);
+	} else
+		milter_args_add(&a, "\0\0", 3);		/* port 0, "" */
+	return ask_all(set, ST_CONNECT, f, NULL, a.buf, a.len);
+}
+
+/* milters_helo - HELO/EHLO: the name the client gave */
+enum milter_outcome
+milters_helo(struct milter_set *set, const struct milter_facts *f)
+{
+	return ask_all(set, ST_HELO, f, NULL, f->helo, strlen(f->helo) + 1);
+}
+
+/*
+ * args_of - "<path>" then each SP-separated ESMTP parameter, each NUL
+ * ended (the path and parameters passed the SMTP grammar already)
+ */
+static void
+args_of(struct milter_args *a, const char *path, const char *params)
+{
+	const char *sp;
+
+	milter_args_str(a, path);
+	while (params != NULL && *params != '\0') {
+		while (*params == ' ')
+			params++;
+		if (*params == '\0')
+			break;
+		if ((sp = strchr(params, ' ')) == NULL)
+			sp = params + strlen(params);
+		milter_args_add(a, params, (size_t)(sp - params));
+		milter_args_add(a, "", 1);
+		params = sp;
+	}
+}
+
+/* bare - the address without its angle brackets, for {mail_addr} */
+static void
+bare(char *out, size_t cap, const char *path)
+{
+	size_t n = strlen(path);
+
+	if (n >= 2 && path[0] == '<' && path[n - 1] == '>') {
+		path++;
+		n -= 2;
+	}
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, path, n);
+	out[n] = '\0';
+}
+
+/* milters_mail - MAIL: the sender path and its ESMTP parameters */
+enum milter_outcome
+milters_mail(struct milter_set *set, const struct milter_facts *f,
+    const char *path, const char *params)
+{
+	struct milter_args a;
+	char addr[600];
+
+	memset(set->done, 0, sizeof set->done);
+	if (set->failed)
+		return failed_outcome(set);
+	milter_args_init(&a);
+	args_of(&a, path, params);
+	bare(addr, sizeof addr, path);
+	return ask_all(set, ST_MAIL, f, addr, a.buf, a.len);
+}
+
+/* milters_rcpt - RCPT: a recipient path and its ESMTP parameters */
+enum milter_outcome
+milters_rcpt(struct milter_set *set, const struct milter_facts *f,
+    const char *path, const char *params)
+{
+	struct milter_args a;
+	char addr[600];
+
+	if (set->failed)
+		return failed_outcome(set);
+	milter_args_init(&a);
+	args_of(&a, path, params);
+	bare(addr, sizeof addr, path);
+	return ask_all(set, ST_RCPT, f, addr, a.buf, a.len);
+}
+
+/* milters_data - DATA or the first BDAT, before the 354 or the reading */
+enum milter_outcome
+milters_data(struct milter_set *set, const struct milter_facts *f)
+{
+	if (set->failed)
+		return failed_outcome(set);
+	return ask_all(set, ST_DATA, f, NULL, NULL, 0);
+}
+
+/* the message read back from its spool file, a piece at a time */
+struct reader {
+	int	 fd;
+	int	 err;			/* a read failed */
+	size_t	 pos, len;
+	unsigned char buf[READ_BUF];
+	size_t	 hlen;			/* the header being put together */
+	char	 hbuf[MILTER_HEADER_MAX + 2];
+};
+
+/* next_byte - the next octet of the file, or -1 at its end or an error */
+static int
+next_byte(struct reader *rd)
+{
+	ssize_t r;
+
+	if (rd->pos == rd->len) {
+		while ((r = read(rd->fd, rd->buf, sizeof rd->buf)) < 0 &&
+		    errno == EINTR)
+			;
+		if (r <= 0) {
+			rd->err |= r < 0;
+			return -1;
+		}
+		rd->len = (size_t)r;
+		rd->pos = 0;
+	}
+	return rd->buf[rd->pos++];
+}
+
+/* peek_byte - the next octet without taking it, or -1 */
+static int
+peek_byte(struct reader *rd)
+{
+	int c = next_byte(rd);
+
+	if (c >= 0)
+		rd->pos--;
+	return c;
+}
+
+/* rewind_past_envelope - to the message: after the first empty line */
+static int
+rewind_past_envelope(struct reader *rd)
+{
+	int c, prev = 0;
+
+	rd->pos = rd->len = 0;
+	if (lseek(rd->fd, 0, SEEK_SET) < 0)
+		return -1;
+	while ((c = next_byte(rd)) >= 0) {
+		if (c == '\n' && prev == '\n')
+			return 0;
+		prev = c;
+	}
+	return -1;
+}
+
+/* hadd - one octet of the header, beyond the cap cut */
+static void
+hadd(struct reader *rd, char c)
+{
+	if (rd->hlen < MILTER_HEADER_MAX)
+		rd->hbuf[rd->hlen++] = c;
+}
+
+/*
+ * next_header - the next header field, its folded lines joined by LF
+ * (as Postfix and Sendmail pass them): 1, or 0 at the empty line that
+ * ends the header section (or the file's end)
+ */
+static int
+next_header(struct reader *rd)
+{
+	int c;
+
+	rd->hlen = 0;
+	for (;;) {
+		while ((c = next_byte(rd)) >= 0 && c != '\n')
+			if (c != '\r')
+				hadd(rd, (char)c);
+		if (c < 0 || rd->hlen == 0)
+			return rd->hlen > 0;
+		c = peek_byte(rd);
+		if (c != ' ' && c != '\t')
+			return 1;
+		hadd(rd, '\n');
+	}
+}
+
+/*
+ * header_args - "Name\0value\0" in place: the value without the one
+ * space after the colon unless the filter asked for it (HDR_LEADSPC).
+ * A line with no colon goes as a name with an empty value.
+ */
+static size_t
+header_args(struct reader *rd, uint32_t steps)
+{
+	char *colon = memchr(rd->hbuf, ':', rd->hlen);
+	size_t name, v;
+
+	if (colon == NULL) {
+		rd->hbuf[rd->hlen] = '\0';
+		rd->hbuf[rd->hlen + 1] = '\0';
+		return rd->hlen + 2;
+	}
+	name = (size_t)(colon - rd->hbuf);
+	*colon = '\0';
+	v = name + 1;
+	if (!(steps & SMFIP_HDR_LEADSPC) && v < rd->hlen &&
+	    rd->hbuf[v] == ' ') {
+		memmove(rd->hbuf + v, rd->hbuf + v + 1, rd->hlen - v - 1);
+		rd->hlen--;
+	}
+	rd->hbuf[rd->hlen] = '\0';
+	return rd->hlen + 1;
+}
+
+/* still_asked - filter i still takes part in this message */
+static int
+still_asked(const struct milter_set *set, unsigned i)
+{
+	return set->live[i] && !set->done[i];
+}
+
+/* send_headers - each header, then EOH, to filter i */
+static enum milter_outcome
+send_headers(struct milter_set *set, unsigned i,
+    const struct milter_facts *f, struct reader *rd)
+{
+	enum milter_outcome o;
+	size_t n;
+
+	while (next_header(rd)) {
+		n = header_args(rd, set->m[i].steps);
+		o = ask_one(set, i, ST_HEADER, f, NULL, rd->hbuf, n);
+		if (o != MO_CONTINUE || !still_asked(set, i))
+			return o;
+	}
+	return ask_one(set, i, ST_EOH, f, NULL, NULL, 0);
+}
+
+/* send_body - the body in pieces of at most 65535 octets to filter i */
+static enum milter_outcome
+send_body(struct milter_set *set, unsigned i, const struct milter_facts *f,
+    struct reader *rd)
+{
+	enum milter_outcome o;
+	size_t n;
+	ssize_t r;
+
+	set->skip_body = 0;
+	if (rd->pos < rd->len) {		/* what the headers left */
+		n = rd->len - rd->pos;
+		o = ask_one(set, i, ST_BODY, f, NULL, rd->buf + rd->pos, n);
+		if (o != MO_CONTINUE || !still_asked(set, i) || set->skip_body)
+			return o;
+	}
+	for (;;) {
+		while ((r = read(rd->fd, rd->buf, sizeof rd->buf)) < 0 &&
+		    errno == EINTR)
+			;
+		if (r <= 0) {
+			rd->err |= r < 0;
+			return MO_CONTINUE;
+		}
+		o = ask_one(set, i, ST_BODY, f, NULL, rd->buf, (size_t)r);
+		if (o != MO_CONTINUE || !still_asked(set, i) || set->skip_body)
+			return o;
+	}
+}
+
+/* filter_message - the whole message to filter i, then EOB */
+static enum milter_outcome
+filter_message(struct milter_set *set, unsigned i,
+    const struct milter_facts *f, struct reader *rd)
+{
+	enum milter_outcome o;
+
+	if (rewind_past_envelope(rd) < 0) {
+		rd->err = 1;
+		return MO_CONTINUE;
+	}
+	o = send_headers(set, i, f, rd);
+	if (o != MO_CONTINUE || !still_asked(set, i))
+		return o;
+	o = send_body(set, i, f, rd);
+	if (o != MO_CONTINUE || !still_asked(set, i) || rd->err)
+		return o;
+	return ask_one(set, i, ST_EOB, f, NULL, NULL, 0);
+}
+
+/*
+ * milters_message - the complete message, read back from fd (its spool
+ * file, written out, open for reading), through each filter in turn,
+ * the way Postfix's cleanup hands its queue file to one milter after
+ * another; the outcome at end of message
+ */
+enum milter_outcome
+milters_message(struct milter_set *set, const struct milter_facts *f,
+    int fd)
+{
+	struct reader *rd;
+	enum milter_outcome o = MO_CONTINUE;
+	unsigned i;
+
+	if (set->failed)
+		return failed_outcome(set);
+	if ((rd = malloc(sizeof *rd)) == NULL)
+		return MO_FAILED_TEMP;
+	rd->fd = fd;
+	rd->err = 0;
+	for (i = 0; i < set->n && o == MO_CONTINUE; i++) {
+		if (!still_asked(set, i))
+			continue;
+		o = filter_message(set, i, f, rd);
+		if (o != MO_CONTINUE)
+			log_filter(set, i, o == MO_DISCARD ? "discard" :
+			    "refused", "eob", NULL);
+	}
+	if (rd->err && o == MO_CONTINUE)
+		o = MO_FAILED_TEMP;
+	free(rd);
+	return o != MO_CONTINUE ? o : failed_outcome(set);
+}
+
+/* milters_abort - the transaction is over without EOB: ABORT */
+void
+milters_abort(struct milter_set *set)
+{
+	unsigned i;
+
+	for (i = 0; i < set->n; i++)
+		if (set->live[i] && milter_send(&set->m[i], SMFIC_ABORT,
+		    NULL, 0) < 0)
+			(void)broken(set, i, ST_EOB);
+	memset(set->done, 0, sizeof set->done);
+}
+
+/* milters_quit - the session ends: QUIT and hang up */
+void
+milters_quit(struct milter_set *set)
+{
+	unsigned i;
+
+	for (i = 0; i < set->n; i++)
+		milter_close(&set->m[i]);
+	memset(set->live, 0, sizeof set->live);
+}

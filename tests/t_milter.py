@@ -1,0 +1,306 @@
+"""tests/t_milter.py - smtpd as a milter client (--milter).
+
+A scripted filter (ScriptedFilter, the filter side of the protocol
+written here from libmilter's mfdef.h packet layouts) listens on a UNIX
+socket in a temporary directory and answers each command as the test
+says, recording what smtpd sent.  Covered: negotiation and the steps a
+filter leaves out (SMFIP_NO*) or does not answer (SMFIP_NR_*), the
+commands and macros of each stage, headers and body streamed at the end
+of the message, every reply (CONTINUE, ACCEPT, REJECT, TEMPFAIL,
+DISCARD, REPLYCODE checked against injection, PROGRESS), and broken
+filters (down, hanging, dying mid-message, an oversized packet, garbage)
+under each --milter-default-action.  Durability: a refused or discarded
+message leaves nothing in new/ or tmp/.
+"""
+import os
+import socket
+import struct
+import sys
+import threading
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from lib import Queue, check, finish, run_smtpd  # noqa: E402
+
+SMFIP_NOHELO = 0x02
+SMFIP_NR_RCPT = 0x8000
+SMFIP_NR_HDR = 0x80
+SMFIP_NR_BODY = 0x80000
+SMFIP_HDR_LEADSPC = 0x100000
+
+
+def pkt(cmd, data=b""):
+    """One packet: length, command letter, data."""
+    return struct.pack(">I", len(data) + 1) + cmd + data
+
+
+class ScriptedFilter:
+    """A milter that answers from a script: {command letter: action},
+    where an action is a packet (bytes), a list of packets, "hang",
+    "close" or "none" (send nothing).  Unlisted commands get CONTINUE."""
+    count = 0
+
+    def __init__(self, tmp, script=None, actions=0, steps=0, raw=None):
+        ScriptedFilter.count += 1
+        self.path = os.path.join(tmp, "f%d.sock" % ScriptedFilter.count)
+        self.script = script or {}
+        self.actions, self.steps, self.raw = actions, steps, raw
+        self.got = []
+        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.sock.bind(self.path)
+        self.sock.listen(4)
+        self.sock.settimeout(30)
+        self.t = threading.Thread(target=self.serve, daemon=True)
+        self.t.start()
+
+    def read(self, c, n):
+        b = b""
+        while len(b) < n:
+            d = c.recv(n - len(b))
+            if not d:
+                return None
+            b += d
+        return b
+
+    def serve(self):
+        try:
+            c, _ = self.sock.accept()
+        except OSError:
+            return
+        with c:
+            while True:
+                h = self.read(c, 4)
+                if h is None:
+                    return
+                body = self.read(c, struct.unpack(">I", h)[0])
+                if body is None:
+                    return
+                cmd, data = body[:1], body[1:]
+                self.got.append((cmd, data))
+                if cmd == b"O":
+                    c.sendall(self.raw if self.raw is not None else
+                              pkt(b"O", struct.pack(">III", 6,
+                                  self.actions, self.steps)))
+                    continue
+                if cmd in (b"D", b"A"):
+                    continue
+                if cmd == b"Q":
+                    return
+                act = self.script.get(cmd, pkt(b"c"))
+                if act == "hang":
+                    time.sleep(20)
+                    return
+                if act == "close":
+                    return
+                if act == "none":
+                    continue
+                for p in act if isinstance(act, list) else [act]:
+                    c.sendall(p)
+
+    def cmds(self):
+        return b"".join(c for c, _ in self.got)
+
+    def data_of(self, cmd):
+        return [d for c, d in self.got if c == cmd]
+
+    def close(self):
+        self.sock.close()
+
+
+MSG = (b"EHLO client.example\r\nMAIL FROM:<a@example.org> SIZE=100\r\n"
+       b"RCPT TO:<b@example.com>\r\nDATA\r\n"
+       b"Subject: hello\r\nX-Folded: one\r\n\ttwo\r\n\r\nbody line\r\n.\r\n"
+       b"QUIT\r\n")
+ENV = {"TCPREMOTEIP": "192.0.2.7", "TCPREMOTEPORT": "4321",
+       "TCPLOCALIP": "192.0.2.1"}
+
+
+def session(q, filters, data=MSG, args=(), env=None):
+    a = []
+    for f in filters:
+        a += ["--milter", "unix:" + f.path if not isinstance(f, str)
+              else f]
+    a += ["--milter-timeout", "2", "--domain", "example.com"] + list(args)
+    e = dict(ENV)
+    e.update(env or {})
+    t0 = time.time()
+    rc, out, err = run_smtpd(data, q, a, env=e)
+    for f in filters:
+        if not isinstance(f, str):
+            f.t.join(5)
+            f.close()
+    return rc, out, err, time.time() - t0
+
+
+def nothing_left(q):
+    return q.files("new") == [] and q.files("tmp") == []
+
+
+def t_continue(tmp):
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f])
+    ok = b"250 2.0.0 OK queued as" in out and len(q.files("new")) == 1
+    check("continue: message queued", ok, out)
+    conn = f.data_of(b"C")[0]
+    check("continue: CONNECT has the client's family, port, address",
+          conn == b"192.0.2.7\x004" + struct.pack(">H", 4321) +
+          b"192.0.2.7\x00", conn)
+    check("continue: stages in order",
+          f.cmds().replace(b"D", b"") == b"OCHMRTLLLNBEQ", f.cmds())
+    check("continue: MAIL with its ESMTP argument",
+          f.data_of(b"M") == [b"<a@example.org>\x00SIZE=100\x00"],
+          f.data_of(b"M"))
+    check("continue: RCPT", f.data_of(b"R") == [b"<b@example.com>\x00"],
+          f.data_of(b"R"))
+    hdrs = f.data_of(b"L")
+    check("continue: our Received first, then the client's headers",
+          hdrs[0].startswith(b"Received\x00from client.example") and
+          hdrs[1] == b"Subject\x00hello\x00" and
+          hdrs[2] == b"X-Folded\x00one\n\ttwo\x00", hdrs)
+    check("continue: the body as sent, CRLF",
+          f.data_of(b"B") == [b"body line\r\n"], f.data_of(b"B"))
+    macros = b"".join(f.data_of(b"D"))
+    check("continue: macros j, {client_addr}, {mail_addr}, {rcpt_addr}, i",
+          b"j\x00mx.test.example\x00" in macros and
+          b"{client_addr}\x00192.0.2.7\x00" in macros and
+          b"{mail_addr}\x00a@example.org\x00" in macros and
+          b"{rcpt_addr}\x00b@example.com\x00" in macros and
+          b"Ei\x00" in macros, macros)
+    q.cleanup()
+
+
+def t_steps(tmp):
+    q = Queue()
+    f = ScriptedFilter(tmp, steps=SMFIP_NOHELO | SMFIP_NR_RCPT |
+                       SMFIP_NR_HDR | SMFIP_NR_BODY | SMFIP_HDR_LEADSPC,
+                       script={b"R": "none", b"L": "none", b"B": "none"})
+    rc, out, err, el = session(q, [f])
+    check("steps: no HELO, no waiting for RCPT/HEADER/BODY replies",
+          b"H" not in f.cmds() and len(q.files("new")) == 1 and el < 2,
+          (f.cmds(), out))
+    check("steps: HDR_LEADSPC keeps the space",
+          b"Subject\x00 hello\x00" in f.data_of(b"L"), f.data_of(b"L"))
+    q.cleanup()
+
+
+def t_replies(tmp):
+    cases = [
+        ("reject at RCPT", {b"R": pkt(b"r")}, b"550 5.7.1 rejected by a "
+         b"mail filter", 0),
+        ("tempfail at MAIL", {b"M": pkt(b"t")}, b"451 4.7.1", 0),
+        ("reject at EOB", {b"E": pkt(b"r")}, b"554 5.7.1 message content "
+         b"rejected", 0),
+        ("tempfail at EOB", {b"E": pkt(b"t")}, b"451 4.7.1", 0),
+        ("reject at DATA", {b"T": pkt(b"r")}, b"550 5.7.1", 0),
+        ("reject at a header", {b"L": pkt(b"r")}, b"554 5.7.1", 0),
+        ("replycode at EOB", {b"E": pkt(b"y", b"550 5.7.0 spam here\0")},
+         b"550 5.7.0 spam here\r\n", 0),
+        ("replycode multi-line", {b"E": pkt(b"y", b"451-4.7.2 one\r\n"
+                                            b"451 4.7.2 two\0")},
+         b"451-4.7.2 one\r\n451 4.7.2 two\r\n", 0),
+        ("replycode without status", {b"R": pkt(b"y", b"553 no\0")},
+         b"553 5.7.1 no\r\n", 0),
+        ("replycode CRLF injection", {b"E": pkt(b"y", b"550 5.7.1 a\r\n"
+                                                b"250 2.0.0 ok\0")},
+         b"451 4.3.0 mail filter unavailable", 0),
+        ("replycode bare LF", {b"E": pkt(b"y", b"550 5.7.1 a\nRSET\0")},
+         b"451 4.3.0", 0),
+        ("replycode 2xx", {b"E": pkt(b"y", b"250 fine\0")}, b"451 4.3.0", 0),
+        ("discard at EOB", {b"E": pkt(b"d")}, b"250 2.0.0 OK\r\n", 0),
+        ("discard at RCPT", {b"R": pkt(b"d")}, b"250 2.0.0 OK\r\n", 0),
+        ("accept at MAIL", {b"M": pkt(b"a")}, b"queued as", 1),
+        ("progress at EOB", {b"E": [pkt(b"p"), pkt(b"p"), pkt(b"c")]},
+         b"queued as", 1),
+        ("skip in the body", {b"B": pkt(b"s")}, b"queued as", 1),
+        ("modification not offered", {b"E": [pkt(b"h", b"X-A\0b\0"),
+                                             pkt(b"c")]}, b"451 4.3.0", 0),
+    ]
+    for name, script, want, queued in cases:
+        q = Queue()
+        f = ScriptedFilter(tmp, script=script, steps=0x400)
+        rc, out, err, _ = session(q, [f])
+        n = len(q.files("new"))
+        check("reply: %s" % name, want in out and n == queued and
+              q.files("tmp") == [], (out, n))
+        if name == "accept at MAIL":
+            check("reply: accept: not asked again in the transaction",
+                  f.cmds().replace(b"D", b"").endswith(b"MQ"), f.cmds())
+        if name == "discard at EOB":
+            check("reply: discard is logged", b"event=discard" in err, err)
+        q.cleanup()
+
+
+def t_broken(tmp):
+    cases = [
+        ("down", None, {}, b"451 4.3.0 mail filter unavailable", 0),
+        ("hangs at EOB", None, {b"E": "hang"}, b"451 4.3.0", 0),
+        ("hangs at CONNECT", None, {b"C": "hang"}, b"451 4.3.0", 0),
+        ("dies in the body", None, {b"B": "close"}, b"451 4.3.0", 0),
+        ("oversized packet", None, {b"E": struct.pack(">I", 1 << 30) +
+                                    b"c"}, b"451 4.3.0", 0),
+        ("garbage reply", None, {b"M": pkt(b"Z")}, b"451 4.3.0", 0),
+        ("bad OPTNEG", pkt(b"O", b"\0\0\0\x09" + b"\0" * 8), {},
+         b"451 4.3.0", 0),
+    ]
+    for name, raw, script, want, queued in cases:
+        for action, w, qd in (("tempfail", want, queued),
+                              ("accept", b"queued as", 1),
+                              ("reject", b"550 5.3.0", 0)):
+            q = Queue()
+            f = ("unix:" + os.path.join(tmp, "nothing.sock")
+                 if name == "down" else
+                 ScriptedFilter(tmp, script=script, raw=raw))
+            rc, out, err, el = session(
+                q, [f], args=["--milter-default-action", action,
+                              "--timeout", "3"])
+            n = len(q.files("new"))
+            check("broken: %s, %s" % (name, action),
+                  w in out and n == qd and q.files("tmp") == [] and
+                  (b"221 2.0.0" in out or b"503 5.5.1" in out) and
+                  el < 10, (out, n, el))
+            if action == "tempfail":
+                check("broken: %s: one log record" % name,
+                      err.count(b"result=failed") == 1, err)
+            q.cleanup()
+
+
+def t_two_filters(tmp):
+    q = Queue()
+    f1 = ScriptedFilter(tmp)
+    f2 = ScriptedFilter(tmp, script={b"E": pkt(b"r")})
+    rc, out, err, _ = session(q, [f1, f2])
+    check("two filters: both see the message, the second refuses",
+          b"E" in f1.cmds() and b"E" in f2.cmds() and b"554 5.7.1" in out
+          and nothing_left(q), (out, f1.cmds(), f2.cmds()))
+    q.cleanup()
+
+
+def t_rset(tmp):
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    data = (b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\nRSET\r\n"
+            b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n"
+            b"DATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+    rc, out, err, _ = session(q, [f], data=data)
+    check("rset: ABORT before the next MAIL",
+          f.cmds().replace(b"D", b"").startswith(b"OCHMAM"), f.cmds())
+    check("rset: the second transaction is queued",
+          len(q.files("new")) == 1, out)
+    q.cleanup()
+
+
+def main():
+    import tempfile
+    tmp = tempfile.mkdtemp(prefix="smtpd-milter-")
+    t_continue(tmp)
+    t_steps(tmp)
+    t_replies(tmp)
+    t_broken(tmp)
+    t_two_filters(tmp)
+    t_rset(tmp)
+    finish()
+
+
+if __name__ == "__main__":
+    main()
