@@ -225,6 +225,25 @@ spool_flush(struct spool *sp)
 }
 
 /*
+ * spool_replace - the message was rewritten into tmp/name, open as fd
+ * (msgedit.c): it takes the place of tmp/ID and of the open file, the
+ * old one unlinked by the rename; 0, or -1 (errno) with nothing changed
+ */
+int
+spool_replace(struct spool *sp, int fd, const char *name)
+{
+	if (sp->fd < 0 || sp->wlen != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (renameat(sp->tmpfd, name, sp->tmpfd, sp->id) < 0)
+		return -1;
+	close(sp->fd);
+	sp->fd = fd;
+	return 0;
+}
+
+/*
  * spool_write_more - spool_write() for what does not simply fit in the
  * buffer (or after an error); errors are kept for spool_hold()
  */

@@ -6,9 +6,7 @@
  * goes out through session_reply_text()).  A transaction the filters
  * saw MAIL for and that ends without its EOB is ABORTed for them.
  */
-#include <fcntl.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "chat.h"
 #include "filter.h"
@@ -189,20 +187,17 @@ filter_message(struct session *s)
 {
 	struct milter_facts f;
 	enum milter_outcome o = MO_CONTINUE;
-	int fd;
 
 	if (s->cfg->nmilters == 0)
 		return 0;
 	s->milter_tx = 0;
 	if (!s->milter_discard) {
-		if (spool_flush(&s->spool) < 0 || (fd = openat(s->spool.tmpfd,
-		    s->spool.id, O_RDONLY | O_CLOEXEC)) < 0)
+		if (spool_flush(&s->spool) < 0)
 			o = MO_FAILED_TEMP;
 		else {
 			facts(s, &f);
 			f.queue_id = s->spool.id;
-			o = milters_message(&s->milters, &f, fd);
-			close(fd);
+			o = milters_message(&s->milters, &f, &s->spool);
 		}
 	} else
 		o = MO_DISCARD;

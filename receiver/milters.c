@@ -11,11 +11,13 @@
  * message in memory.  Never replies to the client.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "milters.h"
+#include "msgedit.h"
 
 /* the steps we can leave out and the replies we can do without */
 #define OFFER_STEPS	(SMFIP_NOCONNECT | SMFIP_NOHELO | SMFIP_NOMAIL | \
@@ -24,8 +26,8 @@
 	SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
 	SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY | \
 	SMFIP_HDR_LEADSPC)
-/* the EOB actions we carry out (none yet: see README) */
-#define OFFER_ACTIONS	0
+/* the EOB actions we carry out (msgedit.c) */
+#define OFFER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS)
 
 #define READ_BUF	MILTER_CHUNK	/* the message, read back in pieces */
 
@@ -196,6 +198,30 @@ judge(struct milter_set *set, unsigned i, enum stage st,
 	return broken(set, i, st);
 }
 
+/*
+ * take_edit - a modification at EOB: one the filter negotiated, checked
+ * and kept (msgedit.c) for when every filter has said yes; 0 or -1
+ */
+static int
+take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
+{
+	struct milter *m = &set->m[i];
+	uint32_t need = r->cmd == SMFIR_CHGHEADER ? SMFIF_CHGHDRS :
+	    SMFIF_ADDHDRS;
+
+	if ((r->cmd != SMFIR_ADDHEADER && r->cmd != SMFIR_INSHEADER &&
+	    r->cmd != SMFIR_CHGHEADER) || !(m->actions & need)) {
+		memcpy(m->why, "modification not negotiated", 28);
+		return -1;
+	}
+	if (edits_add(set->edits, r->cmd, r->index, r->name, r->value,
+	    (m->steps & SMFIP_HDR_LEADSPC) != 0) < 0) {
+		memcpy(m->why, "bad or too many header changes", 31);
+		return -1;
+	}
+	return 0;
+}
+
 /* add_macro - one name, value pair, when the value is known */
 static void
 add_macro(struct milter_args *a, const char *name, const char *val)
@@ -284,6 +310,9 @@ ask_one(struct milter_set *set, unsigned i, enum stage st,
 		return MO_CONTINUE;
 	if (await(set, i, st, &r) < 0)
 		return broken(set, i, st);
+	while (st == ST_EOB && r.v == MV_MODIFY && set->edits != NULL)
+		if (take_edit(set, i, &r) < 0 || await(set, i, st, &r) < 0)
+			return broken(set, i, st);
 	return judge(set, i, st, &r);
 }
 
@@ -631,36 +660,87 @@ filter_message(struct milter_set *set, unsigned i,
 }
 
 /*
- * milters_message - the complete message, read back from fd (its spool
- * file, written out, open for reading), through each filter in turn,
- * the way Postfix's cleanup hands its queue file to one milter after
- * another; the outcome at end of message
+ * apply_edits - filter i said yes with changes: rewrite the spool file
+ * now (msgedit.c), so that the next filter reads the changed message;
+ * 0, or -1 (logged) when the rewrite failed
  */
-enum milter_outcome
-milters_message(struct milter_set *set, const struct milter_facts *f,
-    int fd)
+static int
+apply_edits(struct milter_set *set, unsigned i, struct spool *sp,
+    struct reader *rd)
 {
-	struct reader *rd;
+	int r;
+
+	if (set->edits->n == 0)
+		return 0;
+	r = edits_rewrite(set->edits, sp);
+	log_filter(set, i, r < 0 ? "rewrite-failed" : "modified", "eob",
+	    r < 0 ? strerror(errno) : NULL);
+	set->edits->n = 0;
+	set->edits->used = 0;
+	if (r < 0)
+		return -1;
+	close(rd->fd);
+	rd->fd = openat(sp->tmpfd, sp->id, O_RDONLY | O_CLOEXEC);
+	return rd->fd < 0 ? -1 : 0;
+}
+
+/* each_filter - the message through each filter in turn */
+static enum milter_outcome
+each_filter(struct milter_set *set, const struct milter_facts *f,
+    struct spool *sp, struct reader *rd)
+{
 	enum milter_outcome o = MO_CONTINUE;
 	unsigned i;
 
-	if (set->failed)
-		return failed_outcome(set);
-	if ((rd = malloc(sizeof *rd)) == NULL)
-		return MO_FAILED_TEMP;
-	rd->fd = fd;
-	rd->err = 0;
-	for (i = 0; i < set->n && o == MO_CONTINUE; i++) {
+	for (i = 0; i < set->n && o == MO_CONTINUE && !rd->err; i++) {
 		if (!still_asked(set, i))
 			continue;
+		set->edits->n = 0;
+		set->edits->used = 0;
 		o = filter_message(set, i, f, rd);
 		if (o != MO_CONTINUE)
 			log_filter(set, i, o == MO_DISCARD ? "discard" :
 			    "refused", "eob", NULL);
+		else if (apply_edits(set, i, sp, rd) < 0)
+			rd->err = 1;
 	}
+	return o;
+}
+
+/*
+ * milters_message - the complete message, read back from its spool file
+ * (written out: spool_flush), through each filter in turn, the way
+ * Postfix's cleanup hands its queue file to one milter after another;
+ * a filter's header changes are carried out before the next one reads
+ * it.  The outcome at end of message.
+ */
+enum milter_outcome
+milters_message(struct milter_set *set, const struct milter_facts *f,
+    struct spool *sp)
+{
+	struct reader *rd;
+	enum milter_outcome o;
+
+	if (set->failed)
+		return failed_outcome(set);
+	rd = malloc(sizeof *rd);
+	set->edits = malloc(sizeof *set->edits);
+	if (rd == NULL || set->edits == NULL ||
+	    (rd->fd = openat(sp->tmpfd, sp->id, O_RDONLY | O_CLOEXEC)) < 0) {
+		free(rd);
+		free(set->edits);
+		set->edits = NULL;
+		return MO_FAILED_TEMP;
+	}
+	rd->err = 0;
+	o = each_filter(set, f, sp, rd);
 	if (rd->err && o == MO_CONTINUE)
 		o = MO_FAILED_TEMP;
+	if (rd->fd >= 0)
+		close(rd->fd);
 	free(rd);
+	free(set->edits);
+	set->edits = NULL;
 	return o != MO_CONTINUE ? o : failed_outcome(set);
 }
 

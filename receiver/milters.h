@@ -11,6 +11,7 @@
 #include "config.h"
 #include "log.h"
 #include "milter.h"
+#include "spool.h"
 #include "tlsio.h"
 
 #define MILTER_HEADER_MAX	65536	/* a header sent whole, cap: */
@@ -46,6 +47,8 @@ struct milter_facts {
 	const char *queue_id;		/* "" before DATA */
 };
 
+struct msg_edits;
+
 struct milter_set {
 	unsigned n;			/* configured filters */
 	struct milter m[MILTER_MAX];
@@ -55,6 +58,7 @@ struct milter_set {
 	int	 failed;		/* MILTER_DEFAULT_* of a broken */
 					/* filter, 0: none */
 	int	 skip_body;		/* the filter said SKIP */
+	struct msg_edits *edits;	/* at EOB: the changes asked for */
 	struct logger *log;
 	const struct config *cfg;
 	struct milter_text text;	/* of the last MO_REPLYCODE */
@@ -73,7 +77,7 @@ enum milter_outcome milters_rcpt(struct milter_set *,
 enum milter_outcome milters_data(struct milter_set *,
 	    const struct milter_facts *);
 enum milter_outcome milters_message(struct milter_set *,
-	    const struct milter_facts *, int);
+	    const struct milter_facts *, struct spool *);
 void	 milters_abort(struct milter_set *);
 void	 milters_quit(struct milter_set *);
 

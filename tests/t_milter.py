@@ -265,6 +265,69 @@ def t_broken(tmp):
             q.cleanup()
 
 
+def spooled(q):
+    """The one queued message, after its envelope block."""
+    return q.messages()[0].split(b"\n\n", 1)[1]
+
+
+def t_headers(tmp):
+    acts = 0x01 | 0x10          # SMFIF_ADDHDRS | SMFIF_CHGHDRS
+    q = Queue()
+    f = ScriptedFilter(tmp, actions=acts, script={b"E": [
+        pkt(b"h", b"X-Spam\0yes\0"),
+        pkt(b"i", struct.pack(">I", 0) + b"DKIM-Signature\0v=1; a=rsa\n"
+            b"\tb=abc\0"),
+        pkt(b"m", struct.pack(">I", 1) + b"Subject\0changed\0"),
+        pkt(b"m", struct.pack(">I", 1) + b"X-Folded\0\0"),
+        pkt(b"c")]})
+    rc, out, err, _ = session(q, [f])
+    ok = len(q.files("new")) == 1 and q.files("tmp") == []
+    check("headers: queued, no tmp file left", ok, (out, q.files("tmp")))
+    if ok:
+        m = spooled(q)
+        hdr, body = m.split(b"\r\n\r\n", 1)
+        check("headers: INSHEADER 0 on top, LF folding stored as CRLF",
+              m.startswith(b"DKIM-Signature: v=1; a=rsa\r\n\tb=abc\r\n"
+                           b"Received: "), m[:200])
+        check("headers: CHGHEADER changes, an empty value deletes",
+              b"\r\nSubject: changed\r\n" in hdr + b"\r\n" and
+              b"X-Folded" not in hdr and b"hello" not in hdr, hdr)
+        check("headers: ADDHEADER last", hdr.endswith(b"\r\nX-Spam: yes"),
+              hdr)
+        check("headers: the body byte-exact", body == b"body line\r\n",
+              body)
+        check("headers: logged", b"result=modified" in err, err)
+    q.cleanup()
+    for name, p in (("a value starting a new field",
+                     pkt(b"h", b"X-A\0one\nX-Evil: 1\0")),
+                    ("a value ending the block",
+                     pkt(b"h", b"X-A\0one\r\n\r\nbody\0")),
+                    ("a name with a colon", pkt(b"h", b"X:A\0v\0")),
+                    ("a bare CR", pkt(b"h", b"X-A\0a\rb\0"))):
+        q = Queue()
+        f = ScriptedFilter(tmp, actions=acts, script={b"E": [p, pkt(b"c")]})
+        rc, out, err, _ = session(q, [f])
+        check("headers: refused: %s" % name, b"451 4.3.0" in out and
+              nothing_left(q), out)
+        q.cleanup()
+    q = Queue()
+    f1 = ScriptedFilter(tmp, actions=acts, script={b"E": [
+        pkt(b"h", b"X-First\0one\0"), pkt(b"c")]})
+    f2 = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f1, f2])
+    check("headers: the next filter reads the changed message",
+          b"X-First\0one\0" in f2.data_of(b"L") and
+          len(q.files("new")) == 1, (f2.data_of(b"L"), out))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, actions=acts, script={b"E": [
+        pkt(b"h", b"X-A\0b\0"), pkt(b"r")]})
+    rc, out, err, _ = session(q, [f])
+    check("headers: changes then REJECT: nothing queued, nothing left",
+          b"554 5.7.1" in out and nothing_left(q), out)
+    q.cleanup()
+
+
 def t_two_filters(tmp):
     q = Queue()
     f1 = ScriptedFilter(tmp)
@@ -297,6 +360,7 @@ def main():
     t_steps(tmp)
     t_replies(tmp)
     t_broken(tmp)
+    t_headers(tmp)
     t_two_filters(tmp)
     t_rset(tmp)
     finish()
