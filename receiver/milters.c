@@ -6,9 +6,8 @@
  * macro emulation"), and their replies folded into one outcome.  A
  * filter that breaks (down, slow, closes, garbage) is dropped with one
  * log record, and --milter-default-action decides the transaction.  The
- * message is read back from its tmp spool file in bounded pieces, as
- * Postfix's cleanup reads its queue file for milters: never the whole
- * message in memory.  Never replies to the client.
+ * message itself goes to them from miltermsg.c.  Never replies to the
+ * client.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "milters.h"
+#include "milterstage.h"
 #include "msgedit.h"
 
 /* the steps we can leave out and the replies we can do without */
@@ -29,11 +29,7 @@
 /* the EOB actions we carry out (msgedit.c) */
 #define OFFER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS)
 
-#define READ_BUF	MILTER_CHUNK	/* the message, read back in pieces */
 
-/* stages, for macros, the log and which replies mean what */
-enum stage { ST_CONNECT, ST_HELO, ST_MAIL, ST_RCPT, ST_DATA, ST_HEADER,
-	ST_EOH, ST_BODY, ST_EOB };
 
 static const char *const stage_name[] = { "connect", "helo", "mail",
 	"rcpt", "data", "header", "eoh", "body", "eob" };
@@ -71,8 +67,8 @@ milters_init(struct milter_set *set, const struct config *cfg,
 }
 
 /* log_filter - one record about filter i */
-static void
-log_filter(struct milter_set *set, unsigned i, const char *event_what,
+void
+milters_log(struct milter_set *set, unsigned i, const char *event_what,
     const char *stage, const char *why)
 {
 	struct logline ll;
@@ -93,7 +89,7 @@ log_filter(struct milter_set *set, unsigned i, const char *event_what,
 static enum milter_outcome
 broken(struct milter_set *set, unsigned i, enum stage st)
 {
-	log_filter(set, i, "failed", stage_name[st], set->m[i].why);
+	milters_log(set, i, "failed", stage_name[st], set->m[i].why);
 	milter_close(&set->m[i]);
 	set->live[i] = 0;
 	if (set->cfg->milter_default != MILTER_DEFAULT_ACCEPT)
@@ -102,8 +98,8 @@ broken(struct milter_set *set, unsigned i, enum stage st)
 }
 
 /* failed_outcome - what a broken filter means for this transaction */
-static enum milter_outcome
-failed_outcome(const struct milter_set *set)
+enum milter_outcome
+milters_failed(const struct milter_set *set)
 {
 	if (set->failed == MILTER_DEFAULT_TEMPFAIL)
 		return MO_FAILED_TEMP;
@@ -292,8 +288,8 @@ send_macros(struct milter *m, enum stage st, const struct milter_facts *f,
  * ask_one - stage st (its data p, n) of filter i: macros, the command,
  * its reply unless the filter said it needs none
  */
-static enum milter_outcome
-ask_one(struct milter_set *set, unsigned i, enum stage st,
+enum milter_outcome
+milters_ask(struct milter_set *set, unsigned i, enum stage st,
     const struct milter_facts *f, const char *macro_arg, const void *p,
     size_t n)
 {
@@ -331,16 +327,16 @@ ask_all(struct milter_set *set, enum stage st, const struct milter_facts *f,
 	for (i = 0; i < set->n; i++) {
 		if (!set->live[i] || (st >= ST_MAIL && set->done[i]))
 			continue;
-		if ((o = ask_one(set, i, st, f, macro_arg, p, n)) !=
+		if ((o = milters_ask(set, i, st, f, macro_arg, p, n)) !=
 		    MO_CONTINUE) {
 			if (st >= ST_MAIL)
-				log_filter(set, i, o == MO_DISCARD ?
+				milters_log(set, i, o == MO_DISCARD ?
 				    "discard" : "refused", stage_name[st],
 				    NULL);
 			return o;
 		}
 	}
-	return st >= ST_MAIL ? failed_outcome(set) : MO_CONTINUE;
+	return st >= ST_MAIL ? milters_failed(set) : MO_CONTINUE;
 }
 
 /*
@@ -435,7 +431,7 @@ milters_mail(struct milter_set *set, const struct milter_facts *f,
 
 	memset(set->done, 0, sizeof set->done);
 	if (set->failed)
-		return failed_outcome(set);
+		return milters_failed(set);
 	milter_args_init(&a);
 	args_of(&a, path, params);
 	bare(addr, sizeof addr, path);
@@ -451,7 +447,7 @@ milters_rcpt(struct milter_set *set, const struct milter_facts *f,
 	char addr[600];
 
 	if (set->failed)
-		return failed_outcome(set);
+		return milters_failed(set);
 	milter_args_init(&a);
 	args_of(&a, path, params);
 	bare(addr, sizeof addr, path);
@@ -463,285 +459,15 @@ enum milter_outcome
 milters_data(struct milter_set *set, const struct milter_facts *f)
 {
 	if (set->failed)
-		return failed_outcome(set);
+		return milters_failed(set);
 	return ask_all(set, ST_DATA, f, NULL, NULL, 0);
 }
 
-/* the message read back from its spool file, a piece at a time */
-struct reader {
-	int	 fd;
-	int	 err;			/* a read failed */
-	size_t	 pos, len;
-	unsigned char buf[READ_BUF];
-	size_t	 hlen;			/* the header being put together */
-	char	 hbuf[MILTER_HEADER_MAX + 2];
-};
-
-/* next_byte - the next octet of the file, or -1 at its end or an error */
-static int
-next_byte(struct reader *rd)
-{
-	ssize_t r;
-
-	if (rd->pos == rd->len) {
-		while ((r = read(rd->fd, rd->buf, sizeof rd->buf)) < 0 &&
-		    errno == EINTR)
-			;
-		if (r <= 0) {
-			rd->err |= r < 0;
-			return -1;
-		}
-		rd->len = (size_t)r;
-		rd->pos = 0;
-	}
-	return rd->buf[rd->pos++];
-}
-
-/* peek_byte - the next octet without taking it, or -1 */
-static int
-peek_byte(struct reader *rd)
-{
-	int c = next_byte(rd);
-
-	if (c >= 0)
-		rd->pos--;
-	return c;
-}
-
-/* rewind_past_envelope - to the message: after the first empty line */
-static int
-rewind_past_envelope(struct reader *rd)
-{
-	int c, prev = 0;
-
-	rd->pos = rd->len = 0;
-	if (lseek(rd->fd, 0, SEEK_SET) < 0)
-		return -1;
-	while ((c = next_byte(rd)) >= 0) {
-		if (c == '\n' && prev == '\n')
-			return 0;
-		prev = c;
-	}
-	return -1;
-}
-
-/* hadd - one octet of the header, beyond the cap cut */
-static void
-hadd(struct reader *rd, char c)
-{
-	if (rd->hlen < MILTER_HEADER_MAX)
-		rd->hbuf[rd->hlen++] = c;
-}
-
-/*
- * next_header - the next header field, its folded lines joined by LF
- * (as Postfix and Sendmail pass them): 1, or 0 at the empty line that
- * ends the header section (or the file's end)
- */
-static int
-next_header(struct reader *rd)
-{
-	int c;
-
-	rd->hlen = 0;
-	for (;;) {
-		while ((c = next_byte(rd)) >= 0 && c != '\n')
-			if (c != '\r')
-				hadd(rd, (char)c);
-		if (c < 0 || rd->hlen == 0)
-			return rd->hlen > 0;
-		c = peek_byte(rd);
-		if (c != ' ' && c != '\t')
-			return 1;
-		hadd(rd, '\n');
-	}
-}
-
-/*
- * header_args - "Name\0value\0" in place: the value without the one
- * space after the colon unless the filter asked for it (HDR_LEADSPC).
- * A line with no colon goes as a name with an empty value.
- */
-static size_t
-header_args(struct reader *rd, uint32_t steps)
-{
-	char *colon = memchr(rd->hbuf, ':', rd->hlen);
-	size_t name, v;
-
-	if (colon == NULL) {
-		rd->hbuf[rd->hlen] = '\0';
-		rd->hbuf[rd->hlen + 1] = '\0';
-		return rd->hlen + 2;
-	}
-	name = (size_t)(colon - rd->hbuf);
-	*colon = '\0';
-	v = name + 1;
-	if (!(steps & SMFIP_HDR_LEADSPC) && v < rd->hlen &&
-	    rd->hbuf[v] == ' ') {
-		memmove(rd->hbuf + v, rd->hbuf + v + 1, rd->hlen - v - 1);
-		rd->hlen--;
-	}
-	rd->hbuf[rd->hlen] = '\0';
-	return rd->hlen + 1;
-}
-
-/* still_asked - filter i still takes part in this message */
-static int
-still_asked(const struct milter_set *set, unsigned i)
+/* milters_asked - filter i still takes part in this message */
+int
+milters_asked(const struct milter_set *set, unsigned i)
 {
 	return set->live[i] && !set->done[i];
-}
-
-/* send_headers - each header, then EOH, to filter i */
-static enum milter_outcome
-send_headers(struct milter_set *set, unsigned i,
-    const struct milter_facts *f, struct reader *rd)
-{
-	enum milter_outcome o;
-	size_t n;
-
-	while (next_header(rd)) {
-		n = header_args(rd, set->m[i].steps);
-		o = ask_one(set, i, ST_HEADER, f, NULL, rd->hbuf, n);
-		if (o != MO_CONTINUE || !still_asked(set, i))
-			return o;
-	}
-	return ask_one(set, i, ST_EOH, f, NULL, NULL, 0);
-}
-
-/* send_body - the body in pieces of at most 65535 octets to filter i */
-static enum milter_outcome
-send_body(struct milter_set *set, unsigned i, const struct milter_facts *f,
-    struct reader *rd)
-{
-	enum milter_outcome o;
-	size_t n;
-	ssize_t r;
-
-	set->skip_body = 0;
-	if (rd->pos < rd->len) {		/* what the headers left */
-		n = rd->len - rd->pos;
-		o = ask_one(set, i, ST_BODY, f, NULL, rd->buf + rd->pos, n);
-		if (o != MO_CONTINUE || !still_asked(set, i) || set->skip_body)
-			return o;
-	}
-	for (;;) {
-		while ((r = read(rd->fd, rd->buf, sizeof rd->buf)) < 0 &&
-		    errno == EINTR)
-			;
-		if (r <= 0) {
-			rd->err |= r < 0;
-			return MO_CONTINUE;
-		}
-		o = ask_one(set, i, ST_BODY, f, NULL, rd->buf, (size_t)r);
-		if (o != MO_CONTINUE || !still_asked(set, i) || set->skip_body)
-			return o;
-	}
-}
-
-/* filter_message - the whole message to filter i, then EOB */
-static enum milter_outcome
-filter_message(struct milter_set *set, unsigned i,
-    const struct milter_facts *f, struct reader *rd)
-{
-	enum milter_outcome o;
-
-	if (rewind_past_envelope(rd) < 0) {
-		rd->err = 1;
-		return MO_CONTINUE;
-	}
-	o = send_headers(set, i, f, rd);
-	if (o != MO_CONTINUE || !still_asked(set, i))
-		return o;
-	o = send_body(set, i, f, rd);
-	if (o != MO_CONTINUE || !still_asked(set, i) || rd->err)
-		return o;
-	return ask_one(set, i, ST_EOB, f, NULL, NULL, 0);
-}
-
-/*
- * apply_edits - filter i said yes with changes: rewrite the spool file
- * now (msgedit.c), so that the next filter reads the changed message;
- * 0, or -1 (logged) when the rewrite failed
- */
-static int
-apply_edits(struct milter_set *set, unsigned i, struct spool *sp,
-    struct reader *rd)
-{
-	int r;
-
-	if (set->edits->n == 0)
-		return 0;
-	r = edits_rewrite(set->edits, sp);
-	log_filter(set, i, r < 0 ? "rewrite-failed" : "modified", "eob",
-	    r < 0 ? strerror(errno) : NULL);
-	set->edits->n = 0;
-	set->edits->used = 0;
-	if (r < 0)
-		return -1;
-	close(rd->fd);
-	rd->fd = openat(sp->tmpfd, sp->id, O_RDONLY | O_CLOEXEC);
-	return rd->fd < 0 ? -1 : 0;
-}
-
-/* each_filter - the message through each filter in turn */
-static enum milter_outcome
-each_filter(struct milter_set *set, const struct milter_facts *f,
-    struct spool *sp, struct reader *rd)
-{
-	enum milter_outcome o = MO_CONTINUE;
-	unsigned i;
-
-	for (i = 0; i < set->n && o == MO_CONTINUE && !rd->err; i++) {
-		if (!still_asked(set, i))
-			continue;
-		set->edits->n = 0;
-		set->edits->used = 0;
-		o = filter_message(set, i, f, rd);
-		if (o != MO_CONTINUE)
-			log_filter(set, i, o == MO_DISCARD ? "discard" :
-			    "refused", "eob", NULL);
-		else if (apply_edits(set, i, sp, rd) < 0)
-			rd->err = 1;
-	}
-	return o;
-}
-
-/*
- * milters_message - the complete message, read back from its spool file
- * (written out: spool_flush), through each filter in turn, the way
- * Postfix's cleanup hands its queue file to one milter after another;
- * a filter's header changes are carried out before the next one reads
- * it.  The outcome at end of message.
- */
-enum milter_outcome
-milters_message(struct milter_set *set, const struct milter_facts *f,
-    struct spool *sp)
-{
-	struct reader *rd;
-	enum milter_outcome o;
-
-	if (set->failed)
-		return failed_outcome(set);
-	rd = malloc(sizeof *rd);
-	set->edits = malloc(sizeof *set->edits);
-	if (rd == NULL || set->edits == NULL ||
-	    (rd->fd = openat(sp->tmpfd, sp->id, O_RDONLY | O_CLOEXEC)) < 0) {
-		free(rd);
-		free(set->edits);
-		set->edits = NULL;
-		return MO_FAILED_TEMP;
-	}
-	rd->err = 0;
-	o = each_filter(set, f, sp, rd);
-	if (rd->err && o == MO_CONTINUE)
-		o = MO_FAILED_TEMP;
-	if (rd->fd >= 0)
-		close(rd->fd);
-	free(rd);
-	free(set->edits);
-	set->edits = NULL;
-	return o != MO_CONTINUE ? o : failed_outcome(set);
 }
 
 /* milters_abort - the transaction is over without EOB: ABORT */
