@@ -211,17 +211,19 @@ static int
 apply_edits(struct milter_set *set, unsigned i, struct spool *sp,
     struct reader *rd)
 {
+	unsigned nrcpt = 1;
 	int r;
 
 	if (set->edits->n == 0)
 		return 0;
-	r = edits_rewrite(set->edits, sp);
+	r = edits_rewrite(set->edits, sp, &nrcpt);
 	milters_log(set, i, r < 0 ? "rewrite-failed" : "modified", "eob",
 	    r < 0 ? strerror(errno) : NULL);
 	set->edits->n = 0;
 	set->edits->used = 0;
 	if (r < 0)
 		return -1;
+	set->no_rcpt = nrcpt == 0;
 	close(rd->fd);
 	rd->fd = openat(sp->tmpfd, sp->id, O_RDONLY | O_CLOEXEC);
 	return rd->fd < 0 ? -1 : 0;
@@ -246,6 +248,8 @@ each_filter(struct milter_set *set, const struct milter_facts *f,
 			    "refused", "eob", NULL);
 		else if (apply_edits(set, i, sp, rd) < 0)
 			rd->err = 1;
+		else if (set->no_rcpt)
+			return MO_DISCARD;	/* every recipient deleted */
 	}
 	return o;
 }
@@ -276,6 +280,7 @@ milters_message(struct milter_set *set, const struct milter_facts *f,
 		return MO_FAILED_TEMP;
 	}
 	rd->err = 0;
+	set->no_rcpt = 0;
 	o = each_filter(set, f, sp, rd);
 	if (rd->err && o == MO_CONTINUE)
 		o = MO_FAILED_TEMP;

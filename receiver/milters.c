@@ -27,7 +27,8 @@
 	SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY | \
 	SMFIP_HDR_LEADSPC)
 /* the EOB actions we carry out (msgedit.c) */
-#define OFFER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS)
+#define OFFER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT | \
+	SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT | SMFIF_CHGFROM)
 
 
 
@@ -194,25 +195,44 @@ judge(struct milter_set *set, unsigned i, enum stage st,
 	return broken(set, i, st);
 }
 
+/* action_for - the SMFIF_ flag a modification needs, 0 if unknown */
+static uint32_t
+action_for(char cmd)
+{
+	switch (cmd) {
+	case SMFIR_ADDHEADER:
+	case SMFIR_INSHEADER: return SMFIF_ADDHDRS;
+	case SMFIR_CHGHEADER: return SMFIF_CHGHDRS;
+	case SMFIR_ADDRCPT: return SMFIF_ADDRCPT;
+	case SMFIR_ADDRCPT_PAR: return SMFIF_ADDRCPT_PAR;
+	case SMFIR_DELRCPT: return SMFIF_DELRCPT;
+	case SMFIR_CHGFROM: return SMFIF_CHGFROM;
+	default: return 0;
+	}
+}
+
 /*
  * take_edit - a modification at EOB: one the filter negotiated, checked
- * and kept (msgedit.c) for when every filter has said yes; 0 or -1
+ * and kept (msgedit.c) for when the filter has said yes; 0 or -1
  */
 static int
 take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 {
 	struct milter *m = &set->m[i];
-	uint32_t need = r->cmd == SMFIR_CHGHEADER ? SMFIF_CHGHDRS :
-	    SMFIF_ADDHDRS;
+	uint32_t need = action_for(r->cmd);
+	int bad;
 
-	if ((r->cmd != SMFIR_ADDHEADER && r->cmd != SMFIR_INSHEADER &&
-	    r->cmd != SMFIR_CHGHEADER) || !(m->actions & need)) {
+	if (need == 0 || !(m->actions & need)) {
 		memcpy(m->why, "modification not negotiated", 28);
 		return -1;
 	}
-	if (edits_add(set->edits, r->cmd, r->index, r->name, r->value,
-	    (m->steps & SMFIP_HDR_LEADSPC) != 0) < 0) {
-		memcpy(m->why, "bad or too many header changes", 31);
+	if (need == SMFIF_ADDHDRS || need == SMFIF_CHGHDRS)
+		bad = edits_add(set->edits, r->cmd, r->index, r->name,
+		    r->value, (m->steps & SMFIP_HDR_LEADSPC) != 0);
+	else
+		bad = edits_add_envelope(set->edits, r->cmd, r->name);
+	if (bad < 0) {
+		memcpy(m->why, "bad or too many changes", 24);
 		return -1;
 	}
 	return 0;

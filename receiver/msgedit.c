@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "addr.h"
 #include "milter.h"
 #include "msgedit.h"
 #include "sbuf.h"
@@ -112,12 +113,55 @@ edits_add(struct msg_edits *ed, char cmd, uint32_t index, const char *name,
 	return 0;
 }
 
+/*
+ * edits_add_envelope - one checked envelope change: the address must
+ * pass the SMTP path grammar (with or without its angle brackets) and
+ * is kept as "<path>"; <> only as a new sender.  ESMTP parameters
+ * (ADDRCPT_PAR, CHGFROM) are not kept.  0, or -1 for a bad change.
+ */
+int
+edits_add_envelope(struct msg_edits *ed, char cmd, const char *addr)
+{
+	struct msg_edit *e = &ed->e[ed->n];
+	char buf[ADDR_PATH_MAX + 3];
+	const char *p = buf;
+	struct path path;
+	size_t n = strlen(addr);
+	long off;
+
+	if (ed->n == EDITS_MAX || n == 0 || n > ADDR_PATH_MAX)
+		return -1;
+	if (addr[0] == '<')
+		memcpy(buf, addr, n + 1);
+	else {
+		buf[0] = '<';
+		memcpy(buf + 1, addr, n);
+		memcpy(buf + 1 + n, ">", 2);
+	}
+	if (addr_parse_path(&p, buf + strlen(buf), cmd == SMFIR_CHGFROM ?
+	    ADDR_ALLOW_NULL : ADDR_ALLOW_POSTMASTER, &path) != ADDR_OK ||
+	    *p != '\0' || (off = keep(ed, "<", 1)) < 0 ||
+	    keep(ed, path.addr, path.len) < 0 || keep(ed, ">", 1) < 0)
+		return -1;
+	e->cmd = cmd == SMFIR_ADDRCPT_PAR ? SMFIR_ADDRCPT : cmd;
+	e->index = 0;
+	e->done = 0;
+	e->name = e->value = (size_t)off;
+	e->name_len = e->value_len = path.len + 2;
+	ed->n++;
+	return 0;
+}
+
 /* the two files of a rewrite, each through its buffer */
 struct rewrite {
 	int	 in, out;
 	int	 err;
 	size_t	 pos, len, olen;
 	unsigned seen[EDITS_MAX];	/* fields of a CHGHEADER's name */
+	unsigned nrcpt;			/* recipients in the new envelope */
+	int	 dropping;		/* a deleted recipient's own lines */
+	size_t	 llen;
+	char	 line[EDIT_ENV_LINE];
 	unsigned char ibuf[RW_BUF];
 	char	 obuf[RW_BUF];
 	size_t	 hlen;
@@ -186,19 +230,113 @@ get(struct rewrite *rw)
 	return rw->ibuf[rw->pos++];
 }
 
-/* copy_envelope - the envelope block and its empty line, as they are */
-static int
-copy_envelope(struct rewrite *rw)
+/* find_edit - a change cmd of the path "<...>" at p (n octets), or NULL */
+static struct msg_edit *
+find_edit(struct msg_edits *ed, char cmd, const char *p, size_t n)
 {
-	int c, prev = 0;
-	char ch;
+	unsigned i;
 
+	for (i = 0; i < ed->n; i++)
+		if (ed->e[i].cmd == cmd && ed->e[i].value_len == n &&
+		    strncasecmp(ed->text + ed->e[i].value, p, n) == 0)
+			return &ed->e[i];
+	return NULL;
+}
+
+/* last_of - the last change cmd, or NULL */
+static struct msg_edit *
+last_of(struct msg_edits *ed, char cmd)
+{
+	unsigned i;
+
+	for (i = ed->n; i > 0; i--)
+		if (ed->e[i - 1].cmd == cmd)
+			return &ed->e[i - 1];
+	return NULL;
+}
+
+/* starts - does the envelope line begin with key? */
+static int
+starts(const struct rewrite *rw, const char *key)
+{
+	size_t n = strlen(key);
+
+	return rw->llen >= n && memcmp(rw->line, key, n) == 0;
+}
+
+/*
+ * env_line - one envelope line (with its LF) as the changes say: a new
+ * Sender, a deleted Recipient gone with its Notify and ORCPT lines
+ */
+static void
+env_line(struct rewrite *rw, struct msg_edits *ed)
+{
+	struct msg_edit *e;
+	size_t n = rw->llen - 1;
+
+	if (starts(rw, "Recipient: ")) {
+		e = find_edit(ed, SMFIR_DELRCPT, rw->line + 11, n - 11);
+		if ((rw->dropping = e != NULL))
+			e->done = 1;
+		else if ((e = find_edit(ed, SMFIR_ADDRCPT, rw->line + 11,
+		    n - 11)) != NULL)
+			e->done = 1;		/* there already */
+	} else if (!starts(rw, "Notify: ") && !starts(rw, "ORCPT: "))
+		rw->dropping = 0;
+	if (rw->dropping)
+		return;
+	if (starts(rw, "Recipient: "))
+		rw->nrcpt++;
+	if (starts(rw, "Sender: ") && (e = last_of(ed, SMFIR_CHGFROM)) !=
+	    NULL) {
+		e->done = 1;
+		put(rw, "Sender: ", 8);
+		put(rw, ed->text + e->value, e->value_len);
+		put(rw, "\n", 1);
+		return;
+	}
+	put(rw, rw->line, rw->llen);
+}
+
+/* add_rcpts - the added recipients not there already, at the end */
+static void
+add_rcpts(struct rewrite *rw, struct msg_edits *ed)
+{
+	unsigned i;
+
+	for (i = 0; i < ed->n; i++)
+		if (ed->e[i].cmd == SMFIR_ADDRCPT && !ed->e[i].done) {
+			ed->e[i].done = 1;
+			put(rw, "Recipient: ", 11);
+			put(rw, ed->text + ed->e[i].value, ed->e[i].value_len);
+			put(rw, "\n", 1);
+			rw->nrcpt++;
+		}
+}
+
+/*
+ * copy_envelope - the envelope block with its changes, and its empty
+ * line; -1 for a line over EDIT_ENV_LINE or no empty line
+ */
+static int
+copy_envelope(struct rewrite *rw, struct msg_edits *ed)
+{
+	int c;
+
+	rw->llen = 0;
 	while ((c = get(rw)) >= 0) {
-		ch = (char)c;
-		put(rw, &ch, 1);
-		if (c == '\n' && prev == '\n')
+		if (rw->llen == sizeof rw->line)
+			return -1;
+		rw->line[rw->llen++] = (char)c;
+		if (c != '\n')
+			continue;
+		if (rw->llen == 1) {
+			add_rcpts(rw, ed);
+			put(rw, "\n", 1);
 			return 0;
-		prev = c;
+		}
+		env_line(rw, ed);
+		rw->llen = 0;
 	}
 	return -1;
 }
@@ -309,7 +447,8 @@ edit_block(struct rewrite *rw, struct msg_edits *ed)
 		return -1;
 	insert_at(rw, ed, pos, 1);
 	for (i = 0; i < ed->n; i++)		/* a field not there: added */
-		if (!ed->e[i].done && ed->e[i].cmd != SMFIR_INSHEADER)
+		if (!ed->e[i].done && (ed->e[i].cmd == SMFIR_ADDHEADER ||
+		    ed->e[i].cmd == SMFIR_CHGHEADER))
 			put_edit(rw, ed, &ed->e[i]);
 	put(rw, rw->hbuf, rw->hlen);		/* the empty line, if any */
 	return 0;
@@ -339,10 +478,11 @@ copy_rest(struct rewrite *rw)
 /*
  * edits_rewrite - carry out the changes: the spool file (written out
  * already) rewritten into tmp/ID.e, which replaces tmp/ID and becomes
- * the spool's open file.  0, or -1 (errno) with the message as it was.
+ * the spool's open file; *nrcpt the recipients it has now.  0, or -1
+ * (errno) with the message as it was.
  */
 int
-edits_rewrite(struct msg_edits *ed, struct spool *sp)
+edits_rewrite(struct msg_edits *ed, struct spool *sp, unsigned *nrcpt)
 {
 	struct rewrite *rw;
 	char name[SPOOL_ID_MAX + 3];
@@ -359,7 +499,7 @@ edits_rewrite(struct msg_edits *ed, struct spool *sp)
 	    O_NOFOLLOW | O_CLOEXEC, 0640);
 	if (rw->in < 0 || rw->out < 0)
 		rw->err = errno;
-	else if (copy_envelope(rw) < 0 || edit_block(rw, ed) < 0)
+	else if (copy_envelope(rw, ed) < 0 || edit_block(rw, ed) < 0)
 		rw->err = rw->err != 0 ? rw->err : EINVAL;
 	if (rw->err == 0)
 		copy_rest(rw);
@@ -367,6 +507,7 @@ edits_rewrite(struct msg_edits *ed, struct spool *sp)
 	if (rw->err == 0 && spool_replace(sp, rw->out, name) < 0)
 		rw->err = errno;
 	err = rw->err;
+	*nrcpt = rw->nrcpt;
 	if (rw->in >= 0)
 		close(rw->in);
 	if (err != 0 && rw->out >= 0) {

@@ -1,9 +1,10 @@
 /*
- * msgedit.h - the header changes mail filters ask for at the end of a
- * message (ADDHEADER, INSHEADER, CHGHEADER), checked and kept in a
- * bounded list, and the rewrite of the spool file that carries them
- * out: envelope block as it is, the edited header block, the body
- * copied byte-exact.  Only a message with changes is rewritten.
+ * msgedit.h - the changes mail filters ask for at the end of a message
+ * (ADDHEADER, INSHEADER, CHGHEADER; ADDRCPT(_PAR), DELRCPT, CHGFROM),
+ * checked and kept in a bounded list, and the rewrite of the spool file
+ * that carries them out: the edited envelope block, the edited header
+ * block, the body copied byte-exact.  Only a changed message is
+ * rewritten.
  */
 #ifndef MSGEDIT_H
 #define MSGEDIT_H
@@ -16,13 +17,16 @@
 #define EDITS_MAX	256		/* changes to one message, cap */
 #define EDITS_TEXT	(256u << 10)	/* their names and values, cap */
 #define EDIT_HEADER_MAX	(64u << 10)	/* a header line block we edit */
+#define EDIT_ENV_LINE	2048		/* an envelope line we read */
 
 struct msg_edit {
 	char	 cmd;			/* SMFIR_ADDHEADER, _INSHEADER, */
-					/* _CHGHEADER */
+					/* _CHGHEADER, _ADDRCPT (also for */
+					/* _PAR), _DELRCPT, _CHGFROM */
 	uint32_t index;
 	size_t	 name, name_len;	/* offsets into text */
-	size_t	 value, value_len;	/* the field as stored: CRLF */
+	size_t	 value, value_len;	/* the field as stored: CRLF; */
+					/* an envelope line: "<path>" */
 	int	 done;			/* carried out */
 };
 
@@ -35,6 +39,7 @@ struct msg_edits {
 
 int	 edits_add(struct msg_edits *, char, uint32_t, const char *,
 	    const char *, int);
-int	 edits_rewrite(struct msg_edits *, struct spool *);
+int	 edits_add_envelope(struct msg_edits *, char, const char *);
+int	 edits_rewrite(struct msg_edits *, struct spool *, unsigned *);
 
 #endif

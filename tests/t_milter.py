@@ -334,6 +334,62 @@ def t_headers(tmp):
     q.cleanup()
 
 
+def envelope(q):
+    """The one queued message's envelope block."""
+    return q.messages()[0].split(b"\n\n", 1)[0] + b"\n"
+
+
+def t_envelope(tmp):
+    acts = 0x04 | 0x08 | 0x40 | 0x80    # ADDRCPT DELRCPT CHGFROM _PAR
+    data = MSG.replace(b"RCPT TO:<b@example.com>\r\n",
+                       b"RCPT TO:<b@example.com> NOTIFY=NEVER\r\n"
+                       b"RCPT TO:<keep@example.com>\r\n")
+    q = Queue()
+    f = ScriptedFilter(tmp, actions=acts, script={b"E": [
+        pkt(b"e", b"<new@example.org>\0"),
+        pkt(b"+", b"<c@example.net>\0"),
+        pkt(b"2", b"d@example.net\0NOTIFY=NEVER\0"),
+        pkt(b"-", b"<B@example.com>\0"),
+        pkt(b"+", b"<keep@example.com>\0"),
+        pkt(b"c")]})
+    rc, out, err, _ = session(q, [f], data=data)
+    ok = len(q.files("new")) == 1 and q.files("tmp") == []
+    check("envelope: queued", ok, out)
+    if ok:
+        env = envelope(q)
+        check("envelope: CHGFROM", b"\nSender: <new@example.org>\n" in env,
+              env)
+        check("envelope: DELRCPT takes the recipient and its Notify line",
+              b"<b@example.com>" not in env and b"Notify" not in env, env)
+        check("envelope: ADDRCPT, ADDRCPT_PAR added once each, kept ones "
+              "once", env.count(b"Recipient: <c@example.net>\n") == 1 and
+              env.count(b"Recipient: <d@example.net>\n") == 1 and
+              env.count(b"Recipient: <keep@example.com>\n") == 1, env)
+        check("envelope: the message after it unchanged",
+              spooled(q).endswith(b"Subject: hello\r\nX-Folded: one\r\n"
+                                  b"\ttwo\r\n\r\nbody line\r\n"),
+              spooled(q))
+    q.cleanup()
+    for name, p in (("an address with CRLF",
+                     pkt(b"+", b"<a@b.example>\r\nRecipient: <x@y>\0")),
+                    ("not an address", pkt(b"+", b"<not an address>\0")),
+                    ("a null recipient", pkt(b"+", b"<>\0")),
+                    ("not negotiated", pkt(b"h", b"X-A\0b\0"))):
+        q = Queue()
+        f = ScriptedFilter(tmp, actions=acts, script={b"E": [p, pkt(b"c")]})
+        rc, out, err, _ = session(q, [f])
+        check("envelope: refused: %s" % name, b"451 4.3.0" in out and
+              nothing_left(q), out)
+        q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, actions=acts, script={b"E": [
+        pkt(b"-", b"<b@example.com>\0"), pkt(b"c")]})
+    rc, out, err, _ = session(q, [f])
+    check("envelope: every recipient deleted: 250, nothing queued",
+          b"250 2.0.0 OK\r\n" in out and nothing_left(q), out)
+    q.cleanup()
+
+
 DKIM_CONF = """Mode s
 Domain example.org
 Selector sel
@@ -449,6 +505,7 @@ def main():
     t_replies(tmp)
     t_broken(tmp)
     t_headers(tmp)
+    t_envelope(tmp)
     t_two_filters(tmp)
     t_opendkim(tmp)
     t_rset(tmp)
