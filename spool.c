@@ -462,6 +462,54 @@ spool_settle(struct spool *sp, int fd, const char *id, int err)
 	return 0;
 }
 
+/* hold_dir - QUEUE/hold, made if missing (beside tmp/), or -1 */
+static int
+hold_dir(const struct spool *sp)
+{
+	static const char path[] = "../" QUEUEDIR_HOLD;
+	int fd = openat(sp->tmpfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT && mkdirat(sp->tmpfd, path, 0750) == 0)
+		fd = openat(sp->tmpfd, path, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	return fd;
+}
+
+/*
+ * spool_quarantine - commit the message being written into hold/
+ * instead of new/, on its own: flush, fsync, checked close, rename
+ * without replacing, fsync of hold/.  0 once it is durable there, or -1
+ * (errno) with nothing left in tmp/ or hold/.
+ */
+int
+spool_quarantine(struct spool *sp)
+{
+	int hfd, err = 0;
+
+	flush_wbuf(sp);
+	err = sp->err;
+	if (err == 0 && fsync(sp->fd) < 0)
+		err = errno;
+	if (close(sp->fd) < 0 && err == 0)
+		err = errno;
+	sp->fd = -1;
+	if ((hfd = hold_dir(sp)) < 0 && err == 0)
+		err = errno;
+	if (err == 0 && renameat2(sp->tmpfd, sp->id, hfd, sp->id,
+	    RENAME_NOREPLACE) < 0)
+		err = errno;
+	else if (err == 0 && fsync(hfd) < 0 && errno != EINVAL) {
+		err = errno;
+		(void)unlinkat(hfd, sp->id, 0);
+	}
+	if (hfd >= 0)
+		close(hfd);
+	if (err != 0)
+		(void)unlinkat(sp->tmpfd, sp->id, 0);
+	errno = err;
+	return err != 0 ? -1 : 0;
+}
+
 /*
  * spool_sync_new - fsync new/, making every name published so far
  * durable (one call can cover a batch: group commit).  EINVAL means the

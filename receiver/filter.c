@@ -6,6 +6,7 @@
  * goes out through session_reply_text()).  A transaction the filters
  * saw MAIL for and that ends without its EOB is ABORTed for them.
  */
+#include <errno.h>
 #include <string.h>
 
 #include "chat.h"
@@ -176,6 +177,32 @@ filter_data(struct session *s)
 }
 
 /*
+ * quarantine - a filter said QUARANTINE: the message is committed into
+ * hold/ (smtpd-queue never delivers from there until "smtpd-queue
+ * release ID"), on its own, not in a group commit: fsync, rename, fsync
+ * of hold/, then 250.  Always answers: 1.
+ */
+static int
+quarantine(struct session *s)
+{
+	struct logline ll;
+
+	if (spool_quarantine(&s->spool) < 0) {
+		commit_log_error(&s->log, "quarantine", errno);
+		s->refused++;
+		session_reply(s, commit_spool_reply(errno), NULL);
+		return 1;
+	}
+	log_begin(&s->log, &ll, "quarantine");
+	log_str(&ll, "queue_id", s->spool.id);
+	log_str(&ll, "reason", s->milters.quarantine_why);
+	log_end(&s->log, &ll);
+	s->queued++;
+	session_reply(s, R_QUEUED, s->spool.id);
+	return 1;
+}
+
+/*
  * filter_message - the complete message, written out to its tmp file
  * but not yet held for commit: each filter reads it back and says
  * whether it may be queued.  On a refusal or a DISCARD the tmp file is
@@ -201,6 +228,8 @@ filter_message(struct session *s)
 		}
 	} else
 		o = MO_DISCARD;
+	if (o == MO_CONTINUE && s->milters.quarantine)
+		return quarantine(s);
 	if (o == MO_CONTINUE)
 		return 0;
 	spool_abort(&s->spool);

@@ -281,6 +281,7 @@ milters_message(struct milter_set *set, const struct milter_facts *f,
 	}
 	rd->err = 0;
 	set->no_rcpt = 0;
+	set->quarantine = 0;
 	o = each_filter(set, f, sp, rd);
 	if (rd->err && o == MO_CONTINUE)
 		o = MO_FAILED_TEMP;

@@ -28,7 +28,7 @@
 	SMFIP_HDR_LEADSPC)
 /* the EOB actions we carry out (msgedit.c) */
 #define OFFER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT | \
-	SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT | SMFIF_CHGFROM)
+	SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT | SMFIF_CHGFROM | SMFIF_QUARANTINE)
 
 
 
@@ -207,6 +207,7 @@ action_for(char cmd)
 	case SMFIR_ADDRCPT_PAR: return SMFIF_ADDRCPT_PAR;
 	case SMFIR_DELRCPT: return SMFIF_DELRCPT;
 	case SMFIR_CHGFROM: return SMFIF_CHGFROM;
+	case SMFIR_QUARANTINE: return SMFIF_QUARANTINE;
 	default: return 0;
 	}
 }
@@ -220,11 +221,21 @@ take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 {
 	struct milter *m = &set->m[i];
 	uint32_t need = action_for(r->cmd);
+	size_t n;
 	int bad;
 
 	if (need == 0 || !(m->actions & need)) {
 		memcpy(m->why, "modification not negotiated", 28);
 		return -1;
+	}
+	if (need == SMFIF_QUARANTINE) {
+		set->quarantine = 1;
+		n = strlen(r->name);
+		n = n < sizeof set->quarantine_why ? n :
+		    sizeof set->quarantine_why - 1;
+		memcpy(set->quarantine_why, r->name, n);
+		set->quarantine_why[n] = '\0';
+		return 0;
 	}
 	if (need == SMFIF_ADDHDRS || need == SMFIF_CHGHDRS)
 		bad = edits_add(set->edits, r->cmd, r->index, r->name,

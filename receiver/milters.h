@@ -59,6 +59,8 @@ struct milter_set {
 					/* filter, 0: none */
 	int	 skip_body;		/* the filter said SKIP */
 	struct msg_edits *edits;	/* at EOB: the changes asked for */
+	int	 quarantine;		/* QUARANTINE: commit into hold/ */
+	char	 quarantine_why[128];	/* its reason, for the log */
 	int	 no_rcpt;		/* the changes deleted every */
 					/* recipient: the message is dropped */
 	struct logger *log;

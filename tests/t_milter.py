@@ -390,6 +390,35 @@ def t_envelope(tmp):
     q.cleanup()
 
 
+def t_quarantine(tmp):
+    import subprocess
+    q = Queue()
+    f = ScriptedFilter(tmp, actions=0x20, script={b"E": [
+        pkt(b"q", b"looks odd\0"), pkt(b"c")]})
+    rc, out, err, _ = session(q, [f])
+    held = q.files("hold")
+    check("quarantine: 250, committed into hold/, not new/",
+          b"250 2.0.0 OK queued as" in out and len(held) == 1 and
+          q.files("new") == [] and q.files("tmp") == [], (out, held))
+    check("quarantine: logged with its reason",
+          b"event=quarantine" in err and b"looks odd" in err, err)
+    if held:
+        r = subprocess.run([os.path.join(os.path.dirname(
+            os.path.dirname(os.path.abspath(__file__))), "smtpd-queue"),
+            "--queue", q.dir, "release", held[0]], capture_output=True)
+        check("quarantine: smtpd-queue release moves it to new/",
+              r.returncode == 0 and q.files("new") == held,
+              r.stdout + r.stderr)
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, script={b"E": [pkt(b"q", b"x\0"), pkt(b"c")]})
+    rc, out, err, _ = session(q, [f])
+    check("quarantine: not negotiated: a broken filter",
+          b"451 4.3.0" in out and nothing_left(q) and
+          q.files("hold") == [], out)
+    q.cleanup()
+
+
 DKIM_CONF = """Mode s
 Domain example.org
 Selector sel
@@ -506,6 +535,7 @@ def main():
     t_broken(tmp)
     t_headers(tmp)
     t_envelope(tmp)
+    t_quarantine(tmp)
     t_two_filters(tmp)
     t_opendkim(tmp)
     t_rset(tmp)
