@@ -214,13 +214,11 @@ apply_edits(struct milter_set *set, unsigned i, struct spool *sp,
 	unsigned nrcpt = 1;
 	int r;
 
-	if (set->edits->n == 0)
+	if (set->edits->n == 0 && set->edits->body_fd < 0)
 		return 0;
 	r = edits_rewrite(set->edits, sp, &nrcpt);
 	milters_log(set, i, r < 0 ? "rewrite-failed" : "modified", "eob",
 	    r < 0 ? strerror(errno) : NULL);
-	set->edits->n = 0;
-	set->edits->used = 0;
 	if (r < 0)
 		return -1;
 	set->no_rcpt = nrcpt == 0;
@@ -240,8 +238,7 @@ each_filter(struct milter_set *set, const struct milter_facts *f,
 	for (i = 0; i < set->n && o == MO_CONTINUE && !rd->err; i++) {
 		if (!milters_asked(set, i))
 			continue;
-		set->edits->n = 0;
-		set->edits->used = 0;
+		edits_clear(set->edits);
 		o = filter_message(set, i, f, rd);
 		if (o != MO_CONTINUE)
 			milters_log(set, i, o == MO_DISCARD ? "discard" :
@@ -280,6 +277,7 @@ milters_message(struct milter_set *set, const struct milter_facts *f,
 		return MO_FAILED_TEMP;
 	}
 	rd->err = 0;
+	edits_init(set->edits, sp, set->cfg->max_size);
 	set->no_rcpt = 0;
 	set->quarantine = 0;
 	o = each_filter(set, f, sp, rd);
@@ -288,6 +286,7 @@ milters_message(struct milter_set *set, const struct milter_facts *f,
 	if (rd->fd >= 0)
 		close(rd->fd);
 	free(rd);
+	edits_clear(set->edits);
 	free(set->edits);
 	set->edits = NULL;
 	return o != MO_CONTINUE ? o : milters_failed(set);

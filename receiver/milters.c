@@ -28,7 +28,8 @@
 	SMFIP_HDR_LEADSPC)
 /* the EOB actions we carry out (msgedit.c) */
 #define OFFER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT | \
-	SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT | SMFIF_CHGFROM | SMFIF_QUARANTINE)
+	SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT | SMFIF_CHGFROM | SMFIF_QUARANTINE | \
+	SMFIF_CHGBODY)
 
 
 
@@ -208,6 +209,7 @@ action_for(char cmd)
 	case SMFIR_DELRCPT: return SMFIF_DELRCPT;
 	case SMFIR_CHGFROM: return SMFIF_CHGFROM;
 	case SMFIR_QUARANTINE: return SMFIF_QUARANTINE;
+	case SMFIR_REPLBODY: return SMFIF_CHGBODY;
 	default: return 0;
 	}
 }
@@ -237,7 +239,9 @@ take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 		set->quarantine_why[n] = '\0';
 		return 0;
 	}
-	if (need == SMFIF_ADDHDRS || need == SMFIF_CHGHDRS)
+	if (need == SMFIF_CHGBODY)
+		bad = edits_body(set->edits, r->data, r->data_len);
+	else if (need == SMFIF_ADDHDRS || need == SMFIF_CHGHDRS)
 		bad = edits_add(set->edits, r->cmd, r->index, r->name,
 		    r->value, (m->steps & SMFIP_HDR_LEADSPC) != 0);
 	else

@@ -152,6 +152,100 @@ edits_add_envelope(struct msg_edits *ed, char cmd, const char *addr)
 	return 0;
 }
 
+/* body_name - "tmp/ID.b", the replacement body's file */
+static int
+body_name(const struct spool *sp, char *name, size_t cap)
+{
+	struct sbuf sb;
+
+	sb_init(&sb, name, cap);
+	sb_str(&sb, sp->id);
+	sb_str(&sb, ".b");
+	return sb.overflow ? -1 : 0;
+}
+
+/* edits_init - no changes yet, for the message in sp */
+void
+edits_init(struct msg_edits *ed, struct spool *sp, unsigned long long max)
+{
+	ed->sp = sp;
+	ed->body_fd = -1;
+	ed->body_cr = 0;
+	ed->body_len = 0;
+	ed->body_max = max;
+	ed->n = 0;
+	ed->used = 0;
+}
+
+/* edits_clear - forget the changes; the body file goes */
+void
+edits_clear(struct msg_edits *ed)
+{
+	char name[SPOOL_ID_MAX + 3];
+
+	if (ed->body_fd >= 0) {
+		close(ed->body_fd);
+		if (body_name(ed->sp, name, sizeof name) == 0)
+			(void)unlinkat(ed->sp->tmpfd, name, 0);
+	}
+	edits_init(ed, ed->sp, ed->body_max);
+}
+
+/* body_put - octets to the body file; 0 or -1 */
+static int
+body_put(struct msg_edits *ed, const char *p, size_t n)
+{
+	ssize_t w;
+
+	ed->body_len += n;
+	if (ed->body_max != 0 && ed->body_len > ed->body_max)
+		return -1;
+	while (n > 0) {
+		w = write(ed->body_fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/*
+ * edits_body - a piece of the replacement body (REPLBODY), streamed to
+ * tmp/ID.b, never held: line ends made CRLF (a bare LF gets its CR, a
+ * bare CR goes), no NUL, within --max-size; 0 or -1
+ */
+int
+edits_body(struct msg_edits *ed, const unsigned char *p, size_t n)
+{
+	char name[SPOOL_ID_MAX + 3], out[1024];
+	size_t i, k = 0;
+
+	if (ed->body_fd < 0) {
+		if (body_name(ed->sp, name, sizeof name) < 0 ||
+		    (ed->body_fd = openat(ed->sp->tmpfd, name, O_RDWR |
+		    O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0640)) < 0)
+			return -1;
+	}
+	for (i = 0; i < n; i++) {
+		if (k + 2 > sizeof out) {
+			if (body_put(ed, out, k) < 0)
+				return -1;
+			k = 0;
+		}
+		if (p[i] == '\0')
+			return -1;
+		if (p[i] == '\n')
+			out[k++] = '\r';
+		if (p[i] != '\r')		/* a CR comes back before its LF */
+			out[k++] = (char)p[i];
+		ed->body_cr = p[i] == '\r';
+	}
+	return body_put(ed, out, k);
+}
+
 /* the two files of a rewrite, each through its buffer */
 struct rewrite {
 	int	 in, out;
@@ -454,12 +548,20 @@ edit_block(struct rewrite *rw, struct msg_edits *ed)
 	return 0;
 }
 
-/* copy_rest - the body, byte-exact */
+/* copy_rest - the body, byte-exact: the message's, or its replacement */
 static void
-copy_rest(struct rewrite *rw)
+copy_rest(struct rewrite *rw, struct msg_edits *ed)
 {
 	ssize_t r;
 
+	if (ed->body_fd >= 0) {
+		if (rw->hlen == 0)		/* no empty line before */
+			put(rw, "\r\n", 2);
+		rw->in = ed->body_fd;
+		rw->pos = rw->len = 0;
+		if (lseek(rw->in, 0, SEEK_SET) < 0)
+			rw->err = errno;
+	}
 	put(rw, rw->ibuf + rw->pos, rw->len - rw->pos);
 	rw->pos = rw->len;
 	while (rw->err == 0) {
@@ -487,7 +589,7 @@ edits_rewrite(struct msg_edits *ed, struct spool *sp, unsigned *nrcpt)
 	struct rewrite *rw;
 	char name[SPOOL_ID_MAX + 3];
 	struct sbuf sb;
-	int err;
+	int err, in;
 
 	sb_init(&sb, name, sizeof name);
 	sb_str(&sb, sp->id);
@@ -501,8 +603,11 @@ edits_rewrite(struct msg_edits *ed, struct spool *sp, unsigned *nrcpt)
 		rw->err = errno;
 	else if (copy_envelope(rw, ed) < 0 || edit_block(rw, ed) < 0)
 		rw->err = rw->err != 0 ? rw->err : EINVAL;
-	if (rw->err == 0)
-		copy_rest(rw);
+	if (rw->err == 0) {
+		in = rw->in;
+		copy_rest(rw, ed);
+		rw->in = in;
+	}
 	flush_out(rw);
 	if (rw->err == 0 && spool_replace(sp, rw->out, name) < 0)
 		rw->err = errno;
@@ -515,6 +620,7 @@ edits_rewrite(struct msg_edits *ed, struct spool *sp, unsigned *nrcpt)
 		(void)unlinkat(sp->tmpfd, name, 0);
 	}
 	free(rw);
+	edits_clear(ed);
 	errno = err;
 	return err != 0 ? -1 : 0;
 }

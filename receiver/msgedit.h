@@ -31,6 +31,10 @@ struct msg_edit {
 };
 
 struct msg_edits {
+	struct spool *sp;		/* the message's spool */
+	int	 body_fd;		/* REPLBODY: tmp/ID.b, or -1 */
+	int	 body_cr;		/* its last octet was a CR */
+	unsigned long long body_len, body_max;	/* 0: no cap */
 	unsigned n;
 	size_t	 used;
 	struct msg_edit e[EDITS_MAX];
@@ -40,6 +44,9 @@ struct msg_edits {
 int	 edits_add(struct msg_edits *, char, uint32_t, const char *,
 	    const char *, int);
 int	 edits_add_envelope(struct msg_edits *, char, const char *);
+void	 edits_init(struct msg_edits *, struct spool *, unsigned long long);
+int	 edits_body(struct msg_edits *, const unsigned char *, size_t);
+void	 edits_clear(struct msg_edits *);
 int	 edits_rewrite(struct msg_edits *, struct spool *, unsigned *);
 
 #endif

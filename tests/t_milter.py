@@ -390,6 +390,33 @@ def t_envelope(tmp):
     q.cleanup()
 
 
+def t_replbody(tmp):
+    q = Queue()
+    f = ScriptedFilter(tmp, actions=0x02, script={b"E": [
+        pkt(b"b", b"new body\nline two\r\n"), pkt(b"b", b"and three\n"),
+        pkt(b"c")]})
+    rc, out, err, _ = session(q, [f])
+    ok = len(q.files("new")) == 1 and q.files("tmp") == []
+    check("replbody: queued, no tmp file left", ok, (out, q.files("tmp")))
+    if ok:
+        check("replbody: the new body with CRLF, the headers as they were",
+              spooled(q).endswith(b"Subject: hello\r\nX-Folded: one\r\n"
+                                  b"\ttwo\r\n\r\nnew body\r\nline two\r\n"
+                                  b"and three\r\n"), spooled(q))
+    q.cleanup()
+    for name, script in (("a NUL", [pkt(b"b", b"a\0b"), pkt(b"c")]),
+                         ("then REJECT", [pkt(b"b", b"x\n"), pkt(b"r")]),
+                         ("over --max-size", [pkt(b"b", b"y" * 5000),
+                                              pkt(b"c")])):
+        q = Queue()
+        f = ScriptedFilter(tmp, actions=0x02, script={b"E": script})
+        rc, out, err, _ = session(q, [f], args=["--max-size", "4000"])
+        check("replbody: %s: refused, nothing left" % name,
+              (b"451 4.3.0" in out or b"554 5.7.1" in out) and
+              nothing_left(q), (out, q.files("tmp")))
+        q.cleanup()
+
+
 def t_quarantine(tmp):
     import subprocess
     q = Queue()
@@ -536,6 +563,7 @@ def main():
     t_headers(tmp)
     t_envelope(tmp)
     t_quarantine(tmp)
+    t_replbody(tmp)
     t_two_filters(tmp)
     t_opendkim(tmp)
     t_rset(tmp)
