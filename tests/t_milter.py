@@ -528,6 +528,70 @@ def t_opendkim(tmp):
         p.wait(10)
 
 
+def t_pymilter(tmp):
+    """Debian's pymilter (libmilter underneath) as the filter."""
+    import subprocess
+    if subprocess.run(["/usr/bin/python3", "-c", "import Milter"],
+                      capture_output=True).returncode != 0:
+        print("SKIP pymilter: python3-milter not installed")
+        return
+    sock = os.path.join(tmp, "py.sock")
+    log = os.path.join(tmp, "py.log")
+    p = subprocess.Popen(["/usr/bin/python3", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "milter",
+        "pyfilter.py"), sock, log])
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        cases = [
+            ("accept", b"queued as", 1, None),
+            ("reject", b"554 5.7.1", 0, None),
+            ("tempfail", b"451 4.7.1", 0, None),
+            ("discard", b"250 2.0.0 OK\r\n", 0, None),
+            ("replycode", b"550-5.7.1 first line\r\n550 5.7.1 second "
+             b"line\r\n", 0, None),
+            ("headers", b"queued as", 1,
+             lambda m: m.startswith(b"X-Top: inserted\r\nReceived:") and
+             b"\r\nSubject: changed\r\n" in m and
+             b"X-Py: added\r\n\r\n" in m),
+            ("envelope", b"queued as", 1, None),
+            ("body", b"queued as", 1,
+             lambda m: m.endswith(b"\r\n\r\nreplaced\r\n")),
+            ("quarantine", b"queued as", 0, None),
+        ]
+        for subj, want, queued, test in cases:
+            q = Queue()
+            data = MSG.replace(b"Subject: hello", b"Subject: " +
+                               subj.encode())
+            rc, out, err, _ = session(q, ["unix:" + sock], data=data)
+            n = len(q.files("new"))
+            ok = want in out and n == queued and q.files("tmp") == []
+            if ok and test is not None:
+                ok = test(spooled(q))
+            if ok and subj == "envelope":
+                env = envelope(q)
+                ok = (b"Sender: <new@example.org>" in env and
+                      b"Recipient: <added@example.net>" in env and
+                      b"<b@example.com>" not in env)
+            if ok and subj == "quarantine":
+                ok = len(q.files("hold")) == 1
+            check("pymilter: %s" % subj, ok,
+                  (out, n, q.messages()[:1]))
+            q.cleanup()
+        with open(log) as f:
+            text = f.read()
+        check("pymilter: it saw CONNECT with macros, MAIL, RCPT, EOB with i",
+              "connect" in text and "192.0.2.7" in text and
+              "mx.test.example" in text and "mail <a@example.org>" in text
+              and "rcpt <b@example.com> b@example.com" in text and
+              "eom accept " in text, text[:600])
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
 def t_two_filters(tmp):
     q = Queue()
     f1 = ScriptedFilter(tmp)
@@ -566,6 +630,7 @@ def main():
     t_replbody(tmp)
     t_two_filters(tmp)
     t_opendkim(tmp)
+    t_pymilter(tmp)
     t_rset(tmp)
     finish()
 
