@@ -592,6 +592,76 @@ def t_pymilter(tmp):
         p.wait(10)
 
 
+RSPAMD_CONF = """.include "$CONFDIR/common.conf"
+options {
+    pidfile = "$RUNDIR/rspamd.pid";
+    .include "$CONFDIR/options.inc"
+}
+logging {
+    type = "file";
+    filename = "$LOGDIR/rspamd.log";
+    level = "error";
+}
+worker "rspamd_proxy" {
+    bind_socket = "$RUNDIR/proxy.sock mode=0666";
+    milter = yes;
+    timeout = 120s;
+    upstream "local" {
+        default = yes;
+        self_scan = yes;
+    }
+    count = 1;
+}
+"""
+GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+
+
+def t_rspamd(tmp):
+    """rspamd from Debian: its proxy worker as a milter, self-scanning;
+    GTUBE is refused before any 250, a plain message is queued."""
+    import shutil
+    import subprocess
+    if not shutil.which("rspamd"):
+        print("SKIP rspamd: not installed")
+        return
+    d = os.path.join(tmp, "rspamd")
+    os.mkdir(d)
+    with open(os.path.join(d, "rspamd.conf"), "w") as f:
+        f.write(RSPAMD_CONF)
+    v = ["--var=%s=%s" % (k, d) for k in ("RUNDIR", "DBDIR", "LOGDIR",
+                                          "LOCAL_CONFDIR")]
+    p = subprocess.Popen(["rspamd", "-f", "-u", "root", "-g", "root", "-i",
+                          "-c", os.path.join(d, "rspamd.conf")] + v,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    sock = os.path.join(d, "proxy.sock")
+    try:
+        for _ in range(600):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.1)
+        gtube = MSG.replace(b"body line", GTUBE)
+        q = Queue()
+        rc, out, err, _ = session(q, ["unix:" + sock], data=gtube,
+                                  args=["--milter-timeout", "60"])
+        check("rspamd: GTUBE refused before 250, nothing queued",
+              b"554 5.7.1 Gtube pattern" in out and nothing_left(q) and
+              b"queued as" not in out, out)
+        q.cleanup()
+        q = Queue()
+        rc, out, err, _ = session(q, ["unix:" + sock],
+                                  args=["--milter-timeout", "60"])
+        check("rspamd: a plain message is queued",
+              len(q.files("new")) == 1 and q.files("tmp") == [], out)
+        q.cleanup()
+    finally:
+        p.terminate()
+        try:
+            p.wait(20)
+        except subprocess.TimeoutExpired:
+            p.kill()
+            p.wait()
+
+
 def t_two_filters(tmp):
     q = Queue()
     f1 = ScriptedFilter(tmp)
@@ -631,6 +701,7 @@ def main():
     t_two_filters(tmp)
     t_opendkim(tmp)
     t_pymilter(tmp)
+    t_rspamd(tmp)
     t_rset(tmp)
     finish()
 
