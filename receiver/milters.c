@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 #include "milters.h"
+#include "miltermacro.h"
 #include "milterstage.h"
 #include "msgedit.h"
 
@@ -253,55 +254,18 @@ take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 	return 0;
 }
 
-/* add_macro - one name, value pair, when the value is known */
-static void
-add_macro(struct milter_args *a, const char *name, const char *val)
+/* macro_stage_for - the macro stage of a protocol stage */
+static enum macro_stage
+macro_stage_for(enum stage st)
 {
-	if (val == NULL || val[0] == '\0')
-		return;
-	milter_args_str(a, name);
-	milter_args_str(a, val);
-}
-
-/*
- * stage_macros - the macros Postfix sends at each stage by default
- * (milter_connect_macros, _helo_, _mail_, _rcpt_, _data_, _eoh_, _eom_)
- */
-static void
-stage_macros(struct milter_args *a, enum stage st,
-    const struct milter_facts *f, const char *arg)
-{
-	const struct client *c = f->client;
-
-	milter_args_add(a, &stage_cmd[st].cmd, 1);
 	switch (st) {
-	case ST_CONNECT:
-		add_macro(a, "j", f->cfg->hostname);
-		add_macro(a, "{daemon_name}", "smtpd");
-		add_macro(a, "v", "smtpd");
-		add_macro(a, "_", c->ip[0] != '\0' ? c->ip : "unknown");
-		add_macro(a, "{client_addr}", c->ip);
-		add_macro(a, "{client_port}", c->port);
-		add_macro(a, "{client_name}", c->name[0] != '\0' ? c->name :
-		    "unknown");
-		add_macro(a, "{daemon_addr}", c->local_ip);
-		break;
-	case ST_HELO:
-		if (f->tls->active) {
-			add_macro(a, "{tls_version}", f->tls->version);
-			add_macro(a, "{cipher}", f->tls->cipher);
-		}
-		break;
-	case ST_MAIL:
-		add_macro(a, "{auth_authen}", f->auth_user);
-		add_macro(a, "{mail_addr}", arg);
-		break;
-	case ST_RCPT:
-		add_macro(a, "{rcpt_addr}", arg);
-		break;
-	default:
-		add_macro(a, "i", f->queue_id);
-		break;
+	case ST_CONNECT: return MS_CONNECT;
+	case ST_HELO: return MS_HELO;
+	case ST_MAIL: return MS_MAIL;
+	case ST_RCPT: return MS_RCPT;
+	case ST_DATA: return MS_DATA;
+	case ST_EOH: return MS_EOH;
+	default: return MS_EOM;
 	}
 }
 
@@ -310,10 +274,14 @@ static int
 send_macros(struct milter *m, enum stage st, const struct milter_facts *f,
     const char *arg)
 {
+	const struct config *cfg = f->cfg;
+	enum macro_stage ms = macro_stage_for(st);
 	struct milter_args a;
 
 	milter_args_init(&a);
-	stage_macros(&a, st, f, arg);
+	milter_args_add(&a, &stage_cmd[st].cmd, 1);
+	macro_add(&a, cfg->milter_macros_given & (1u << ms) ?
+	    cfg->milter_macros[ms] : macro_default(ms), f, arg);
 	if (a.len <= 1)
 		return 0;
 	return milter_send(m, SMFIC_MACRO, a.buf, a.overflow ? 1 : a.len);
@@ -462,15 +430,13 @@ milters_mail(struct milter_set *set, const struct milter_facts *f,
     const char *path, const char *params)
 {
 	struct milter_args a;
-	char addr[600];
 
 	memset(set->done, 0, sizeof set->done);
 	if (set->failed)
 		return milters_failed(set);
 	milter_args_init(&a);
 	args_of(&a, path, params);
-	bare(addr, sizeof addr, path);
-	return ask_all(set, ST_MAIL, f, addr, a.buf, a.len);
+	return ask_all(set, ST_MAIL, f, NULL, a.buf, a.len);
 }
 
 /* milters_rcpt - RCPT: a recipient path and its ESMTP parameters */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "miltermacro.h"
 #include "options.h"
 #include "sdglue.h"
 #include "supervise.h"
@@ -113,6 +114,9 @@ DEFAULT_QUEUE ")\n"
 "  --milter-default-action accept|tempfail|reject  when a filter "
 "fails\n"
 "                         (default tempfail)\n"
+"  --milter-macros STAGE=NAME,...  the macros a stage sends (connect helo "
+"mail\n"
+"                         rcpt data eoh eom); repeatable\n"
 "  --help, --version\n"
 "Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
 "TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
@@ -132,7 +136,7 @@ enum {
 	OPT_AUTH_DOVECOT, OPT_AUTH_CHECKPW, OPT_AUTH_PLAINTEXT, OPT_REQUIRE_AUTH,
 	OPT_AUTH_RECEIVED, OPT_AUTH_TIMEOUT, OPT_TRUST, OPT_PROXY_FROM,
 	OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_MILTER, OPT_MILTER_TIMEOUT,
-	OPT_MILTER_DEFAULT,
+	OPT_MILTER_DEFAULT, OPT_MILTER_MACROS,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -187,6 +191,7 @@ static const struct longopt long_options[] = {
 	{ "milter", 1, OPT_MILTER },
 	{ "milter-timeout", 1, OPT_MILTER_TIMEOUT },
 	{ "milter-default-action", 1, OPT_MILTER_DEFAULT },
+	{ "milter-macros", 1, OPT_MILTER_MACROS },
 	{ "help", 0, OPT_HELP },
 	{ "version", 0, OPT_VERSION },
 	{ NULL, 0, 0 }
@@ -468,6 +473,22 @@ add_milter(struct config *cfg, const char *val)
 	cfg->milters[cfg->nmilters++] = val;
 }
 
+/* milter_macros - one --milter-macros STAGE=NAME,NAME... */
+static void
+milter_macros(struct config *cfg, const char *val)
+{
+	const char *eq = strchr(val, '=');
+	int st = eq != NULL ? macro_stage_of(val, (size_t)(eq - val)) : -1;
+
+	if (st < 0)
+		die_usage("bad --milter-macros (STAGE=NAME,...; stages: "
+		    "connect helo mail rcpt data eoh eom)", val);
+	if (macro_list(eq + 1, &cfg->milter_macros[st]) < 0)
+		die_usage("bad --milter-macros: a macro smtpd cannot fill",
+		    val);
+	cfg->milter_macros_given |= 1u << st;
+}
+
 /* parse_milter_option - the filter options; 1 if c was one */
 static int
 parse_milter_option(int c, const char *val, struct config *cfg)
@@ -478,6 +499,7 @@ parse_milter_option(int c, const char *val, struct config *cfg)
 		    val, 1, 3600, "bad --milter-timeout"); return 1;
 	case OPT_MILTER_DEFAULT: cfg->milter_default = milter_action(val);
 		return 1;
+	case OPT_MILTER_MACROS: milter_macros(cfg, val); return 1;
 	default: return 0;
 	}
 }

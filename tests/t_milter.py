@@ -176,6 +176,27 @@ def t_continue(tmp):
     q.cleanup()
 
 
+def t_macros(tmp):
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f], args=[
+        "--milter-macros", "connect=j,{client_addr}",
+        "--milter-macros", "rcpt=", "--milter-macros",
+        "eom={mail_addr} i"])
+    d = f.data_of(b"D")
+    check("macros: --milter-macros chooses each stage's list",
+          d[0] == b"Cj\x00mx.test.example\x00{client_addr}\x00192.0.2.7\x00"
+          and not any(x.startswith(b"R") for x in d) and
+          any(x.startswith(b"E{mail_addr}\x00a@example.org\x00i\x00")
+              for x in d) and len(q.files("new")) == 1, d)
+    q.cleanup()
+    q = Queue()
+    rc, out, err = run_smtpd(b"", q, ["--milter-macros", "rcpt={bogus}"])
+    check("macros: a macro smtpd cannot fill is a usage error",
+          rc == 100 and b"cannot fill" in err, (rc, err))
+    q.cleanup()
+
+
 def t_steps(tmp):
     q = Queue()
     f = ScriptedFilter(tmp, steps=SMFIP_NOHELO | SMFIP_NR_RCPT |
@@ -692,6 +713,7 @@ def main():
     tmp = tempfile.mkdtemp(prefix="smtpd-milter-")
     t_continue(tmp)
     t_steps(tmp)
+    t_macros(tmp)
     t_replies(tmp)
     t_broken(tmp)
     t_headers(tmp)
