@@ -694,6 +694,28 @@ def t_two_filters(tmp):
     q.cleanup()
 
 
+def t_bdat(tmp):
+    body = b"Subject: chunks\r\n\r\none\r\ntwo\r\n"
+    data = (b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\n"
+            b"RCPT TO:<b@example.com>\r\nBDAT 10\r\n" + body[:10] +
+            b"BDAT %d LAST\r\n" % (len(body) - 10) + body[10:] +
+            b"QUIT\r\n")
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f], data=data)
+    check("bdat: the message from chunks through the filter, queued",
+          b"DATA" not in out and f.data_of(b"B") == [b"one\r\ntwo\r\n"]
+          and len(q.files("new")) == 1, (out, f.cmds()))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, script={b"T": pkt(b"r")})
+    rc, out, err, _ = session(q, [f], data=data)
+    check("bdat: refused at DATA: the chunks are dropped, the session "
+          "goes on", b"550 5.7.1" in out and b"221 2.0.0" in out and
+          nothing_left(q), out)
+    q.cleanup()
+
+
 def t_rset(tmp):
     q = Queue()
     f = ScriptedFilter(tmp)
@@ -725,6 +747,7 @@ def main():
     t_pymilter(tmp)
     t_rspamd(tmp)
     t_rset(tmp)
+    t_bdat(tmp)
     finish()
 
 
