@@ -39,6 +39,16 @@ fail(struct milter *m, const char *what)
 	return -1;
 }
 
+/* milter_note - why the filter is to be given up, for the log */
+void
+milter_note(struct milter *m, const char *why)
+{
+	struct sbuf sb;
+
+	sb_init(&sb, m->why, sizeof m->why);
+	sb_str(&sb, why);
+}
+
 /* deadline_in - the monotonic time seconds from now */
 static struct timespec
 deadline_in(unsigned seconds)

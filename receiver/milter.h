@@ -142,6 +142,7 @@ struct milter_args {
 int	 milter_open(struct milter *, const char *, unsigned, uint32_t,
 	    uint32_t);
 void	 milter_close(struct milter *);
+void	 milter_note(struct milter *, const char *);
 void	 milter_args_init(struct milter_args *);
 void	 milter_args_add(struct milter_args *, const void *, size_t);
 void	 milter_args_str(struct milter_args *, const char *);

@@ -154,7 +154,7 @@ await(struct milter_set *set, unsigned i, enum stage st,
 		if (r->v != MV_PROGRESS)
 			return 0;
 		if (ms_until(all) == 0) {
-			memcpy(m->why, "PROGRESS past --timeout", 24);
+			milter_note(m, "PROGRESS past --timeout");
 			return -1;
 		}
 	}
@@ -193,7 +193,7 @@ judge(struct milter_set *set, unsigned i, enum stage st,
 	default:
 		break;
 	}
-	memcpy(set->m[i].why, "reply not allowed at this stage", 32);
+	milter_note(&set->m[i], "reply not allowed at this stage");
 	return broken(set, i, st);
 }
 
@@ -228,7 +228,7 @@ take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 	int bad;
 
 	if (need == 0 || !(m->actions & need)) {
-		memcpy(m->why, "modification not negotiated", 28);
+		milter_note(m, "modification not negotiated");
 		return -1;
 	}
 	if (need == SMFIF_QUARANTINE) {
@@ -248,7 +248,7 @@ take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 	else
 		bad = edits_add_envelope(set->edits, r->cmd, r->name);
 	if (bad < 0) {
-		memcpy(m->why, "bad or too many changes", 24);
+		milter_note(m, "bad or too many changes");
 		return -1;
 	}
 	return 0;
