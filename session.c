@@ -15,6 +15,7 @@
 
 #include "addr.h"
 #include "chat.h"
+#include "filter.h"
 #include "auth.h"
 #include "bdat.h"
 #include "checks.h"
@@ -108,12 +109,15 @@ session_init(struct session *s, const struct config *cfg,
 	s->commit.n = 0;
 	s->clock.sec = -1;
 	s->head.client_len = 0;
+	milters_init(&s->milters, cfg, &s->log);
+	s->milter_tx = s->milter_discard = 0;
 }
 
 /* session_free - release what the session holds */
 void
 session_free(struct session *s)
 {
+	filter_quit(s);
 	spool_close(&s->spool);
 	envelope_free(&s->env);
 	tls_finish(s->tls_link, NULL);
@@ -153,6 +157,10 @@ take_helo(struct session *s, const char *arg, const char *end)
 	}
 	memcpy(s->helo, word, (size_t)(w_end - word));
 	s->helo[w_end - word] = '\0';
+	if (filter_helo(s)) {
+		s->helo[0] = '\0';
+		return 0;
+	}
 	s->head.client_len = 0;		/* the heads name the new HELO */
 	reset_transaction(s);
 	session_enter(s, S_READY);
@@ -558,7 +566,7 @@ greet(struct session *s)
 {
 	unsigned delay = s->cfg->greet_delay, left;
 
-	if (check_client(s))
+	if (check_client(s) || filter_connect(s))
 		return;
 	left = io_seconds_left(&s->io);		/* never past the cap */
 	/* under implicit TLS the socket holds TLS records, not commands:

@@ -13,6 +13,7 @@
 #include "head.h"
 #include "io.h"
 #include "log.h"
+#include "milters.h"
 #include "reply.h"
 #include "spool.h"
 
@@ -70,6 +71,9 @@ struct session {
 	struct head_cache head;
 	struct tls_info tls;		/* .active once the handshake is done */
 	struct tls_link *tls_link;	/* NULL until TLS is prepared */
+	struct milter_set milters;	/* --milter (milters.c) */
+	int	 milter_tx;		/* the filters saw MAIL, no EOB yet */
+	int	 milter_discard;	/* a filter said DISCARD */
 	struct io io;
 	char	 auth_user[AUTH_FIELD_MAX + 1];	/* "" until AUTH succeeds */
 	unsigned auth_fails;

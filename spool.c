@@ -215,6 +215,34 @@ flush_wbuf(struct spool *sp)
 	sp->wlen = 0;
 }
 
+/* spool_flush - write out what is buffered: 0, or -1 (errno) */
+int
+spool_flush(struct spool *sp)
+{
+	flush_wbuf(sp);
+	errno = sp->err;
+	return sp->err != 0 ? -1 : 0;
+}
+
+/*
+ * spool_replace - the message was rewritten into tmp/name, open as fd
+ * (msgedit.c): it takes the place of tmp/ID and of the open file, the
+ * old one unlinked by the rename; 0, or -1 (errno) with nothing changed
+ */
+int
+spool_replace(struct spool *sp, int fd, const char *name)
+{
+	if (sp->fd < 0 || sp->wlen != 0) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (renameat(sp->tmpfd, name, sp->tmpfd, sp->id) < 0)
+		return -1;
+	close(sp->fd);
+	sp->fd = fd;
+	return 0;
+}
+
 /*
  * spool_write_more - spool_write() for what does not simply fit in the
  * buffer (or after an error); errors are kept for spool_hold()
@@ -432,6 +460,54 @@ spool_settle(struct spool *sp, int fd, const char *id, int err)
 		return -1;
 	}
 	return 0;
+}
+
+/* hold_dir - QUEUE/hold, made if missing (beside tmp/), or -1 */
+static int
+hold_dir(const struct spool *sp)
+{
+	static const char path[] = "../" QUEUEDIR_HOLD;
+	int fd = openat(sp->tmpfd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0 && errno == ENOENT && mkdirat(sp->tmpfd, path, 0750) == 0)
+		fd = openat(sp->tmpfd, path, O_RDONLY | O_DIRECTORY |
+		    O_CLOEXEC);
+	return fd;
+}
+
+/*
+ * spool_quarantine - commit the message being written into hold/
+ * instead of new/, on its own: flush, fsync, checked close, rename
+ * without replacing, fsync of hold/.  0 once it is durable there, or -1
+ * (errno) with nothing left in tmp/ or hold/.
+ */
+int
+spool_quarantine(struct spool *sp)
+{
+	int hfd, err = 0;
+
+	flush_wbuf(sp);
+	err = sp->err;
+	if (err == 0 && fsync(sp->fd) < 0)
+		err = errno;
+	if (close(sp->fd) < 0 && err == 0)
+		err = errno;
+	sp->fd = -1;
+	if ((hfd = hold_dir(sp)) < 0 && err == 0)
+		err = errno;
+	if (err == 0 && renameat2(sp->tmpfd, sp->id, hfd, sp->id,
+	    RENAME_NOREPLACE) < 0)
+		err = errno;
+	else if (err == 0 && fsync(hfd) < 0 && errno != EINVAL) {
+		err = errno;
+		(void)unlinkat(hfd, sp->id, 0);
+	}
+	if (hfd >= 0)
+		close(hfd);
+	if (err != 0)
+		(void)unlinkat(sp->tmpfd, sp->id, 0);
+	errno = err;
+	return err != 0 ? -1 : 0;
 }
 
 /*

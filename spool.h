@@ -60,6 +60,9 @@ spool_write(struct spool *sp, const void *p, size_t n)
 	} else
 		spool_write_more(sp, p, n);
 }
+int	 spool_flush(struct spool *);
+int	 spool_replace(struct spool *, int, const char *);
+int	 spool_quarantine(struct spool *);
 int	 spool_hold(struct spool *, int, int *);
 void	 spool_fsync_all(struct spool *, const int *, int *, unsigned);
 int	 spool_settle(struct spool *, int, const char *, int);

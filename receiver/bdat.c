@@ -14,6 +14,7 @@
 
 #include "bdat.h"
 #include "chat.h"
+#include "filter.h"
 #include "transaction.h"
 #include "words.h"
 
@@ -150,6 +151,10 @@ start(struct session *s)
 
 	if (message_begin(s) < 0)
 		return -1;
+	if (filter_data(s)) {
+		spool_abort(&s->spool);
+		return -1;
+	}
 	message_limits(s, &lim);
 	data_begin_chunks(&s->chunks.m, &s->spool, &lim, &s->chunks.res,
 	    s->env.mp.body == BODY_BINARYMIME);

@@ -11,6 +11,7 @@
 
 #include "bdat.h"
 #include "chat.h"
+#include "filter.h"
 
 /* mech_char - may the octet be part of a SASL mechanism name (RFC 4422)? */
 static int
@@ -132,6 +133,50 @@ session_reply(struct session *s, enum reply_id id, const char *arg)
 		session_error(s);
 }
 
+/*
+ * session_reply_text - a mail filter's own reply (milters.c): its code
+ * and lines, each checked by milter_parse_text() (4xx/5xx, printable,
+ * no CR or LF); row id (its class) for the log and the session's
+ * bookkeeping, and its enhanced code when the filter gave none
+ */
+void
+session_reply_text(struct session *s, enum reply_id id,
+    const struct milter_text *t)
+{
+	const struct reply *r = reply_get(id);
+	const char *esc = t->esc[0] != '\0' ? t->esc : r->esc;
+	unsigned i;
+
+	log_refusal(s, id, t->line[0]);
+	chat_room(s, REPLY_LINE_MAX * t->nlines);
+	for (i = 0; i < t->nlines; i++)
+		(void)reply_line(&s->io, t->code, i + 1 < t->nlines, esc,
+		    t->line[i]);
+	if (s->io.wfail != IO_OK) {
+		s->end_reason = "client-not-reading";
+		s->closing = 1;
+		return;
+	}
+	if (t->code == 421) {
+		s->end_reason = "milter-421";
+		s->closing = 1;
+	}
+	if (r->flags & RF_ERROR)
+		session_error(s);
+}
+
+/* log_discard - a message a mail filter discarded: 250, not queued */
+void
+log_discard(struct session *s)
+{
+	struct logline ll;
+
+	log_begin(&s->log, &ll, "discard");
+	log_str(&ll, "id", s->spool.id);
+	log_str(&ll, "by", "milter");
+	log_end(&s->log, &ll);
+}
+
 /* state_name - a state's name, for the --debug trace */
 static const char *
 state_name(unsigned state)
@@ -170,6 +215,7 @@ void
 reset_transaction(struct session *s)
 {
 	bdat_abort(s);		/* a message half-sent in chunks */
+	filter_abort(s);
 	envelope_reset(&s->env);
 	s->rcpt_refused = 0;
 	s->relay_granted = 0;

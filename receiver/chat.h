@@ -11,6 +11,9 @@
 
 void	 session_reply(struct session *, enum reply_id, const char *);
 void	 log_refusal(struct session *, enum reply_id, const char *);
+void	 session_reply_text(struct session *, enum reply_id,
+	    const struct milter_text *);
+void	 log_discard(struct session *);
 void	 session_error(struct session *);
 void	 session_settle(struct session *);
 void	 chat_room(struct session *, size_t);

@@ -6,6 +6,8 @@
 #ifndef CONFIG_H
 #define CONFIG_H
 
+#include <stdint.h>
+
 #include "log.h"
 #include "netaddr.h"
 #include "policy.h"
@@ -23,6 +25,9 @@
 #define DEFAULT_MAX_MESSAGES	10000		/* per session */
 #define DEFAULT_CHECK_TIMEOUT	20		/* policy programs, s */
 #define DEFAULT_AUTH_TIMEOUT	30		/* an AUTH backend, s */
+#define DEFAULT_MILTER_TIMEOUT	30		/* Postfix milter_command_timeout */
+#define MILTER_MAX		8		/* --milter filters, cap */
+#define MILTER_MACRO_STAGES	7		/* connect ... eom */
 #define MAX_RCPT_CAP		100000
 #define MAX_HOPS		100	/* Received: lines a message may have */
 #define RCPT_OVERSHOOT		1000	/* 452s for too many recipients a */
@@ -65,6 +70,13 @@ struct config {
 	struct netlist proxy_from;	/* --proxy-from networks */
 	unsigned max_conn;		/* --max-connections (Accept=no) */
 	unsigned max_per_ip;		/* --max-per-ip, 0: none */
+	const char *milters[MILTER_MAX];	/* --milter, in order */
+	unsigned nmilters;
+	unsigned milter_timeout;	/* --milter-timeout seconds */
+	uint32_t milter_macros[MILTER_MACRO_STAGES];	/* --milter-macros */
+	unsigned milter_macros_given;	/* the stages it named (bits) */
+	enum { MILTER_DEFAULT_ACCEPT = 1, MILTER_DEFAULT_TEMPFAIL,
+	    MILTER_DEFAULT_REJECT } milter_default;
 };
 
 /* the client, from the super-server's environment or getpeername() */

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "miltermacro.h"
 #include "options.h"
 #include "sdglue.h"
 #include "supervise.h"
@@ -105,6 +106,17 @@ DEFAULT_QUEUE ")\n"
 "                         (default 100)\n"
 "  --max-per-ip N         ... and from one address, 0 = no limit "
 "(default 10)\n"
+"  --milter SOCKET        a mail filter (unix:/path, inet:ADDR:PORT, "
+"inet6:ADDR:PORT);\n"
+"                         repeatable, applied in order (at most 8)\n"
+"  --milter-timeout SECONDS  connecting and each filter reply "
+"(default 30)\n"
+"  --milter-default-action accept|tempfail|reject  when a filter "
+"fails\n"
+"                         (default tempfail)\n"
+"  --milter-macros STAGE=NAME,...  the macros a stage sends (connect helo "
+"mail\n"
+"                         rcpt data eoh eom); repeatable\n"
 "  --help, --version\n"
 "Environment: TCPREMOTEIP, TCPREMOTEPORT, TCPREMOTEHOST, TCPLOCALIP,\n"
 "TCPLOCALHOST (tcpserver), REMOTE_ADDR, REMOTE_PORT (systemd), "
@@ -123,7 +135,8 @@ enum {
 	OPT_REQUIRE_TLS, OPT_TLS_PROTOCOLS, OPT_TLS_CIPHERS, OPT_TLS_CLIENT_CA,
 	OPT_AUTH_DOVECOT, OPT_AUTH_CHECKPW, OPT_AUTH_PLAINTEXT, OPT_REQUIRE_AUTH,
 	OPT_AUTH_RECEIVED, OPT_AUTH_TIMEOUT, OPT_TRUST, OPT_PROXY_FROM,
-	OPT_MAX_CONN, OPT_MAX_PER_IP,
+	OPT_MAX_CONN, OPT_MAX_PER_IP, OPT_MILTER, OPT_MILTER_TIMEOUT,
+	OPT_MILTER_DEFAULT, OPT_MILTER_MACROS,
 	OPT_HELP, OPT_VERSION
 };
 
@@ -175,6 +188,10 @@ static const struct longopt long_options[] = {
 	{ "proxy-from", 1, OPT_PROXY_FROM },
 	{ "max-connections", 1, OPT_MAX_CONN },
 	{ "max-per-ip", 1, OPT_MAX_PER_IP },
+	{ "milter", 1, OPT_MILTER },
+	{ "milter-timeout", 1, OPT_MILTER_TIMEOUT },
+	{ "milter-default-action", 1, OPT_MILTER_DEFAULT },
+	{ "milter-macros", 1, OPT_MILTER_MACROS },
 	{ "help", 0, OPT_HELP },
 	{ "version", 0, OPT_VERSION },
 	{ NULL, 0, 0 }
@@ -427,6 +444,66 @@ default_hostname(struct config *cfg)
 	cfg->hostname[sizeof cfg->hostname - 1] = '\0';
 }
 
+/* milter_action - a --milter-default-action word */
+static int
+milter_action(const char *val)
+{
+	if (strcmp(val, "accept") == 0)
+		return MILTER_DEFAULT_ACCEPT;
+	if (strcmp(val, "tempfail") == 0)
+		return MILTER_DEFAULT_TEMPFAIL;
+	if (strcmp(val, "reject") == 0)
+		return MILTER_DEFAULT_REJECT;
+	die_usage("bad --milter-default-action (accept, tempfail or reject)",
+	    val);
+	return 0;			/* not reached */
+}
+
+/* add_milter - one --milter SOCKET, checked for its form only */
+static void
+add_milter(struct config *cfg, const char *val)
+{
+	if (cfg->nmilters == MILTER_MAX)
+		die_usage("too many --milter (at most 8)", val);
+	if (strncmp(val, "unix:/", 6) != 0 && strncmp(val, "local:/", 7) != 0 &&
+	    strncmp(val, "inet:", 5) != 0 && strncmp(val, "inet6:", 6) != 0 &&
+	    val[0] != '/')
+		die_usage("bad --milter (unix:/path, inet:ADDR:PORT or "
+		    "inet6:ADDR:PORT)", val);
+	cfg->milters[cfg->nmilters++] = val;
+}
+
+/* milter_macros - one --milter-macros STAGE=NAME,NAME... */
+static void
+milter_macros(struct config *cfg, const char *val)
+{
+	const char *eq = strchr(val, '=');
+	int st = eq != NULL ? macro_stage_of(val, (size_t)(eq - val)) : -1;
+
+	if (st < 0)
+		die_usage("bad --milter-macros (STAGE=NAME,...; stages: "
+		    "connect helo mail rcpt data eoh eom)", val);
+	if (macro_list(eq + 1, &cfg->milter_macros[st]) < 0)
+		die_usage("bad --milter-macros: a macro smtpd cannot fill",
+		    val);
+	cfg->milter_macros_given |= 1u << st;
+}
+
+/* parse_milter_option - the filter options; 1 if c was one */
+static int
+parse_milter_option(int c, const char *val, struct config *cfg)
+{
+	switch (c) {
+	case OPT_MILTER: add_milter(cfg, val); return 1;
+	case OPT_MILTER_TIMEOUT: cfg->milter_timeout = (unsigned)parse_number(
+		    val, 1, 3600, "bad --milter-timeout"); return 1;
+	case OPT_MILTER_DEFAULT: cfg->milter_default = milter_action(val);
+		return 1;
+	case OPT_MILTER_MACROS: milter_macros(cfg, val); return 1;
+	default: return 0;
+	}
+}
+
 /* parse_more_options - the policy options (issue: options, part two) */
 static int
 parse_more_options(int c, const char *val, struct config *cfg,
@@ -545,7 +622,8 @@ parse_options(int argc, char **argv, struct config *cfg, const char **files)
 		if (parse_more_options(c, val, cfg, files) ||
 		    parse_tls_option(c, val, &cfg->tls) ||
 		    parse_auth_option(c, val, cfg) ||
-		    parse_net_option(c, val, cfg))
+		    parse_net_option(c, val, cfg) ||
+		    parse_milter_option(c, val, cfg))
 			continue;
 		switch (c) {
 		case OPT_QUEUE: cfg->queue = val; break;
@@ -608,6 +686,8 @@ config_defaults(struct config *cfg)
 	cfg->auth_timeout = DEFAULT_AUTH_TIMEOUT;
 	cfg->max_conn = DEFAULT_MAX_CONN;
 	cfg->max_per_ip = DEFAULT_MAX_PER_IP;
+	cfg->milter_timeout = DEFAULT_MILTER_TIMEOUT;
+	cfg->milter_default = MILTER_DEFAULT_TEMPFAIL;
 	cfg->rcpts.fd = -1;
 	tls_setup_init(&cfg->tls);
 }

@@ -170,6 +170,22 @@ static const struct reply replies[] = {
 	    "chunks: send the rest with BDAT, or RSET", RF_ERROR),
 	[R_BINARY_DATA] = ROW(503, "5.5.1", "BODY=BINARYMIME needs BDAT, not "
 	    "DATA (RFC 3030)", RF_ERROR),
+	/* mail filters (milter.c): REJECT, TEMPFAIL, a filter that broke */
+	/* (--milter-default-action), DISCARD; the REPLY rows carry a */
+	/* filter's own checked text and code (session_reply_text) */
+	[R_MILTER_REJECT] = ROW(550, "5.7.1", "rejected by a mail filter",
+	    RF_ERROR),
+	[R_MILTER_REJECT_MSG] = ROW(554, "5.7.1",
+	    "message content rejected by a mail filter", 0),
+	[R_MILTER_TEMP] = ROW(451, "4.7.1",
+	    "a mail filter says try again later", 0),
+	[R_MILTER_REPLY] = ARG(550, "5.7.1", "", "", RF_ERROR),
+	[R_MILTER_REPLY_TEMP] = ARG(451, "4.7.1", "", "", 0),
+	[R_MILTER_FAILED] = ROW(451, "4.3.0",
+	    "mail filter unavailable, try again later", 0),
+	[R_MILTER_FAILED_REJECT] = ROW(550, "5.3.0",
+	    "mail filter unavailable, mail refused", RF_ERROR),
+	[R_MILTER_DISCARDED] = ROW(250, "2.0.0", "OK", 0),
 };
 _Static_assert(sizeof replies / sizeof replies[0] == R__COUNT,
     "one reply table row per reply id");

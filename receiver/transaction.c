@@ -14,6 +14,7 @@
 
 #include "addr.h"
 #include "chat.h"
+#include "filter.h"
 #include "checks.h"
 #include "data.h"
 #include "head.h"
@@ -128,7 +129,8 @@ grants_relay(const char *text)
 /* check_mail - parse and judge one MAIL: R_SENDER_OK or the refusal */
 static enum reply_id
 check_mail(struct session *s, const char *arg, const char *end,
-    struct path *from, struct mail_params *mp, char *text)
+    struct path *from, struct mail_params *mp, char *text,
+    const char **params)
 {
 	const char *p = after_keyword(arg, end, "FROM:");
 	enum reply_id id;
@@ -138,6 +140,7 @@ check_mail(struct session *s, const char *arg, const char *end,
 		return R_SYNTAX;
 	if ((r = addr_parse_path(&p, end, ADDR_ALLOW_NULL, from)) != ADDR_OK)
 		return path_reply(r, 1);
+	*params = p;
 	if (!s->esmtp && skip_spaces(p, end) != end)
 		return R_PARAM_NO_EHLO;
 	if ((r = addr_parse_mail_params(p, end, mp)) != PARAM_OK)
@@ -153,11 +156,24 @@ check_mail(struct session *s, const char *arg, const char *end,
 	return R_SENDER_OK;
 }
 
+/* copy_params - the ESMTP parameters' text, NUL-ended, for the filters */
+static void
+copy_params(char *out, size_t cap, const char *p, const char *end)
+{
+	size_t n = (size_t)(end - p);
+
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, p, n);
+	out[n] = '\0';
+}
+
 /* cmd_mail - RFC 5321 4.1.1.2 with SIZE, BODY, SMTPUTF8, RET, ENVID */
 void
 cmd_mail(struct session *s, const char *arg, const char *end)
 {
-	char text[HOOK_TEXT_MAX + 1];
+	char text[HOOK_TEXT_MAX + 1], params[CMD_LINE_MAX + 1];
+	const char *pp = end;
 	struct sbuf sb;
 	enum reply_id id;
 
@@ -175,7 +191,7 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 		return;
 	}
 	text[0] = '\0';
-	id = check_mail(s, arg, end, &s->env.sender, &s->env.mp, text);
+	id = check_mail(s, arg, end, &s->env.sender, &s->env.mp, text, &pp);
 	if (id == R_SIZE_LIMIT) {
 		sb_init(&sb, text, sizeof text);
 		sb_num(&sb, s->cfg->max_size);
@@ -183,6 +199,11 @@ cmd_mail(struct session *s, const char *arg, const char *end)
 	if (id != R_SENDER_OK) {
 		envelope_reset(&s->env);	/* no sender after all */
 		session_reply(s, id, text[0] != '\0' ? text : NULL);
+		return;
+	}
+	copy_params(params, sizeof params, pp, end);
+	if (filter_mail(s, params)) {
+		envelope_reset(&s->env);
 		return;
 	}
 	session_enter(s, S_MAIL);
@@ -249,7 +270,8 @@ judge_rcpt(struct session *s, const struct path *to, char *text)
 /* check_rcpt - parse and judge one RCPT: R_RCPT_OK or the refusal */
 static enum reply_id
 check_rcpt(struct session *s, const char *arg, const char *end,
-    struct path *to, struct rcpt_params *rp, char *text)
+    struct path *to, struct rcpt_params *rp, char *text,
+    const char **params)
 {
 	const char *p = after_keyword(arg, end, "TO:");
 	int r;
@@ -259,6 +281,7 @@ check_rcpt(struct session *s, const char *arg, const char *end,
 	if ((r = addr_parse_path(&p, end, ADDR_ALLOW_POSTMASTER, to)) !=
 	    ADDR_OK)
 		return path_reply(r, 0);
+	*params = p;
 	if (!s->esmtp && skip_spaces(p, end) != end)
 		return R_PARAM_NO_EHLO;
 	if ((r = addr_parse_rcpt_params(p, end, rp)) != PARAM_OK)
@@ -314,11 +337,19 @@ cmd_rcpt(struct session *s, const char *arg, const char *end)
 {
 	struct path to;
 	struct rcpt_params rp;
-	char text[HOOK_TEXT_MAX + 1];
+	char text[HOOK_TEXT_MAX + 1], params[RCPT_LINE_MAX + 1];
+	const char *pp = end;
 	enum reply_id id;
 
 	text[0] = '\0';
-	id = check_rcpt(s, arg, end, &to, &rp, text);
+	id = check_rcpt(s, arg, end, &to, &rp, text, &pp);
+	if (id == R_RCPT_OK) {
+		copy_params(params, sizeof params, pp, end);
+		if (filter_rcpt(s, &to, params)) {
+			s->rcpt_refused++;
+			return;
+		}
+	}
 
 	if (id == R_RCPT_OK)
 		id = add_rcpt(s, &to, &rp);
@@ -408,6 +439,7 @@ message_end(struct session *s, const struct data_result *res)
 	int fd;
 
 	if (res->flags != 0) {
+		filter_abort(s);
 		spool_abort(&s->spool);
 		s->refused++;
 		sb_init(&sb, limit, sizeof limit);
@@ -415,6 +447,8 @@ message_end(struct session *s, const struct data_result *res)
 		session_reply(s, refusal_for(res->flags), limit);
 		return;
 	}
+	if (filter_message(s))
+		return;
 	if (spool_hold(&s->spool, io_buffered(&s->io), &fd) < 0) {
 		spool_failed(s, "write", errno);
 		return;
@@ -518,6 +552,11 @@ cmd_data(struct session *s, const char *arg, const char *end)
 	}
 	if (message_begin(s) < 0)
 		return;
+	if (filter_data(s)) {
+		spool_abort(&s->spool);
+		reset_transaction(s);
+		return;
+	}
 	session_reply(s, R_START_DATA, NULL);
 	message_limits(s, &lim);
 	if ((r = receive_data(s, &lim, &res)) != IO_OK)

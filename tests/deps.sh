@@ -53,6 +53,13 @@ have prometheus-node-exporter || need="$need prometheus-node-exporter"
 # make test-haproxy (tests/integration/t_haproxy.py): smtpd hosts behind
 # a real HAProxy, run in the foreground by the test (no service starts)
 have haproxy || need="$need haproxy"
+have opendkim || need="$need opendkim"
+have opendkim-genkey || need="$need opendkim-tools"
+/usr/bin/python3 -c 'import dkim' >/dev/null 2>&1 ||
+	need="$need python3-dkim"
+/usr/bin/python3 -c 'import Milter' >/dev/null 2>&1 ||
+	need="$need python3-milter"
+have rspamd || need="$need rspamd"
 # tests/t_bdat.py: a real sending MTA, exim as a BDAT (CHUNKING) client
 # with a configuration of its own; its daemon is never started (the
 # policy-rc.d below).  Only where no MTA is installed: exim4-daemon-light
