@@ -50,22 +50,7 @@ say(struct auth_request *r, const char *what, const char *more, int verdict)
 static int
 send_all(struct conn_in *c, const char *p, size_t n)
 {
-	struct pollfd pfd = { c->fd, POLLOUT, 0 };
-	ssize_t w;
-	int ms;
-
-	while (n > 0) {
-		if ((ms = ms_until(c->end)) == 0 || poll(&pfd, 1, ms) <= 0)
-			return -1;
-		w = send(c->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return io_send_by(c->fd, p, n, c->end);
 }
 
 /*

@@ -99,6 +99,33 @@ filter_helo(struct session *s)
 	return 1;
 }
 
+/* bracketed - "<" addr ">" into out (cap ADDR_PATH_MAX + 3) */
+static void
+bracketed(char *out, const char *addr, size_t len)
+{
+	out[0] = '<';
+	memcpy(out + 1, addr, len);
+	memcpy(out + 1 + len, ">", 2);
+}
+
+/*
+ * envelope_outcome - a filter's word before the message: DISCARD marks
+ * the transaction (its message will be dropped after a 250), CONTINUE
+ * goes on; anything else is answered now.  1 when it was.
+ */
+static int
+envelope_outcome(struct session *s, enum milter_outcome o)
+{
+	if (o == MO_DISCARD) {
+		s->milter_discard = 1;
+		return 0;
+	}
+	if (o == MO_CONTINUE)
+		return 0;
+	answer(s, o, 0);
+	return 1;
+}
+
 /*
  * filter_mail - the sender (parsed into the envelope) and the text of
  * its ESMTP parameters; a DISCARD here drops the transaction at its end
@@ -113,21 +140,12 @@ filter_mail(struct session *s, const char *params)
 	if (s->cfg->nmilters == 0)
 		return 0;
 	filter_abort(s);
-	path[0] = '<';
-	memcpy(path + 1, s->env.sender.addr, s->env.sender.len);
-	memcpy(path + 1 + s->env.sender.len, ">", 2);
+	bracketed(path, s->env.sender.addr, s->env.sender.len);
 	facts(s, &f);
 	s->milter_tx = 1;
 	s->milter_discard = 0;
 	o = milters_mail(&s->milters, &f, path, params);
-	if (o == MO_DISCARD) {
-		s->milter_discard = 1;
-		return 0;
-	}
-	if (o == MO_CONTINUE)
-		return 0;
-	answer(s, o, 0);
-	return 1;
+	return envelope_outcome(s, o);
 }
 
 /* filter_rcpt - one recipient, before it is added */
@@ -140,19 +158,10 @@ filter_rcpt(struct session *s, const struct path *to, const char *params)
 
 	if (s->cfg->nmilters == 0 || s->milter_discard)
 		return 0;
-	path[0] = '<';
-	memcpy(path + 1, to->addr, to->len);
-	memcpy(path + 1 + to->len, ">", 2);
+	bracketed(path, to->addr, to->len);
 	facts(s, &f);
 	o = milters_rcpt(&s->milters, &f, path, params);
-	if (o == MO_DISCARD) {
-		s->milter_discard = 1;
-		return 0;
-	}
-	if (o == MO_CONTINUE)
-		return 0;
-	answer(s, o, 0);
-	return 1;
+	return envelope_outcome(s, o);
 }
 
 /* filter_data - DATA or the first BDAT, its spool file begun */
@@ -167,14 +176,7 @@ filter_data(struct session *s)
 	facts(s, &f);
 	f.queue_id = s->spool.id;
 	o = milters_data(&s->milters, &f);
-	if (o == MO_DISCARD) {
-		s->milter_discard = 1;
-		return 0;
-	}
-	if (o == MO_CONTINUE)
-		return 0;
-	answer(s, o, 0);
-	return 1;
+	return envelope_outcome(s, o);
 }
 
 /*

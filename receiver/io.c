@@ -31,6 +31,38 @@ io_now(void)
 	return ts;
 }
 
+/*
+ * io_send_by - n octets on a socket (a filter's, an auth backend's)
+ * before the deadline end: 0, or -1 (errno ETIMEDOUT when it passed)
+ */
+int
+io_send_by(int fd, const void *buf, size_t n, struct timespec end)
+{
+	struct pollfd pfd = { fd, POLLOUT, 0 };
+	const char *p = buf;
+	ssize_t w;
+	int ms, r;
+
+	while (n > 0) {
+		if ((ms = ms_until(end)) == 0) {
+			errno = ETIMEDOUT;
+			return -1;
+		}
+		if ((r = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			return -1;
+		w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (w < 0 && (errno == EINTR || errno == EAGAIN))
+			continue;
+		if (w <= 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
 /* ms_until - milliseconds from now until ts (monotonic), 0 if past */
 int
 ms_until(struct timespec ts)

@@ -69,6 +69,7 @@ int	 io_is_socket(int);
 int	 io_is_listening(int);
 struct timespec io_now(void);
 int	 ms_until(struct timespec);
+int	 io_send_by(int, const void *, size_t, struct timespec);
 void	 io_init(struct io *, const struct conn *, unsigned, unsigned);
 int	 io_fill(struct io *);
 void	 io_start_wait(struct io *);

@@ -82,21 +82,7 @@ wait_for(struct milter *m, short events)
 static int
 send_all(struct milter *m, const void *buf, size_t n)
 {
-	const char *p = buf;
-	ssize_t w;
-
-	while (n > 0) {
-		if (wait_for(m, POLLOUT) < 0)
-			return -1;
-		w = send(m->fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return io_send_by(m->fd, buf, n, m->end);
 }
 
 /* read_all - exactly n octets before the deadline: 0 or -1 */
