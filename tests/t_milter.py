@@ -13,6 +13,7 @@ under each --milter-default-action.  Durability: a refused or discarded
 message leaves nothing in new/ or tmp/.
 """
 import os
+import re
 import socket
 import struct
 import sys
@@ -495,30 +496,45 @@ SIGNED = (b"EHLO client.example\r\nMAIL FROM:<a@example.org>\r\n"
           b"signed body.\r\n.\r\nQUIT\r\n")
 
 
-def t_opendkim(tmp):
-    """OpenDKIM from Debian signs for InternalHosts (the CONNECT
-    address); dkimpy verifies against the key itself."""
+def have_opendkim(tag):
+    """OpenDKIM and dkimpy both there?  Else one SKIP line for tag."""
     import shutil
     import subprocess
     have = subprocess.run(["/usr/bin/python3", "-c", "import dkim"],
                           capture_output=True).returncode == 0
     if not shutil.which("opendkim") or not have:
-        print("SKIP opendkim: opendkim or python3-dkim not installed")
-        return
-    d = os.path.join(tmp, "dkim")
+        print("SKIP %s: opendkim or python3-dkim not installed" % tag)
+        return False
+    return True
+
+
+def start_opendkim(d, conf):
+    """A key for sel._domainkey.example.org made in d, and OpenDKIM
+    started in the foreground with conf: (process, "unix:" socket)."""
+    import subprocess
     os.mkdir(d)
     subprocess.run(["opendkim-genkey", "-D", d, "-d", "example.org",
                     "-s", "sel"], check=True)
     with open(os.path.join(d, "opendkim.conf"), "w") as f:
-        f.write(DKIM_CONF % {"d": d})
+        f.write(conf % {"d": d})
     p = subprocess.Popen(["opendkim", "-f", "-x",
                           os.path.join(d, "opendkim.conf")])
+    for _ in range(100):
+        if os.path.exists(os.path.join(d, "dkim.sock")):
+            break
+        time.sleep(0.05)
+    return p, "unix:" + os.path.join(d, "dkim.sock")
+
+
+def t_opendkim(tmp):
+    """OpenDKIM from Debian signs for InternalHosts (the CONNECT
+    address); dkimpy verifies against the key itself."""
+    import subprocess
+    if not have_opendkim("opendkim"):
+        return
+    d = os.path.join(tmp, "dkim")
+    p, sock = start_opendkim(d, DKIM_CONF)
     try:
-        for _ in range(100):
-            if os.path.exists(os.path.join(d, "dkim.sock")):
-                break
-            time.sleep(0.05)
-        sock = "unix:" + os.path.join(d, "dkim.sock")
         q = Queue()
         rc, out, err, _ = session(q, [sock], data=SIGNED)
         ok = len(q.files("new")) == 1
@@ -544,6 +560,109 @@ def t_opendkim(tmp):
               len(q.files("new")) == 1 and
               b"DKIM-Signature" not in spooled(q), out)
         q.cleanup()
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
+# OpenDKIM as a verifier only, with no DNS: the public key from a file
+# (TestPublicKeys: "name TXT-record" lines)
+DKIM_VERIFY_CONF = """Mode v
+Socket local:%(d)s/dkim.sock
+PidFile %(d)s/pid
+Background no
+Syslog no
+TestPublicKeys %(d)s/keys
+"""
+# dkimpy signs the message on stdin with the key in argv[1]
+DKIM_SIGN = r"""
+import dkim, sys
+m = sys.stdin.buffer.read()
+sys.stdout.buffer.write(dkim.sign(m, b"sel", b"example.org",
+    open(sys.argv[1], "rb").read(), canonicalize=(b"relaxed", b"simple"),
+    include_headers=[b"from", b"to", b"subject", b"date",
+                     b"message-id"]) + m)
+"""
+
+
+def header_fields(m):
+    """The header fields of a stored message (after its envelope block),
+    each with its folded lines and line ends, and the body; None when a
+    line of the header block does not end CRLF, or is neither a field
+    (a name of printable octets and a colon) nor a continuation."""
+    head, sep, body = m.partition(b"\r\n\r\n")
+    if not sep:
+        return None
+    fields = []
+    for line in (head + b"\r\n").split(b"\r\n")[:-1]:
+        if b"\r" in line or b"\n" in line:
+            return None
+        if line[:1] in (b" ", b"\t") and fields:
+            fields[-1] += line + b"\r\n"
+        elif re.match(rb"[!-9;-~]+:", line):
+            fields.append(line + b"\r\n")
+        else:
+            return None
+    return fields, body
+
+
+def only_added(m, sent, names):
+    """The fields a filter added, when the stored message m is the message
+    sent (header and body as the client sent them, CRLF) with our
+    Received: and fields named in names (lower case) added, each well
+    formed; else None."""
+    got, want = header_fields(m), header_fields(sent)
+    if got is None or want is None or got[1] != want[1]:
+        return None
+    added = [f for f in got[0] if f.split(b":", 1)[0].lower() in names]
+    rest = [f for f in got[0] if f not in added]
+    if not rest or not rest[0].startswith(b"Received: from ") or \
+            rest[1:] != want[0]:
+        return None
+    return added
+
+
+def t_opendkim_verify(tmp):
+    """OpenDKIM in verify mode (no DNS: the key from TestPublicKeys): a
+    message dkimpy signed gets Authentication-Results with dkim=pass,
+    a copy with its body changed dkim=fail; the field stored with CRLF,
+    the message around it byte-exact."""
+    import subprocess
+    if not have_opendkim("opendkim verify"):
+        return
+    d = os.path.join(tmp, "dkimv")
+    p, sock = start_opendkim(d, DKIM_VERIFY_CONF)
+    try:
+        with open(os.path.join(d, "sel.txt")) as f:
+            rec = "".join(re.findall(r'"([^"]*)"', f.read()))
+        with open(os.path.join(d, "keys"), "w") as f:
+            f.write("sel._domainkey.example.org %s\n" % rec)
+        msg = SIGNED.split(b"DATA\r\n", 1)[1].split(b"\r\n.\r\n")[0] + \
+            b"\r\n"
+        signed = subprocess.run(["/usr/bin/python3", "-c", DKIM_SIGN,
+                                 os.path.join(d, "sel.private")],
+                                input=msg, capture_output=True,
+                                check=True).stdout
+        cases = (("intact", signed, b"dkim=pass"),
+                 ("tampered", signed.replace(b"signed body.",
+                                             b"changed body."), b"dkim=fail"))
+        for name, sent, want in cases:
+            q = Queue()
+            data = SIGNED.split(b"DATA\r\n")[0] + b"DATA\r\n" + sent + \
+                b".\r\nQUIT\r\n"
+            rc, out, err, _ = session(q, [sock], data=data,
+                                      env={"TCPREMOTEIP": "198.51.100.9"})
+            added = only_added(spooled(q), sent, [b"authentication-results"]) \
+                if len(q.files("new")) == 1 else None
+            check("opendkim verify: %s: Authentication-Results %s, CRLF, "
+                  "the rest byte-exact" % (name, want.decode()),
+                  added is not None and len(added) == 1 and
+                  added[0].startswith(b"Authentication-Results: "
+                                      b"mx.test.example;") and
+                  want + b" " in added[0] and
+                  b"header.d=example.org" in added[0],
+                  (out, q.messages()[:1]))
+            q.cleanup()
     finally:
         p.terminate()
         p.wait(10)
@@ -744,6 +863,7 @@ def main():
     t_replbody(tmp)
     t_two_filters(tmp)
     t_opendkim(tmp)
+    t_opendkim_verify(tmp)
     t_pymilter(tmp)
     t_rspamd(tmp)
     t_rset(tmp)
