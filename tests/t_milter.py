@@ -754,11 +754,22 @@ worker "rspamd_proxy" {
 }
 """
 GTUBE = b"XJS*C4JDBQADN1.NSBN3*2IDNEN*GTUBE-STANDARD-ANTI-UBE-TEST-EMAIL*C.34X"
+# local.d/milter_headers.conf: the fields rspamd adds to every message
+# it lets through (for any client: the test's is not local anyway)
+RSPAMD_HEADERS = """use = ["x-spamd-result", "x-rspamd-server", "x-spam-status",
+       "authentication-results"];
+skip_local = false;
+skip_authenticated = false;
+"""
+RSPAMD_ADDED = [b"x-spamd-result", b"x-rspamd-server", b"x-spam-status",
+                b"authentication-results"]
 
 
 def t_rspamd(tmp):
     """rspamd from Debian: its proxy worker as a milter, self-scanning;
-    GTUBE is refused before any 250, a plain message is queued."""
+    GTUBE is refused before any 250; a clean message is queued with the
+    fields milter_headers adds (folded with LF by rspamd, stored CRLF),
+    the message around them byte-exact."""
     import shutil
     import subprocess
     if not shutil.which("rspamd"):
@@ -768,6 +779,9 @@ def t_rspamd(tmp):
     os.mkdir(d)
     with open(os.path.join(d, "rspamd.conf"), "w") as f:
         f.write(RSPAMD_CONF)
+    os.mkdir(os.path.join(d, "local.d"))
+    with open(os.path.join(d, "local.d", "milter_headers.conf"), "w") as f:
+        f.write(RSPAMD_HEADERS)
     v = ["--var=%s=%s" % (k, d) for k in ("RUNDIR", "DBDIR", "LOGDIR",
                                           "LOCAL_CONFDIR")]
     p = subprocess.Popen(["rspamd", "-f", "-u", "root", "-g", "root", "-i",
@@ -787,11 +801,19 @@ def t_rspamd(tmp):
               b"554 5.7.1 Gtube pattern" in out and nothing_left(q) and
               b"queued as" not in out, out)
         q.cleanup()
-        q = Queue()
-        rc, out, err, _ = session(q, ["unix:" + sock],
+        q = Queue()     # a clean message: From, Date, Message-ID ...
+        rc, out, err, _ = session(q, ["unix:" + sock], data=SIGNED,
                                   args=["--milter-timeout", "60"])
-        check("rspamd: a plain message is queued",
-              len(q.files("new")) == 1 and q.files("tmp") == [], out)
+        ok = len(q.files("new")) == 1 and q.files("tmp") == []
+        check("rspamd: a clean message is queued", ok, out)
+        sent = SIGNED.split(b"DATA\r\n", 1)[1].split(b"\r\n.\r\n")[0] + \
+            b"\r\n"
+        added = only_added(spooled(q), sent, RSPAMD_ADDED) if ok else None
+        names = sorted(f.split(b":", 1)[0].lower() for f in added or [])
+        check("rspamd: clean: its fields added, CRLF, the rest byte-exact",
+              names == sorted(RSPAMD_ADDED) and any(
+                  f.startswith(b"X-Spam-Status: No, score=")
+                  for f in added), (names, q.messages()[:1]))
         q.cleanup()
     finally:
         p.terminate()
