@@ -189,7 +189,7 @@ UNITS	 = smtpd.socket smtpd@.service smtpd-submission.socket \
 	   smtpd-queue-metrics.timer
 EXAMPLES = xinetd/smtpd xinetd/smtps tcpserver/run tcpserver/tcp.smtp \
 	   tcpserver/run-smtps tcpserver/tcp.smtps smtpd-tls.conf \
-	   smtpd.default
+	   smtpd-milter.conf smtpd.default
 POLICY_EXAMPLES = check-mailbox greylist relay-by-cert sender-login \
 	   checkpassword-crypt
 FAIL2BAN_EXAMPLES = fail2ban/filter.d/smtpd.conf fail2ban/jail.d/smtpd.conf

@@ -319,9 +319,12 @@ SOCKETS = ("smtpd.socket", "smtpd-submission.socket", "smtps.socket")
 FAST = ("smtpd-fast.service", "smtpd-fast.socket")
 # the drop-in that turns STARTTLS on for smtpd@.service (port 25)
 TLS_DROPIN = "smtpd-tls.conf"
+# the drop-in that sends port 25's mail through rspamd and OpenDKIM
+MILTER_DROPIN = "smtpd-milter.conf"
 # the variants unit_copies makes: (unit, copy of socket, what it is)
 VARIANTS = (("smtpd-fd3@.service", "smtpd-fd3.socket"),
-            ("smtpd-tls@.service", "smtpd-tls.socket"))
+            ("smtpd-tls@.service", "smtpd-tls.socket"),
+            ("smtpd-milter@.service", "smtpd-milter.socket"))
 # where the shipped units and the drop-in find the certificate and key
 TLS_FILES = {"tls-cert": "/etc/smtpd/tls/cert.pem",
              "tls-key": "/etc/smtpd/tls/key.pem"}
@@ -356,10 +359,18 @@ def tls_variant(src):
         return src + "\n" + f.read()
 
 
+def milter_variant(src):
+    """smtpd@.service with the milter drop-in (smtpd-milter.conf) added,
+    its ExecStart= naming the built binary."""
+    with open(os.path.join(UNITS, MILTER_DROPIN)) as f:
+        return src + "\n" + f.read().replace("/usr/sbin/smtpd", lib.SMTPD)
+
+
 def unit_copies(workdir):
     """The units with ExecStart= naming the built binary, plus the fd-3
     variant (smtpd-fd3.socket, smtpd-fd3@.service), smtpd@.service with
-    its TLS drop-in (smtpd-tls.socket, smtpd-tls@.service), and a man
+    its TLS drop-in (smtpd-tls.socket, smtpd-tls@.service), with its
+    milter drop-in (smtpd-milter.socket, smtpd-milter@.service), and a man
     directory holding our pages so Documentation=man:smtpd(8) resolves."""
     d = os.path.join(workdir, "units")
     os.makedirs(d)
@@ -370,7 +381,8 @@ def unit_copies(workdir):
             dst.write(body)
     with open(os.path.join(d, "smtpd@.service")) as f:
         svc = f.read()
-    for (name, sock), make in zip(VARIANTS, (fd3_variant, tls_variant)):
+    for (name, sock), make in zip(VARIANTS, (fd3_variant, tls_variant,
+                                             milter_variant)):
         with open(os.path.join(d, name), "w") as f:
             f.write(make(svc))
         shutil.copy(os.path.join(d, "smtpd.socket"), os.path.join(d, sock))
@@ -444,6 +456,7 @@ def test_units_content():
                              "/var/spool/smtpd") for x in svc), "%r" % svc)
     test_units_tls_content(load)
     test_units_auth_content(load)
+    test_units_milter_content(load)
     test_units_fast_content(load)
 
 
@@ -512,6 +525,29 @@ def test_units_tls_content(load):
               "argv %r lines %r" % (argv, lines))
         check("unit-tls-" + sock, tls_lines(load(sock), "Assert") == asserts,
               "%r" % load(sock))
+
+
+# what the milter drop-in adds to port 25's command: rspamd's proxy
+# worker and Debian's OpenDKIM, by their sockets; and the groups that
+# give the sessions the right to connect to them
+MILTER_SOCKETS = ("/run/rspamd/milter.sock", "/run/opendkim/opendkim.sock")
+MILTER_GROUPS = ("_rspamd", "opendkim")
+
+
+def test_units_milter_content(load):
+    """The milter drop-in: the filters' groups and port 25's shipped
+    command with the filters added, and nothing else (the sandbox as
+    shipped)."""
+    lines = load(MILTER_DROPIN)
+    want = exec_start(load("smtpd@.service"))
+    for path in MILTER_SOCKETS:
+        want += ["--milter", "unix:" + path]
+    keys = {ln.split("=", 1)[0] for ln in lines[1:]
+            if not ln.startswith("--")}     # not continuation lines
+    check("unit-milter-dropin", lines[0] == "[Service]" and
+          "SupplementaryGroups=" + " ".join(MILTER_GROUPS) in lines and
+          "ExecStart=" in lines and exec_start(lines) == want and
+          keys == {"SupplementaryGroups", "ExecStart"}, "%r" % lines)
 
 
 def env_file(path):
@@ -1355,6 +1391,202 @@ def auth_mail(name, c, q, srv):
           AUTH_PASS not in log, log[-1500:])
 
 
+def userns_holder():
+    """A process in a new user namespace that maps root and nobody (the
+    smtpd user's stand-in) to themselves and nothing else, as
+    PrivateUsers= maps root and the unit's user: (its pid, the unshare
+    process to kill afterwards), or (None, None)."""
+    p = subprocess.Popen(["unshare", "--user", "--fork", "--kill-child",
+                          "sleep", "120"], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kids = []
+    for _ in range(100):
+        try:
+            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+                kids = f.read().split()
+        except OSError:
+            pass
+        if kids:
+            break
+        time.sleep(0.02)
+    try:
+        for m in ("uid_map", "gid_map"):
+            with open("/proc/%s/%s" % (kids[0], m), "w") as f:
+                f.write("0 0 1\n%d %d 1\n" % (NOBODY, NOBODY))
+    except (OSError, IndexError):
+        p.kill()
+        p.wait()
+        return None, None
+    return int(kids[0]), p
+
+
+# OpenDKIM laid out as Debian's package runs it (/etc/opendkim.conf):
+# its own user, a directory of its own 0750, the socket 0770 (UMask 007);
+# verify only, and an Authentication-Results field on every message
+MILTER_OPENDKIM = """Mode v
+Socket local:%(run)s/opendkim.sock
+PidFile %(d)s/opendkim.pid
+UserID opendkim
+UMask 007
+Background no
+Syslog no
+AlwaysAddARHeader yes
+"""
+
+
+def milter_syscalls(workdir, argv, sock):
+    """A session through the filter at sock, traced: every system call
+    passes the units' SystemCallFilter=, no socket but AF_UNIX is made
+    (RestrictAddressFamilies=), and the filter's socket is connected."""
+    why = no_trace("syscalls-milter")
+    if why:
+        print(why)
+        return
+    trace = os.path.join(workdir, "strace-milter.out")
+    q = lib.Queue()
+    try:
+        cmd = [a.replace("/var/spool/smtpd", q.dir) for a in argv] + [
+            "--hostname", lib.HOST, "--domain", "example.com"]
+        p = subprocess.run(["strace", "-f", "-qq", "-o", trace] + cmd,
+                           input=two_pipelined("milter-strace").replace(
+                               b"Subject:", b"From: <j@example.org>\r\n"
+                               b"Subject:"), capture_output=True,
+                           env=lib.base_env(dict(
+                               REMOTE_ADDR=AUTH_REMOTE,
+                               **asan_env("detect_leaks=0"))), timeout=60)
+        with open(trace) as f:
+            lines = f.read().splitlines()
+        queued = [q.read(n) for n in q.files("new")]
+    finally:
+        q.cleanup()
+    calls = {m.group(1) for m in (re.match(r"\d+\s+([a-z0-9_]+)\(", ln)
+                                  for ln in lines) if m}
+    families = {m for ln in lines for m in re.findall(r"socket\((AF_\w+)",
+                                                       ln)}
+    check("syscalls-milter-session", p.returncode == 0 and len(queued) == 2
+          and all(b"\n\nAuthentication-Results: " in m for m in queued)
+          and any("connect(" in ln and sock in ln for ln in lines),
+          "rc %d out %r" % (p.returncode, p.stdout[-300:]))
+    extra = sorted(calls - service_syscalls())
+    check("syscalls-milter-filter", not extra, "outside @system-service or "
+          "in ~@privileged @resources: %r" % extra)
+    check("syscalls-milter-families", families <= {"AF_UNIX"},
+          "%r" % families)
+
+
+def test_units_milter_reach(workdir):
+    """The milter drop-in's command and groups let a session reach
+    OpenDKIM's socket as Debian lays it out, and nothing less does.  The
+    drop-in's command line (rspamd left out: not started here; the
+    socket's directory moved into the test's) runs as smtpd@.service
+    runs it as far as that can be done by hand: as an unprivileged user
+    (nobody for smtpd) with no capabilities and no new privileges, its
+    groups set first and then a user namespace that maps only root and
+    that user (PrivateUsers=), private network, IPC and UTS namespaces
+    (PrivateNetwork=, PrivateIPC=, ProtectHostname=), the socket's
+    directory mounted read-only (ProtectSystem=strict).  With the
+    drop-in's SupplementaryGroups= the message is queued with OpenDKIM's
+    Authentication-Results; without it the filter cannot be reached
+    (Permission denied) and MAIL gets 451 4.3.0."""
+    tools = ("opendkim", "unshare", "nsenter", "setpriv", "mount")
+    if os.geteuid() != 0 or not all(shutil.which(x) for x in tools):
+        print("SKIP unit-milter-reach: needs root, opendkim and "
+              "util-linux's unshare, nsenter, setpriv and mount")
+        return
+    try:
+        gid = grp.getgrnam("opendkim").gr_gid
+        import pwd
+        uid = pwd.getpwnam("opendkim").pw_uid
+    except KeyError:
+        print("SKIP unit-milter-reach: no user or group opendkim "
+              "(the opendkim package makes them)")
+        return
+    d = os.path.join(workdir, "milter")
+    run_dir = os.path.join(d, "opendkim")
+    os.makedirs(run_dir)
+    os.chmod(d, 0o755)
+    os.chown(run_dir, uid, gid)
+    os.chmod(run_dir, 0o750)
+    sock = os.path.join(run_dir, "opendkim.sock")
+    with open(os.path.join(d, "opendkim.conf"), "w") as f:
+        f.write(MILTER_OPENDKIM % {"d": d, "run": run_dir})
+    pid, holder = userns_holder()
+    if pid is None:
+        check("unit-milter-userns", False, "cannot make a user namespace")
+        return
+    filt = subprocess.Popen(["opendkim", "-f", "-x",
+                             os.path.join(d, "opendkim.conf")])
+    try:
+        for _ in range(200):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        argv = []
+        for a in exec_start(unit_lines(MILTER_DROPIN)):
+            if a == "unix:" + MILTER_SOCKETS[0]:
+                argv.pop()		# rspamd: not started here
+                continue
+            argv.append({"/usr/sbin/smtpd": lib.SMTPD,
+                         "unix:" + MILTER_SOCKETS[1]: "unix:" + sock}.get(
+                             a, a))
+        # the drop-in's groups, those that exist here
+        gids = []
+        for ln in unit_lines(MILTER_DROPIN):
+            if ln.startswith("SupplementaryGroups="):
+                for g in ln.split("=", 1)[1].split():
+                    try:
+                        gids.append(str(grp.getgrnam(g).gr_gid))
+                    except KeyError:
+                        pass
+        results = {}
+        for name, groups in (("group", "--groups=" + ",".join(gids or
+                                                               ["0"])),
+                             ("nogroup", "--clear-groups")):
+            q = lib.Queue()
+            os.chown(q.dir, NOBODY, NOBODY)
+            cmd = [a.replace("/var/spool/smtpd", q.dir) for a in argv] + [
+                "--hostname", lib.HOST, "--domain", "example.com",
+                "--milter-timeout", "10"]
+            # groups first, as root; then the user namespace; then the
+            # other namespaces and the read-only directory; then the user
+            p = subprocess.run(
+                ["setpriv", groups, "--", "nsenter", "-U", "-t", str(pid),
+                 "--preserve-credentials", "--", "unshare", "--net",
+                 "--ipc", "--uts", "--mount", "--", "sh", "-c",
+                 'mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" '
+                 '&& shift && exec "$@"', "sh", run_dir, "setpriv",
+                 "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
+                 "--keep-groups", "--inh-caps=-all", "--bounding-set=-all",
+                 "--no-new-privs", "--"] + cmd,
+                input=transcript("milter-" + name).replace(
+                    b"Subject:", b"From: <j@example.org>\r\nSubject:"),
+                capture_output=True,
+                env=lib.base_env(dict(REMOTE_ADDR=AUTH_REMOTE,
+                                      **asan_env("detect_leaks=0"))),
+                timeout=60)
+            new = [os.path.join(q.dir, "new", n) for n in q.files("new")]
+            owners = {os.stat(n).st_uid for n in new}
+            msgs = [open(n, "rb").read() for n in new]
+            results[name] = (p.returncode, p.stdout, p.stderr, owners, msgs)
+            q.cleanup()
+        rc, out, err, owners, msgs = results["group"]
+        check("unit-milter-reach", rc == 0 and len(msgs) == 1 and
+              owners == {NOBODY} and b"\n\nAuthentication-Results: " +
+              lib.HOST.encode() + b"; dkim=none;" in msgs[0],
+              "rc %d out %r err %r msgs %r" % (rc, out[-300:], err[-600:],
+                                                msgs))
+        rc, out, err, owners, msgs = results["nogroup"]
+        check("unit-milter-needs-the-group", msgs == [] and
+              b"451 4.3.0" in out and b"Permission denied" in err,
+              "rc %d out %r err %r" % (rc, out[-300:], err[-600:]))
+        milter_syscalls(workdir, argv, sock)
+    finally:
+        filt.terminate()
+        filt.wait(10)
+        holder.kill()		# --kill-child: its sleep goes too
+        holder.wait()
+
+
 def test_units_tls_exec(workdir):
     """The TLS units' own command lines, under systemd-socket-activate:
     smtps@.service (TLS from the first octet, verified by the client),
@@ -1947,6 +2179,7 @@ def expected_install(prefix, env):
                     ("tcpserver/run", 0o755), ("tcpserver/tcp.smtp", 0o644),
                     ("tcpserver/run-smtps", 0o755),
                     ("tcpserver/tcp.smtps", 0o644), (TLS_DROPIN, 0o644),
+                    (MILTER_DROPIN, 0o644),
                     (AUTH_DEFAULTS_EXAMPLE, 0o644)):
         exp[prefix + "/share/doc/smtpd/examples/" + e] = (mode, "units/" + e,
                                                           True)
@@ -2094,6 +2327,7 @@ def test_units(workdir):
         test_syscalls_tls(workdir)
         test_syscalls_auth(workdir)
         test_units_tls_exec(workdir)
+        test_units_milter_reach(workdir)
     finally:
         stop_dovecot()
         if not had_stamp and os.path.exists(stamp):
