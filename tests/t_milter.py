@@ -479,6 +479,7 @@ Background no
 Syslog no
 Canonicalization relaxed/simple
 RequireSafeKeys false
+MacroList auth_authen
 """
 DKIM_VERIFY = r"""
 import dkim, re, sys
@@ -528,7 +529,8 @@ def start_opendkim(d, conf):
 
 def t_opendkim(tmp):
     """OpenDKIM from Debian signs for InternalHosts (the CONNECT
-    address); dkimpy verifies against the key itself."""
+    address) and for a client that logged in (MacroList auth_authen);
+    dkimpy verifies against the key itself."""
     import subprocess
     if not have_opendkim("opendkim"):
         return
@@ -559,6 +561,25 @@ def t_opendkim(tmp):
         check("opendkim: a client outside InternalHosts is not signed",
               len(q.files("new")) == 1 and
               b"DKIM-Signature" not in spooled(q), out)
+        q.cleanup()
+        # OpenDKIM takes a client that logged in as its own by the macro
+        # {auth_type}, which smtpd does not send; MacroList auth_authen
+        # makes {auth_authen} (sent at MAIL after AUTH) do instead
+        cp = os.path.join(tmp, "dkim", "checkpassword")
+        with open(cp, "w") as f:
+            f.write("#!/bin/sh\ncat <&3 >/dev/null\nexec \"$@\"\n")
+        os.chmod(cp, 0o755)
+        q = Queue()
+        auth = SIGNED.replace(b"MAIL FROM", b"AUTH PLAIN AGFsaWNlAHB3\r\n"
+                              b"MAIL FROM", 1)
+        rc, out, err, _ = session(q, [sock], data=auth,
+                                  env={"TCPREMOTEIP": "198.51.100.9"},
+                                  args=["--auth-checkpassword", cp,
+                                        "--auth-plaintext"])
+        check("opendkim: a client outside InternalHosts that logged in is "
+              "signed (MacroList auth_authen)", b"235 2.7.0" in out and
+              len(q.files("new")) == 1 and
+              spooled(q).startswith(b"DKIM-Signature: v=1;"), out)
         q.cleanup()
     finally:
         p.terminate()
