@@ -22,7 +22,11 @@ backend from /etc/default/smtpd (units/smtpd.default) in the units, no
 trust by address; their command lines under systemd-socket-activate
 with examples/checkpassword-crypt and with a real Dovecot auth socket;
 the system calls, sockets and files of AUTH sessions with either
-backend against the units' sandbox.
+backend against the units' sandbox.  Filters (issue 21): the milter
+drop-in (units/smtpd-milter.conf) verified and scored with
+smtpd@.service; its command line by hand under the unit's user, groups
+and namespaces reaching a real OpenDKIM's socket laid out as Debian's
+(and refused without the groups); a milter session traced.
 """
 import base64
 import fcntl
