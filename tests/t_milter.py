@@ -510,12 +510,17 @@ def have_opendkim(tag):
 
 
 def start_opendkim(d, conf):
-    """A key for sel._domainkey.example.org made in d, and OpenDKIM
-    started in the foreground with conf: (process, "unix:" socket)."""
+    """A key for sel._domainkey.example.org made in d (its public half
+    also in d/keys, as TestPublicKeys reads it), and OpenDKIM started
+    in the foreground with conf: (process, "unix:" socket)."""
     import subprocess
     os.mkdir(d)
     subprocess.run(["opendkim-genkey", "-D", d, "-d", "example.org",
                     "-s", "sel"], check=True)
+    with open(os.path.join(d, "sel.txt")) as f:
+        rec = "".join(re.findall(r'"([^"]*)"', f.read()))
+    with open(os.path.join(d, "keys"), "w") as f:
+        f.write("sel._domainkey.example.org %s\n" % rec)
     with open(os.path.join(d, "opendkim.conf"), "w") as f:
         f.write(conf % {"d": d})
     p = subprocess.Popen(["opendkim", "-f", "-x",
@@ -654,10 +659,6 @@ def t_opendkim_verify(tmp):
     d = os.path.join(tmp, "dkimv")
     p, sock = start_opendkim(d, DKIM_VERIFY_CONF)
     try:
-        with open(os.path.join(d, "sel.txt")) as f:
-            rec = "".join(re.findall(r'"([^"]*)"', f.read()))
-        with open(os.path.join(d, "keys"), "w") as f:
-            f.write("sel._domainkey.example.org %s\n" % rec)
         msg = SIGNED.split(b"DATA\r\n", 1)[1].split(b"\r\n.\r\n")[0] + \
             b"\r\n"
         signed = subprocess.run(["/usr/bin/python3", "-c", DKIM_SIGN,
