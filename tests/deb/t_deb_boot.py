@@ -39,6 +39,10 @@ test-deb-boot` (tests/deb.mk), as root; not part of make test.
             lowered to 4 s (a drop-in) and a session that stays longer:
             the restart kills it after 4 s (no 250 was given) and the
             new supervisor takes the next session
+  deliver   smtpd-deliver.path enabled with a command set in
+            /etc/default/smtpd-deliver: the queue is delivered through
+            it; dpkg -i restarts the running deliverer and keeps the
+            edited conffile
   purge     apt-get purge: everything stopped, the .wants links and
             /etc/default files gone, the queued mail and the user kept
 
@@ -582,6 +586,55 @@ def test_upgrade_timeout(c, up_deb):
          " systemctl daemon-reload")
 
 
+DELIVER_SCRIPT = """#!/bin/sh
+# the test's delivery command: the message into /srv/delivered, as smtpd
+exec cat > "/srv/delivered/$(date +%s.%N).$$"
+"""
+
+
+def test_deliver(c, up_deb):
+    """smtpd-deliver.path with a command set in /etc/default/smtpd-
+    deliver: every queued message goes through it and leaves new/; an
+    upgrade restarts the running deliverer (try-restart).  Disabled
+    again after, and one more message stays queued for purge."""
+    queued = queue_files(c)
+    with open(os.path.join(c.root, "usr/local/bin/deliver-test"), "w") as f:
+        f.write(DELIVER_SCRIPT)
+    os.chmod(os.path.join(c.root, "usr/local/bin/deliver-test"), 0o755)
+    c.sh("mkdir -p /srv/delivered && chown smtpd:smtpd /srv/delivered &&"
+         " echo SMTPD_DELIVER_COMMAND=/usr/local/bin/deliver-test >>"
+         " /etc/default/smtpd-deliver")
+    p = c.run(["systemctl", "enable", "--now", "smtpd-deliver.path"])
+    deadline = time.time() + 30
+    while time.time() < deadline and queue_files(c):
+        time.sleep(0.3)
+    delivered = c.text(["sh", "-c", "cat /srv/delivered/*"])
+    subjects = [line for line in delivered.splitlines()
+                if line.startswith("Subject: ")]
+    check("deliver", p.returncode == 0 and queued and not queue_files(c) and
+          len(subjects) == len(queued),
+          "queued %r, left %r, delivered %r\n%s" %
+          (sorted(queued), sorted(queue_files(c)), subjects,
+           c.text(["journalctl", "-q", "-o", "cat", "-u",
+                   "smtpd-deliver.service"])[-800:]))
+    old_pid = unit_prop(c, "smtpd-deliver.service", "MainPID")
+    p = c.run(["dpkg", "-i", "/root/" + os.path.basename(up_deb)],
+              timeout=400)
+    new_pid = unit_prop(c, "smtpd-deliver.service", "MainPID")
+    conf = c.text(["grep", "-c", "deliver-test",
+                   "/etc/default/smtpd-deliver"])
+    check("deliver-upgrade-restarts", p.returncode == 0 and
+          old_pid not in ("", "0") and new_pid not in ("", "0", old_pid) and
+          conf == "1", "MainPID %s -> %s, conffile kept %s\n%s" %
+          (old_pid, new_pid, conf, t_deb.tail(p)))
+    c.run(["systemctl", "disable", "--now", "smtpd-deliver.path",
+           "smtpd-deliver.service"])
+    before = queue_files(c)
+    c.client(send_code("left for purge"))
+    left = queued_with(c, "left for purge", before)
+    return left[0] if left else None
+
+
 def test_purge(c, msg):
     p = c.run(["apt-get", "purge", "-y", "-q", "smtpd"], timeout=300)
     text = t_deb.out(p)
@@ -658,6 +711,7 @@ def main():
         test_reinstall(c, deb)
         test_upgrade(c, up_deb, up_version)
         test_upgrade_timeout(c, up_deb)
+        msg = test_deliver(c, up_deb)
         test_purge(c, msg)
         check("no-failed-units", failed_units(c) == "", failed_units(c))
     except Exception:
