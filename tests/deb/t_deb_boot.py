@@ -509,8 +509,14 @@ def test_upgrade(c, up_deb, up_version):
          "/root/" + os.path.basename(up_deb)],
         stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
         stdin=subprocess.DEVNULL, env=INSIDE_ENV)
-    # a connection while the supervisor drains: it waits in the backlog
-    time.sleep(2)
+    # a connection once the old supervisor stops accepting and drains:
+    # it waits in the socket's queue until the new one runs
+    stopping = False
+    while time.time() < t0 + 60 and dpkg.poll() is None and not stopping:
+        stopping = "event=stopping sessions=1" in c.text(
+            ["journalctl", "-q", "-o", "cat", "-u", "smtpd-fast.service"])
+        time.sleep(0.2)
+    t_late = time.time()
     late = c.client(send_code("during the upgrade", timeout=120), wait=False)
     try:
         dout, _ = dpkg.communicate(timeout=400)
@@ -538,8 +544,20 @@ def test_upgrade(c, up_deb, up_version):
     check("upgrade-socket-kept", unit_prop(
         c, "smtpd-fast.socket", "ActiveEnterTimestampMonotonic") == sock_since
           and port25(c) != [], "smtpd-fast.socket was restarted or closed")
-    check("upgrade-queued-connection", "ehlo 250" in lout and
-          "sent {}" in lout, lout)
+    # it was answered only once the held session ended (HOLD seconds
+    # after t0, less the time the held client took to get here)
+    try:
+        late_wait = float(lout.split()[2]) if lout.startswith("ehlo") \
+            else -1.0
+    except (IndexError, ValueError):
+        late_wait = -1.0
+    wanted = HOLD - (t_late - t0) - 1.5
+    print("INFO connection made during the restart: greeted after %.1f s"
+          % late_wait)
+    check("upgrade-queued-connection", stopping and "ehlo 250" in lout and
+          "sent {}" in lout and late_wait >= wanted,
+          "stopping seen %r, greeted after %.1f s (wanted >= %.1f): %s" %
+          (stopping, late_wait, wanted, lout))
     got = queued_with(c, "held across the upgrade", before) + \
         queued_with(c, "during the upgrade", before)
     check("upgrade-mail", len(got) == 2, repr(got))
