@@ -10,7 +10,7 @@
 #                    systemd-nspawn; install, units, a session through
 #                    smtpd.socket, remove, reinstall, an upgrade with a
 #                    session open on smtpd-fast, purge
-#                    (tests/deb/t_deb_boot.py; as root, Debian only; ~45 s
+#                    (tests/deb/t_deb_boot.py; as root, Debian only; ~1 min
 #                    with the cached root, ~2 min without; SKIPs without
 #                    network for debootstrap or when the container does
 #                    not boot)
