@@ -8,6 +8,8 @@
 #   make uninstall       remove what make install put there
 #   make test-deb        build the Debian package (debian/), lintian,
 #                        install, remove and purge it (root, Debian)
+#   make test-deb-boot   the package in a container booted with systemd
+#                        (systemd-nspawn): units, sessions, upgrade
 
 CC	?= cc
 CFLAGS	?= -O2 -g
@@ -253,5 +255,6 @@ uninstall:
 # fuzz, valgrind-test, stress and the fault shim (issue 5)
 include tests/reliability.mk
 include tests/integration.mk
-# the Debian package: build, lintian, install, remove (make test-deb)
+# the Debian package: build, lintian, install, remove (make test-deb),
+# and under systemd in a container (make test-deb-boot)
 include tests/deb.mk

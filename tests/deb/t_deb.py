@@ -16,7 +16,8 @@ system).  As root:
             deliverer; the queue clean timer is.  When PID 1 is not
             systemd (a container) nothing can be started anyway: then
             the test says so and looks at the .wants symlinks under
-            /etc/systemd/system, which is all enabling does
+            /etc/systemd/system, which is all enabling does (make
+            test-deb-boot runs the units under systemd, t_deb_boot.py)
   port 25   what listens on port 25 is the same before and after
   session   one SMTP session through /usr/sbin/smtpd as the user smtpd
             on a pipe, into /var/spool/smtpd/new; smtpd-queue list
