@@ -9,8 +9,11 @@
 #ifndef LOGLINE_H
 #define LOGLINE_H
 
+#include <sys/stat.h>
+
 #include <errno.h>
 #include <stddef.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -95,6 +98,29 @@ logline_write(struct sbuf *sb)
 	do
 		w = write(2, sb->p, sb->len);
 	while (w < 0 && errno == EINTR);
+}
+
+/*
+ * logline_journal_stream - is fd the stream journald gave us
+ * (JOURNAL_STREAM="DEV:INO", systemd.exec(5))?  Then journald stamps
+ * each line with the program's name and pid itself.
+ */
+static inline int
+logline_journal_stream(int fd)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+	char *end;
+
+	if (js == NULL || fstat(fd, &st) < 0)
+		return 0;
+	dev = strtoull(js, &end, 10);
+	if (*end != ':')
+		return 0;
+	ino = strtoull(end + 1, &end, 10);
+	return *end == '\0' && dev == (unsigned long long)st.st_dev &&
+	    ino == (unsigned long long)st.st_ino;
 }
 
 #endif

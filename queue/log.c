@@ -1,6 +1,8 @@
 /*
  * log.c - smtpd-queue's log lines, to stderr.
- * The "smtpd-queue[PID]: event=NAME" prefix and qlog_error are ours;
+ * The "smtpd-queue[PID]: event=NAME" prefix and qlog_error are ours
+ * (no "smtpd-queue[PID]: " when stderr is journald's stream, which
+ * stamps the name and pid itself);
  * the line (escaped values, so a queue file can never put control
  * characters into a log, "..." when overlong, one write(2)) is
  * lib/logline.h's, as for smtpd.
@@ -16,9 +18,12 @@ void
 qlog_begin(struct qlog *ql, const char *event)
 {
 	logline_init(&ql->sb, ql->buf, sizeof ql->buf);
-	sb_str(&ql->sb, "smtpd-queue[");
-	sb_num(&ql->sb, (unsigned long long)getpid());
-	sb_str(&ql->sb, "]: event=");
+	if (!logline_journal_stream(2)) {	/* journald adds its own */
+		sb_str(&ql->sb, "smtpd-queue[");
+		sb_num(&ql->sb, (unsigned long long)getpid());
+		sb_str(&ql->sb, "]: ");
+	}
+	sb_str(&ql->sb, "event=");
 	sb_str(&ql->sb, event);
 }
 

@@ -1,6 +1,7 @@
 /*
  * log.h - smtpd-queue's log lines, to stderr.
- * "smtpd-queue[PID]: event=NAME key=value ...", one write(2) per line,
+ * "smtpd-queue[PID]: event=NAME key=value ...", one write(2) per line
+ * (the prefix left to journald when stderr is its stream),
  * so lines of concurrent deliverers never mix.  Values are escaped
  * (lib/logline.h, the line format smtpd's log shares).
  */

@@ -23,7 +23,7 @@ pick_target(enum log_mode mode)
 {
 	if (mode != LOGMODE_AUTO)
 		return mode;
-	if (sdglue_built_with_libsystemd() && sdglue_journal_stream(2))
+	if (sdglue_built_with_libsystemd() && logline_journal_stream(2))
 		return LOGMODE_JOURNAL;
 	return LOGMODE_STDERR;
 }

@@ -3,8 +3,9 @@
  * Socket activation (the sd_listen_fds(3) protocol, read by hand: a
  * library for two numbers would be mapped into every session, and into
  * an Accept=no supervisor that forks them): LISTEN_PID is our pid and
- * LISTEN_FDS=1 means the connection (or the listening socket) is fd 3.  Journal: JOURNAL_STREAM
- * names stderr's device and inode when it is connected to journald.
+ * LISTEN_FDS=1 means the connection (or the listening socket) is fd 3.
+ * Journal: sd_journal_sendv, once log.c has found stderr to be
+ * journald's stream (lib/logline.h).
  * Built with libsystemd, the library is dlopen'ed on first use, so a
  * session started by tcpserver or xinetd never maps it (nor its
  * compression and crypto libraries) and starts as fast as without it.
@@ -89,25 +90,6 @@ sdglue_listen_fd(struct sdglue *g)
 	if (n == 0)
 		return -1;
 	return n == 1 ? LISTEN_FDS_START : -2;
-}
-
-/* sdglue_journal_stream - is fd the stream JOURNAL_STREAM names? */
-int
-sdglue_journal_stream(int fd)
-{
-	const char *js = getenv("JOURNAL_STREAM");
-	unsigned long long dev, ino;
-	struct stat st;
-	char *end;
-
-	if (js == NULL || fstat(fd, &st) < 0)
-		return 0;
-	dev = strtoull(js, &end, 10);
-	if (*end != ':')
-		return 0;
-	ino = strtoull(end + 1, &end, 10);
-	return *end == '\0' && dev == (unsigned long long)st.st_dev &&
-	    ino == (unsigned long long)st.st_ino;
 }
 
 /* sdglue_journal_sendv - one structured record; -1 if no libsystemd */

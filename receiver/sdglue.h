@@ -16,7 +16,6 @@ struct sdglue {
 };
 
 int	 sdglue_listen_fd(struct sdglue *);
-int	 sdglue_journal_stream(int);
 int	 sdglue_journal_sendv(struct sdglue *, const struct iovec *, int);
 int	 sdglue_built_with_libsystemd(void);
 

@@ -532,6 +532,40 @@ def state_of(q, qid):
         return None, None
 
 
+def deliver_logged(q, w, env):
+    """deliver with w.rec, stderr a file; (rc, what it logged)."""
+    with tempfile.TemporaryFile(dir=w.dir) as log:
+        st = os.fstat(log.fileno())
+        stream = "%d:%d" % (st.st_dev, st.st_ino)
+        full = dict(w.env(), **{k: v.replace("@", stream)
+                                for k, v in env.items()})
+        p = subprocess.run([QTOOL, "--queue", q.dir, "deliver", "--command",
+                            w.rec], stdout=subprocess.DEVNULL, stderr=log,
+                           env=lib.base_env(full), timeout=60)
+        log.seek(0)
+        return p.returncode, txt(log.read())
+
+
+def test_journal_prefix():
+    """On journald's stream (JOURNAL_STREAM names stderr) journald
+    stamps name and pid itself: the line starts at "event="."""
+    q, w = lib.Queue(), Work()
+    try:
+        inject(q, [tx(subject(1))])
+        rc, log = deliver_logged(q, w, {"JOURNAL_STREAM": "@"})
+        check("journal-no-prefix", rc == 0 and
+              log.startswith("event=delivered ") and "smtpd-queue[" not in
+              log, "rc %d %r" % (rc, log))
+        inject(q, [tx(subject(2))])
+        rc, log = deliver_logged(q, w, {"JOURNAL_STREAM": "1:2"})
+        check("journal-other-stream-prefix", rc == 0 and
+              re.match(r"smtpd-queue\[\d+\]: event=delivered ", log),
+              "rc %d %r" % (rc, log))
+    finally:
+        q.cleanup()
+        w.cleanup()
+
+
 def test_tempfail_then_success():
     q, w = lib.Queue(), Work()
     try:
@@ -1729,7 +1763,8 @@ def main():
         check("smtpd-queue-built", False, "%s is missing (make)" % QTOOL)
         lib.finish()
     tests = [test_inspect, test_e2e_procmail, test_e2e_msmtp,
-             test_concurrent, test_tempfail_then_success,
+             test_concurrent, test_journal_prefix,
+             test_tempfail_then_success,
              test_permanent_failure, test_per_recipient,
              test_timeout_crash_expiry, test_killed_deliverer,
              test_corrupt_files, test_mutations, test_argv_safety, test_fds_and_env,
