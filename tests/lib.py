@@ -12,6 +12,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -20,18 +21,52 @@ HOST = "mx.test.example"
 ID_RE = re.compile(rb"\d+\.\d+\.\d+\.[0-9a-f]{16}\.[A-Za-z0-9]+")
 
 _results = {"pass": 0, "fail": 0}
+_lock = threading.Lock()        # groups that run their cases in threads
 
 
 def check(name, ok, why=""):
     """Report one check."""
-    if ok:
-        _results["pass"] += 1
-        print("PASS %s" % name)
-    else:
-        _results["fail"] += 1
-        print("FAIL %s: %s" % (name, why))
-    sys.stdout.flush()
+    with _lock:
+        if ok:
+            _results["pass"] += 1
+            print("PASS %s" % name)
+        else:
+            _results["fail"] += 1
+            print("FAIL %s: %s" % (name, why))
+        sys.stdout.flush()
     return ok
+
+
+def skip(name, why):
+    """Report a check that cannot run here, and why."""
+    with _lock:
+        print("SKIP %s: %s" % (name, why))
+        sys.stdout.flush()
+
+
+def version_line(timeout=60):
+    """smtpd --version: what it was built with ("tls: no", ...)."""
+    p = subprocess.run([SMTPD, "--version"], capture_output=True,
+                       env=base_env(), timeout=timeout)
+    return (p.stdout + p.stderr).decode("utf-8", "replace").strip()
+
+
+def tls_built():
+    return "tls: no" not in version_line()
+
+
+def run_tests(tests):
+    """Each test function in turn, an exception its FAIL; the time each
+    took on a "time" line."""
+    for t in tests:
+        t0 = time.monotonic()
+        try:
+            t()
+        except Exception:
+            import traceback
+            check(t.__name__, False, "exception: %s" % traceback.format_exc(
+            ).replace("\n", "\n    "))
+        print("time %s: %.1f s" % (t.__name__, time.monotonic() - t0))
 
 
 def finish():

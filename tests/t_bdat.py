@@ -47,6 +47,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
+import tlslib  # noqa: E402
 import netlib  # noqa: E402
 
 # tests/valgrind/run.sh sets this: every smtpd runs many times slower
@@ -619,14 +620,10 @@ def test_in_transaction_503():
 
 def make_cert():
     """A self-signed certificate for --tls-cert, or None."""
-    d = os.path.join(WORK, "pki")
-    os.makedirs(d, exist_ok=True)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", key, "-out", cert, "-days", "2", "-subj",
-                        "/CN=" + lib.HOST], capture_output=True)
-    return (cert, key) if p.returncode == 0 else None
+    try:
+        return tlslib.self_signed(os.path.join(WORK, "pki"))
+    except RuntimeError:
+        return None
 
 
 def test_starttls_in_transaction():

@@ -17,10 +17,8 @@ import os
 import re
 import shutil
 import signal
-import hashlib
 import smtplib
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,6 +26,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
+import tlslib  # noqa: E402
 from lib import check  # noqa: E402
 
 QTOOL = os.environ.get("QUEUE_TOOL", os.path.join(lib.ROOT, "smtpd-queue"))
@@ -1498,38 +1497,6 @@ def test_e2e_auth():
         w.cleanup()
 
 
-def make_pki(d):
-    """With openssl: a self-signed server certificate for 127.0.0.1, and
-    a client CA with one client certificate.  {name: (crt, key)}."""
-    def ossl(*args):
-        subprocess.run(["openssl"] + list(args), check=True,
-                       capture_output=True, timeout=60)
-
-    def p(name):
-        return os.path.join(d, name)
-    os.makedirs(d)
-    for n in ("srv", "cca", "cli"):
-        ossl("genpkey", "-algorithm", "EC", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-out", p(n + ".key"))
-    ossl("req", "-x509", "-new", "-key", p("srv.key"), "-subj",
-         "/CN=" + lib.HOST, "-days", "2", "-addext",
-         "subjectAltName=DNS:%s,IP:127.0.0.1" % lib.HOST, "-out",
-         p("srv.crt"))
-    ossl("req", "-x509", "-new", "-key", p("cca.key"), "-subj",
-         "/CN=smtpd queue test client CA", "-days", "2", "-addext",
-         "basicConstraints=critical,CA:TRUE", "-addext",
-         "keyUsage=critical,keyCertSign", "-out", p("cca.crt"))
-    ossl("req", "-new", "-key", p("cli.key"), "-subj", "/CN=" + HELO,
-         "-out", p("cli.csr"))
-    with open(p("cli.ext"), "w") as f:
-        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,"
-                "digitalSignature\nextendedKeyUsage=clientAuth\n")
-    ossl("x509", "-req", "-in", p("cli.csr"), "-CA", p("cca.crt"), "-CAkey",
-         p("cca.key"), "-set_serial", "0x2a", "-days", "2", "-extfile",
-         p("cli.ext"), "-out", p("cli.crt"))
-    return {n: (p(n + ".crt"), p(n + ".key")) for n in ("srv", "cca", "cli")}
-
-
 def test_e2e_tls():
     """What smtpd writes under TLS, smtpd-queue reads: STARTTLS with a
     client certificate, one message with REQUIRETLS and one without, one
@@ -1541,11 +1508,10 @@ def test_e2e_tls():
     w = Work()
     srv = None
     try:
-        pki = make_pki(os.path.join(w.dir, "pki"))
-        srv = Server(args=["--tls-cert", pki["srv"][0], "--tls-key",
-                           pki["srv"][1], "--tls-client-ca", pki["cca"][0]])
-        ctx = ssl.create_default_context(cafile=pki["srv"][0])
-        ctx.load_cert_chain(*pki["cli"])
+        pki = tlslib.PKI(os.path.join(w.dir, "pki"),
+                         "smtpd queue test CA").client_ca()
+        srv = Server(args=pki.args() + ["--tls-client-ca", pki.cca])
+        ctx = pki.ctx(cert=pki.cli)
         msg = crlf(b"Subject: over TLS", b"", b"body")
         with smtplib.SMTP("127.0.0.1", srv.port, local_hostname=HELO,
                           timeout=20) as c:
@@ -1557,9 +1523,7 @@ def test_e2e_tls():
         with smtplib.SMTP("127.0.0.1", srv.port, local_hostname=HELO,
                           timeout=20) as c:
             c.sendmail("plain@example.org", ["r@example.com"], msg)
-        with open(pki["cli"][0]) as f:
-            cert = "SHA256:" + hashlib.sha256(ssl.PEM_cert_to_DER_cert(
-                f.read())).hexdigest()
+        cert = tlslib.cert_hash(pki.cli)
         tls = "tls         %s cipher %s" % (version, cipher)
         want = {"req@example.org": [tls, "client cert " + cert,
                                     "protocol    ESMTPS", "requiretls  yes"],
