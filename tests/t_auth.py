@@ -26,7 +26,6 @@ TLS print SKIP lines; the --auth-plaintext cases run.  The cases run
 side by side in threads.
 """
 import base64
-import concurrent.futures
 import json
 import os
 import grp
@@ -2149,15 +2148,6 @@ TESTS = [
 ]
 
 
-def guarded(fn):
-    try:
-        fn()
-    except Exception:
-        import traceback
-        check(fn.__name__.replace("test_", "auth-").replace("_", "-"), False,
-              "exception:\n" + traceback.format_exc())
-
-
 def main():
     global PKI_, DOVECOT
     missing = {}
@@ -2201,7 +2191,7 @@ def main():
             missing["dovecot"] = "dovecot did not start"
     todo = []
     for fn, needs_tls, needs in TESTS:
-        name = fn.__name__.replace("test_", "auth-").replace("_", "-")
+        name = lib.case_name(fn, "auth")
         if needs_tls is True and not TLS_BUILT:
             skip(name, "needs TLS; this smtpd is built without it "
                  "(--version: tls: no)")
@@ -2210,8 +2200,7 @@ def main():
         else:
             todo.append(fn)
     try:
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(guarded, todo))
+        lib.run_threads(todo, "auth")
         secrets_never_logged()
     finally:
         if DOVECOT is not None:

@@ -32,7 +32,7 @@ import lib  # noqa: E402
 from lib import check  # noqa: E402
 
 QTOOL = os.environ.get("QUEUE_TOOL", os.path.join(lib.ROOT, "smtpd-queue"))
-SHIM = os.path.join(lib.ROOT, "tests", "fault", "faultshim.so")
+SHIM = lib.SHIM
 QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
 HOST = lib.HOST
 SENDER = "s@example.org"
@@ -67,20 +67,12 @@ exit 67
 
 # --- helpers ---------------------------------------------------------------
 
-def crlf(*lines):
-    return b"".join(x + b"\r\n" for x in lines)
-
-
-def stuff(msg):
-    return re.sub(rb"(?m)^\.", b"..", msg) + b".\r\n"
+crlf, stuff = lib.crlf, lib.stuff
 
 
 def tx(msg, frm=b"<" + SENDER.encode() + b">", rcpts=(b"<r@example.com>",),
        mp=b""):
-    out = b"MAIL FROM:" + frm + (b" " + mp if mp else b"") + b"\r\n"
-    for r in rcpts:
-        out += b"RCPT TO:" + r + b"\r\n"
-    return out + b"DATA\r\n" + stuff(msg)
+    return lib.tx(msg, frm, rcpts, mp)
 
 
 def bdat(msg, frm=b"<" + SENDER.encode() + b">", rcpt=b"<plain@example.com>"):
@@ -752,15 +744,7 @@ def test_many_recipients():
 # --- crashes -------------------------------------------------------------------
 
 def shim_env(q, spec, counts=None):
-    env = {"LD_PRELOAD": SHIM, "FAULT_PREFIX": q.dir}
-    if spec:
-        env["FAULT_SPEC"] = spec
-    if counts:
-        env["FAULT_COUNTS"] = counts
-    asan = os.environ.get("ASAN_OPTIONS", "")
-    env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
-        "verify_asan_link_order=0"
-    return env
+    return lib.shim_env(q.dir, spec, counts)
 
 
 def read_counts(path):
@@ -961,15 +945,7 @@ def main():
                   "smtpd-queue (clang's ASan runtime is linked in; the "
                   "gcc SANITIZE=1 build runs them)" % t.__name__)
         tests = [t for t in tests if t not in shim]
-    for t in tests:
-        t0 = time.monotonic()
-        try:
-            t()
-        except Exception:
-            import traceback
-            check(t.__name__, False, "exception: %s" % traceback.format_exc(
-            ).replace("\n", "\n    "))
-        print("time %s: %.1f s" % (t.__name__, time.monotonic() - t0))
+    lib.run_tests(tests)
     lib.finish()
 
 

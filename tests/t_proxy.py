@@ -1035,28 +1035,11 @@ def test_not_from_balancer():
 
 def children(pid):
     """Processes whose parent is pid (zombies too: not yet reaped)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                out.append(int(d))
-        except (OSError, IndexError, ValueError):
-            pass
-    return out
+    return lib.procs(ppid=pid)
 
 
 def wait_for(fn, timeout=T):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    return fn()
+    return lib.wait_for(fn, timeout)
 
 
 class Supervisor:
@@ -1544,15 +1527,7 @@ TESTS = [
 
 
 def test_name(fn):
-    return fn.__name__.replace("test_", "proxy-").replace("_", "-")
-
-
-def guarded(fn):
-    try:
-        fn()
-    except Exception:
-        import traceback
-        check(test_name(fn), False, "exception:\n" + traceback.format_exc())
+    return lib.case_name(fn, "proxy")
 
 
 def have_ipv6():
@@ -1596,8 +1571,7 @@ def main():
         else:
             todo.append(fn)
     try:
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(guarded, todo))
+        lib.run_threads(todo, "proxy")
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     lib.finish()

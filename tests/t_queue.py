@@ -46,20 +46,7 @@ exit "${RC:-0}"
 
 # --- helpers ---------------------------------------------------------------
 
-def crlf(*lines):
-    return b"".join(x + b"\r\n" for x in lines)
-
-
-def stuff(msg):
-    return re.sub(rb"(?m)^\.", b"..", msg) + b".\r\n"
-
-
-def tx(msg, frm=b"<s@example.org>", rcpts=(b"<r@example.com>",), mp=b""):
-    """One transaction as client bytes; rcpts may carry parameters."""
-    out = b"MAIL FROM:" + frm + (b" " + mp if mp else b"") + b"\r\n"
-    for r in rcpts:
-        out += b"RCPT TO:" + r + b"\r\n"
-    return out + b"DATA\r\n" + stuff(msg)
+crlf, stuff, tx = lib.crlf, lib.stuff, lib.tx
 
 
 def inject(q, txs, args=()):
@@ -168,12 +155,7 @@ def alive(pid):
 
 
 def wait_for(fn, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if fn():
-            return True
-        time.sleep(0.02)
-    return fn()
+    return lib.wait_for(fn, timeout, 0.02)
 
 
 # --- list, show, cat, stats, usage ----------------------------------------
@@ -1705,15 +1687,7 @@ def main():
         check("tcpserver-installed", False, "tcpserver not found "
               "(package ucspi-tcp-ipv6; tests/deps.sh installs it)")
         tests = [t for t in tests if "e2e" not in t.__name__]
-    for t in tests:
-        t0 = time.monotonic()
-        try:
-            t()
-        except Exception:
-            import traceback
-            check(t.__name__, False, "exception: %s" % traceback.format_exc(
-            ).replace("\n", "\n    "))
-        print("time %s: %.1f s" % (t.__name__, time.monotonic() - t0))
+    lib.run_tests(tests)
     lib.finish()
 
 

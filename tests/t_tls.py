@@ -26,7 +26,6 @@ must be usage errors and STARTTLS 502; every test that needs TLS prints
 a SKIP line instead.  The tests run side by side in threads (each has
 its own smtpd, queue and server), so the group takes a few seconds.
 """
-import concurrent.futures
 import hashlib
 import json
 import os
@@ -1472,15 +1471,6 @@ TESTS = [
 ]
 
 
-def guarded(fn):
-    try:
-        fn()
-    except Exception:
-        import traceback
-        check(fn.__name__.replace("test_", "tls-").replace("_", "-"), False,
-              "exception:\n" + traceback.format_exc())
-
-
 def main():
     global PKI_
     missing = {}
@@ -1507,7 +1497,7 @@ def main():
                 missing[name] = why
     todo = []
     for fn, needs_tls, needs in TESTS:
-        name = fn.__name__.replace("test_", "tls-").replace("_", "-")
+        name = lib.case_name(fn, "tls")
         if needs_tls is True and not TLS_BUILT:
             skip(name, "needs TLS; this smtpd is built without it "
                  "(--version: tls: no)")
@@ -1518,8 +1508,7 @@ def main():
         else:
             todo.append(fn)
     try:
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(guarded, todo))
+        lib.run_threads(todo, "tls")
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     lib.finish()
