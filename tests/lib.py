@@ -21,6 +21,7 @@ SMTPD = os.environ.get("SMTPD", os.path.join(ROOT, "smtpd"))
 HOST = "mx.test.example"
 ID_RE = re.compile(rb"\d+\.\d+\.\d+\.[0-9a-f]{16}\.[A-Za-z0-9]+")
 SHIM = os.path.join(ROOT, "tests", "fault", "faultshim.so")
+QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
 
 _results = {"pass": 0, "fail": 0}
 _lock = threading.Lock()        # groups that run their cases in threads
@@ -51,10 +52,6 @@ def version_line(timeout=60):
     p = subprocess.run([SMTPD, "--version"], capture_output=True,
                        env=base_env(), timeout=timeout)
     return (p.stdout + p.stderr).decode("utf-8", "replace").strip()
-
-
-def tls_built():
-    return "tls: no" not in version_line()
 
 
 def run_tests(tests):
@@ -154,6 +151,18 @@ def tx(msg, frm=b"<s@example.org>", rcpts=(b"<r@example.com>",), mp=b""):
     for r in rcpts:
         out += b"RCPT TO:" + r + b"\r\n"
     return out + b"DATA\r\n" + stuff(msg)
+
+
+def inject(q, txs, args=(), helo="client.test.example"):
+    """Put messages into queue q: one smtpd session (pipes) with each
+    transaction in txs; their queue ids (RuntimeError unless all 250)."""
+    data = b"EHLO " + helo.encode() + b"\r\n" + b"".join(txs) + b"QUIT\r\n"
+    rc, out, err = run_smtpd(data, q, args=args, timeout=120)
+    ids = [m.decode() for m in QUEUED_RE.findall(out)]
+    if len(ids) != len(txs):
+        raise RuntimeError("smtpd queued %d of %d: %r %r" % (
+            len(ids), len(txs), out[-500:], err[-500:]))
+    return ids
 
 
 def shim_env(prefix, spec=None, counts=None):

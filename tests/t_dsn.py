@@ -33,7 +33,6 @@ from lib import check  # noqa: E402
 
 QTOOL = os.environ.get("QUEUE_TOOL", os.path.join(lib.ROOT, "smtpd-queue"))
 SHIM = lib.SHIM
-QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
 HOST = lib.HOST
 SENDER = "s@example.org"
 CAP = 1 << 20
@@ -80,14 +79,7 @@ def bdat(msg, frm=b"<" + SENDER.encode() + b">", rcpt=b"<plain@example.com>"):
             b"\r\nBDAT %d LAST\r\n" % len(msg) + msg)
 
 
-def inject(q, txs):
-    data = b"EHLO client.test.example\r\n" + b"".join(txs) + b"QUIT\r\n"
-    rc, out, err = lib.run_smtpd(data, q, timeout=120)
-    ids = [m.decode() for m in QUEUED_RE.findall(out)]
-    if len(ids) != len(txs):
-        raise RuntimeError("smtpd queued %d of %d: %r %r" % (
-            len(ids), len(txs), out[-500:], err[-500:]))
-    return ids
+inject = lib.inject
 
 
 def msg(n, extra=b""):

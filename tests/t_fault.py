@@ -23,7 +23,7 @@ import lib  # noqa: E402
 from lib import check  # noqa: E402
 
 SHIM = lib.SHIM
-QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
+QUEUED_RE = lib.QUEUED_RE
 KINDS = ["write", "fsync", "dirfsync", "close", "open", "openat", "mkdir",
          "mkdirat", "renameat2", "linkat"]
 RUNS = {"n": 0, "missed": 0}

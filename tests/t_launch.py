@@ -832,11 +832,7 @@ def test_syscalls(workdir):
         b.settimeout(60)
         out = b.recv(4096)	# the greeting first: no early talker
         b.sendall(two_pipelined("strace"))
-        while True:
-            d = b.recv(65536)
-            if not d:
-                break
-            out += d
+        out += lib.recv_all(b)
         b.close()
         rc = p.wait(60)
         with open(trace) as f:

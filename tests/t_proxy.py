@@ -1152,16 +1152,7 @@ class RawClient:
     def rest(self, timeout=T):
         """Everything until EOF (or reset or timeout)."""
         self.s.settimeout(timeout)
-        got = self.buf
-        try:
-            while True:
-                d = self.s.recv(65536)
-                if not d:
-                    break
-                got += d
-        except OSError:
-            pass
-        return got
+        return self.buf + lib.recv_all(self.s)
 
     def close(self):
         self.s.close()

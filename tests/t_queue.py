@@ -30,7 +30,7 @@ import tlslib  # noqa: E402
 from lib import check  # noqa: E402
 
 QTOOL = os.environ.get("QUEUE_TOOL", os.path.join(lib.ROOT, "smtpd-queue"))
-QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
+QUEUED_RE = lib.QUEUED_RE
 HELO = "client.test.example"
 
 # The recording delivery agent: argv (NUL-separated), SENDER/RECIPIENT
@@ -49,15 +49,7 @@ exit "${RC:-0}"
 crlf, stuff, tx = lib.crlf, lib.stuff, lib.tx
 
 
-def inject(q, txs, args=()):
-    """Queue transactions through smtpd on pipes; the ids, in order."""
-    data = b"EHLO " + HELO.encode() + b"\r\n" + b"".join(txs) + b"QUIT\r\n"
-    rc, out, err = lib.run_smtpd(data, q, args=args, timeout=120)
-    ids = [m.decode() for m in QUEUED_RE.findall(out)]
-    if len(ids) != len(txs):
-        raise RuntimeError("smtpd queued %d of %d: %r %r" % (
-            len(ids), len(txs), out[-500:], err[-500:]))
-    return ids
+inject = lib.inject
 
 
 def subject(n, extra=b""):

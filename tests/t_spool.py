@@ -24,7 +24,7 @@ from lib import check  # noqa: E402
 NOBODY = 65534
 AS_NOBODY = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
              "--clear-groups"]
-QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
+QUEUED_RE = lib.QUEUED_RE
 SAFE_ID = re.compile(r"^[A-Za-z0-9.]+$")
 
 
