@@ -4,6 +4,7 @@ Each group prints "PASS name" or "FAIL name: why" per check, which
 tests/run.sh adds up.  SMTPD is the binary under test (./smtpd unless
 $SMTPD says otherwise, e.g. a sanitizer build).
 """
+import concurrent.futures
 import os
 import re
 import shutil
@@ -12,26 +13,79 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SMTPD = os.environ.get("SMTPD", os.path.join(ROOT, "smtpd"))
 HOST = "mx.test.example"
 ID_RE = re.compile(rb"\d+\.\d+\.\d+\.[0-9a-f]{16}\.[A-Za-z0-9]+")
+SHIM = os.path.join(ROOT, "tests", "fault", "faultshim.so")
+QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
 
 _results = {"pass": 0, "fail": 0}
+_lock = threading.Lock()        # groups that run their cases in threads
 
 
 def check(name, ok, why=""):
     """Report one check."""
-    if ok:
-        _results["pass"] += 1
-        print("PASS %s" % name)
-    else:
-        _results["fail"] += 1
-        print("FAIL %s: %s" % (name, why))
-    sys.stdout.flush()
+    with _lock:
+        if ok:
+            _results["pass"] += 1
+            print("PASS %s" % name)
+        else:
+            _results["fail"] += 1
+            print("FAIL %s: %s" % (name, why))
+        sys.stdout.flush()
     return ok
+
+
+def skip(name, why):
+    """Report a check that cannot run here, and why."""
+    with _lock:
+        print("SKIP %s: %s" % (name, why))
+        sys.stdout.flush()
+
+
+def version_line(timeout=60):
+    """smtpd --version: what it was built with ("tls: no", ...)."""
+    p = subprocess.run([SMTPD, "--version"], capture_output=True,
+                       env=base_env(), timeout=timeout)
+    return (p.stdout + p.stderr).decode("utf-8", "replace").strip()
+
+
+def run_tests(tests):
+    """Each test function in turn, an exception its FAIL; the time each
+    took on a "time" line."""
+    for t in tests:
+        t0 = time.monotonic()
+        try:
+            t()
+        except Exception:
+            import traceback
+            check(t.__name__, False, "exception: %s" % traceback.format_exc(
+            ).replace("\n", "\n    "))
+        print("time %s: %.1f s" % (t.__name__, time.monotonic() - t0))
+
+
+def case_name(fn, prefix):
+    """A test function's check name: test_foo_bar is PREFIX-foo-bar."""
+    return getattr(fn, "func", fn).__name__.replace(
+        "test_", prefix + "-").replace("_", "-")
+
+
+def run_threads(tests, prefix, n=8):
+    """The test functions side by side, n at a time in threads; an
+    exception is the FAIL of its function's case_name."""
+    def guarded(fn):
+        try:
+            fn()
+        except Exception:
+            import traceback
+            check(case_name(fn, prefix), False,
+                  "exception:\n" + traceback.format_exc())
+    with concurrent.futures.ThreadPoolExecutor(n) as pool:
+        list(pool.map(guarded, tests))
 
 
 def finish():
@@ -79,6 +133,51 @@ def run_smtpd(data, queue, args=(), env=None, timeout=60, stdin=None):
                        stdin=stdin, capture_output=True, env=base_env(env),
                        timeout=timeout)
     return p.returncode, p.stdout, p.stderr
+
+
+def crlf(*lines):
+    return b"".join(x + b"\r\n" for x in lines)
+
+
+def stuff(msg):
+    """Dot-stuff CRLF message bytes and add the end marker."""
+    return re.sub(rb"(?m)^\.", b"..", msg) + b".\r\n"
+
+
+def tx(msg, frm=b"<s@example.org>", rcpts=(b"<r@example.com>",), mp=b""):
+    """One transaction (MAIL..DATA..end) as client bytes; rcpts may carry
+    parameters, mp are MAIL's."""
+    out = b"MAIL FROM:" + frm + (b" " + mp if mp else b"") + b"\r\n"
+    for r in rcpts:
+        out += b"RCPT TO:" + r + b"\r\n"
+    return out + b"DATA\r\n" + stuff(msg)
+
+
+def inject(q, txs, args=(), helo="client.test.example"):
+    """Put messages into queue q: one smtpd session (pipes) with each
+    transaction in txs; their queue ids (RuntimeError unless all 250)."""
+    data = b"EHLO " + helo.encode() + b"\r\n" + b"".join(txs) + b"QUIT\r\n"
+    rc, out, err = run_smtpd(data, q, args=args, timeout=120)
+    ids = [m.decode() for m in QUEUED_RE.findall(out)]
+    if len(ids) != len(txs):
+        raise RuntimeError("smtpd queued %d of %d: %r %r" % (
+            len(ids), len(txs), out[-500:], err[-500:]))
+    return ids
+
+
+def shim_env(prefix, spec=None, counts=None):
+    """The environment that puts tests/fault/faultshim.so under a program:
+    calls on files under prefix counted (into the file counts) and failed
+    as spec says; ASan told the shim comes first."""
+    env = {"LD_PRELOAD": SHIM, "FAULT_PREFIX": prefix}
+    if spec:
+        env["FAULT_SPEC"] = spec
+    if counts:
+        env["FAULT_COUNTS"] = counts
+    asan = os.environ.get("ASAN_OPTIONS", "")
+    env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
+        "verify_asan_link_order=0"
+    return env
 
 
 def recv_all(sock):
@@ -144,13 +243,44 @@ def decode_escapes(s):
     return bytes(out)
 
 
-def free_port():
-    """A TCP port on 127.0.0.1 that is free right now."""
+def free_port(ip="127.0.0.1"):
+    """A TCP port on ip that is free right now."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind(("127.0.0.1", 0))
+    s.bind((ip, 0))
     port = s.getsockname()[1]
     s.close()
     return port
+
+
+def procs(ppid=None, pgid=None):
+    """Live processes (zombies too, when by ppid: not yet reaped) whose
+    parent is ppid or whose process group is pgid."""
+    out = []
+    for d in os.listdir("/proc"):
+        if not d.isdigit():
+            continue
+        try:
+            with open("/proc/%s/stat" % d) as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            if ppid is not None and int(fields[1]) == ppid or \
+                    pgid is not None and int(fields[2]) == pgid and \
+                    fields[0] != "Z":
+                out.append(int(d))
+        except (OSError, IndexError, ValueError):
+            pass
+    return out
+
+
+def wait_for(fn, timeout=10, step=0.05):
+    """Call fn until it returns something true (that, then) or timeout
+    seconds pass (then what it returns last)."""
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = fn()
+        if v:
+            return v
+        time.sleep(step)
+    return fn()
 
 
 def stop_group(p):

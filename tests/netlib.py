@@ -105,18 +105,7 @@ class Server:
 
     def stray(self):
         """Processes still in the server's process group after stop()."""
-        pids = []
-        for d in os.listdir("/proc"):
-            if not d.isdigit():
-                continue
-            try:
-                with open("/proc/%s/stat" % d) as f:
-                    fields = f.read().rsplit(")", 1)[1].split()
-                if int(fields[2]) == self.p.pid and fields[0] != "Z":
-                    pids.append(int(d))
-            except (OSError, IndexError, ValueError):
-                pass
-        return pids
+        return lib.procs(pgid=self.p.pid)
 
     def cleanup(self):
         self.stop()

@@ -38,11 +38,20 @@ $(FUZZ_DIR)/obj/%.o: %.c $(wildcard *.h receiver/*.h lib/*.h) \
 	@mkdir -p $(dir $@)
 	$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link -c -o $@ $<
 
-$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_OBJS) \
+# what the session fuzzers check alike: tests/fuzz/fuzzcheck.c
+FUZZ_CHECK	 = $(FUZZ_DIR)/obj/fuzzcheck.o
+$(FUZZ_CHECK): $(FUZZ_DIR)/fuzzcheck.c $(FUZZ_DIR)/fuzzcheck.h \
 	    $(wildcard *.h receiver/*.h lib/*.h) $(FUZZ_DIR)/obj/.flags
+	@mkdir -p $(dir $@)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -fsanitize=fuzzer-no-link \
+	    -c -o $@ $<
+
+$(FUZZ_DIR)/fuzz_%: $(FUZZ_DIR)/fuzz_%.c $(FUZZ_OBJS) $(FUZZ_CHECK) \
+	    $(wildcard *.h receiver/*.h lib/*.h) $(FUZZ_DIR)/fuzzcheck.h \
+	    $(FUZZ_DIR)/obj/.flags
 	$(FUZZ_CC) $(FUZZ_CFLAGS) $(FUZZ_DEFS) -Wno-unused-function \
-	    -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(FUZZ_LDFLAGS) \
-	    $(LDLIBS) -lpthread
+	    -fsanitize=fuzzer -o $@ $< $(FUZZ_OBJS) $(FUZZ_CHECK) \
+	    $(FUZZ_LDFLAGS) $(LDLIBS) -lpthread
 
 # fuzz_session reads its input in pieces through its own read()
 $(FUZZ_DIR)/fuzz_session: FUZZ_LDFLAGS = -Wl,--wrap=read
@@ -63,7 +72,7 @@ $(FUZZ_DIR)/fuzz_proxy: FUZZ_LDFLAGS = -Wl,--wrap=poll
 
 fuzz-build: $(FUZZ_TARGETS)
 
-.SECONDARY: $(FUZZ_OBJS)
+.SECONDARY: $(FUZZ_OBJS) $(FUZZ_CHECK)
 
 fuzz: fuzz-build
 	FUZZ_SECONDS=$(FUZZ_SECONDS) sh $(FUZZ_DIR)/run.sh $(FUZZ_TARGETS)

@@ -26,7 +26,6 @@ TLS print SKIP lines; the --auth-plaintext cases run.  The cases run
 side by side in threads.
 """
 import base64
-import concurrent.futures
 import json
 import os
 import grp
@@ -45,6 +44,7 @@ import time
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 import netlib  # noqa: E402
+import tlslib  # noqa: E402
 
 # tests/valgrind/run.sh sets this: every smtpd runs many times slower
 SLOW = os.environ.get("SMTPD_TEST_VALGRIND") == "1"
@@ -68,18 +68,8 @@ PW_J = "J\u00fcrgen-pw.Rt9"         # for the user j\u00fcrgen (UTF-8)
 SENT = set()                        # every password and base64 sent
 LOGS = []                           # (what, text): every smtpd log kept
 
-_lock = threading.Lock()
-
-
-def check(name, ok, why=""):
-    with _lock:
-        return lib.check(name, ok, why)
-
-
-def skip(name, why):
-    with _lock:
-        print("SKIP %s: %s" % (name, why))
-        sys.stdout.flush()
+_lock = threading.Lock()           # SENT and LOGS
+check, skip = lib.check, lib.skip
 
 
 def keep(what, text):
@@ -90,13 +80,7 @@ def keep(what, text):
         LOGS.append((what, text))
 
 
-def version_line():
-    p = subprocess.run([lib.SMTPD, "--version"], capture_output=True,
-                       env=lib.base_env(), timeout=T)
-    return (p.stdout + p.stderr).decode("utf-8", "replace").strip()
-
-
-VERSION = version_line()
+VERSION = lib.version_line(T)
 TLS_BUILT = "tls: no" not in VERSION
 
 
@@ -124,65 +108,18 @@ def plain(user, pw, authz=""):
     return b64(raw)
 
 
-# --- the PKI (as t_tls.py makes it: ECDSA P-256) -----------------------------
-
-def ossl(*args):
-    p = subprocess.run(["openssl"] + list(args), capture_output=True,
-                       timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (" ".join(args),
-                                               p.stderr.decode()[-800:]))
-
-
-SERVER_EXT = ("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-              "extendedKeyUsage=serverAuth\n"
-              "subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1\n"
-              "subjectKeyIdentifier=hash\nauthorityKeyIdentifier=keyid\n"
-              % lib.HOST)
-
-
-class PKI:
-    """A CA and a server certificate for mx.test.example and 127.0.0.1."""
-
-    def __init__(self, d):
-        self.d = d
-        os.makedirs(d)
-        self.key("ca")
-        self.ca = self.p("ca.crt")
-        ossl("req", "-x509", "-new", "-key", self.p("ca.key"), "-subj",
-             "/CN=smtpd auth test CA", "-days", "30", "-out", self.ca,
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-             "keyUsage=critical,keyCertSign,cRLSign")
-        self.srv_key = self.key("srv")
-        self.srv = self.p("srv.crt")
-        ossl("req", "-new", "-key", self.srv_key, "-subj", "/CN=" + lib.HOST,
-             "-out", self.p("srv.csr"))
-        with open(self.p("srv.ext"), "w") as f:
-            f.write(SERVER_EXT)
-        ossl("x509", "-req", "-in", self.p("srv.csr"), "-CA", self.ca,
-             "-CAkey", self.p("ca.key"), "-set_serial",
-             "0x1" + os.urandom(8).hex(), "-days", "30", "-extfile",
-             self.p("srv.ext"), "-out", self.srv)
-
-    def p(self, name):
-        return os.path.join(self.d, name)
-
-    def key(self, name):
-        ossl("genpkey", "-algorithm", "EC", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-out", self.p(name + ".key"))
-        return self.p(name + ".key")
-
+# --- the PKI (tests/tlslib.py) ------------------------------------------------
 
 PKI_ = None
 
 
 def tls_args():
-    return ["--tls-cert", PKI_.srv, "--tls-key", PKI_.srv_key]
+    return PKI_.args()
 
 
 def ctx():
     """A client context that verifies the server (and its name)."""
-    return ssl.create_default_context(cafile=PKI_.ca)
+    return PKI_.ctx()
 
 
 # --- the checkpassword programs ----------------------------------------------
@@ -449,74 +386,19 @@ DOVECOT = None
 
 # --- smtpd on a real TCP connection ------------------------------------------
 
-class Session:
-    """smtpd on the server end of a TCP connection over 127.0.0.1 (a
-    trusted client unless env says TCPREMOTEIP=...), as tcpserver would
-    start it; the test holds the client end (self.s)."""
+class Session(tlslib.Session):
+    """tlslib.Session over 127.0.0.1 (a trusted client unless env says
+    TCPREMOTEIP=...), sticky: a connection gone is a "!closed ..." reply."""
+
+    sticky = True
 
     def __init__(self, args=(), env=None, tls=False, q=None, tag=""):
         self.tag = tag
-        self.q = q or lib.Queue(WORK)
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        ls.bind(("127.0.0.1", 0))
-        ls.listen(1)
-        self.s = socket.create_connection(ls.getsockname(), 5)
-        conn, _ = ls.accept()
-        ls.close()
-        self.errf = tempfile.TemporaryFile(dir=WORK)
-        cmd = ([lib.SMTPD, "--queue", self.q.dir, "--hostname", lib.HOST] +
-               (tls_args() if tls else []) + list(args))
-        self.p = subprocess.Popen(cmd, stdin=conn, stdout=conn,
-                                  stderr=self.errf, env=lib.base_env(env))
-        conn.close()
-        self.s.settimeout(T)
-        self.buf = b""
-        self.rc = None
-        self.log = ""
-        self.dead = None
+        super().__init__(WORK, (tls_args() if tls else []) + list(args),
+                         env, q, T)
 
-    def send(self, data):
-        self.s.sendall(data)
-
-    def reply(self):
-        """One whole reply: [line, ...] without CRLF; once the connection
-        is gone, [b"!closed ..."] (as cmd)."""
-        if self.dead is None:
-            try:
-                return self._reply()
-            except (EOFError, OSError, ssl.SSLError) as e:
-                self.dead = ("!closed: %r" % (e,)).encode()[:300]
-        return [self.dead]
-
-    def _reply(self):
-        """One whole reply: [line, ...] without CRLF (EOFError at close)."""
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                d = self.s.recv(65536)
-                if not d:
-                    raise EOFError("closed; got %r" % ((lines, self.buf),))
-                self.buf += d
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line)
-            if len(line) < 4 or line[3:4] != b"-":
-                return lines
-
-    def cmd(self, line):
-        """The reply to a command line; once the connection is gone (or
-        silent for T), a "!closed ..." line for this and every later
-        command, so that each check says what it got."""
-        if self.dead is None:
-            try:
-                self.send(line + b"\r\n")
-                return self._reply()
-            except (EOFError, OSError, ssl.SSLError) as e:
-                self.dead = ("!closed: %r" % (e,)).encode()[:300]
-        return [self.dead]
-
-    def first(self, line):
-        """The last line of the reply to the command line."""
-        return self.cmd(line)[-1]
+    def context(self):
+        return ctx()
 
     def timed(self, line):
         """(the last reply line, seconds it took)."""
@@ -531,39 +413,15 @@ class Session:
             return [x.decode("utf-8", "replace") for x in r]
         return [x[4:].decode() for x in r[1:]]
 
-    def starttls(self):
-        """EHLO, STARTTLS, the handshake (verifying); True if all went well."""
-        if "STARTTLS" not in self.ehlo():
-            return False
-        if not self.first(b"STARTTLS").startswith(b"220 2.0.0"):
-            return False
-        self.buf = b""
-        self.s = ctx().wrap_socket(self.s, server_hostname=lib.HOST)
-        return True
-
     def tls_implicit(self):
-        self.s = ctx().wrap_socket(self.s, server_hostname=lib.HOST)
+        self.tls()
 
     def message(self, body=None, mail=b"<s@example.org>",
                 rcpt=b"<r@example.com>", mail_params=b""):
         """MAIL, RCPT, DATA and body: the last reply line, or the first
         refusal."""
-        body = body or MSG
-        r = self.first(b"MAIL FROM:" + mail + (b" " + mail_params
-                                               if mail_params else b""))
-        if not r.startswith(b"250"):
-            return r
-        r = self.first(b"RCPT TO:" + rcpt)
-        if not r.startswith(b"250"):
-            return r
-        r = self.first(b"DATA")
-        if not r.startswith(b"354"):
-            return r
-        try:
-            self.send(body + b".\r\n")
-        except OSError as e:
-            self.dead = ("!closed: %r" % (e,)).encode()[:300]
-        return self.reply()[-1]
+        return self.send_message((body or MSG) + b".\r\n", mail, rcpt,
+                                 mail_params)
 
     def eof(self):
         """True if smtpd closes the connection now (nothing more comes)."""
@@ -579,19 +437,7 @@ class Session:
 
     def finish(self, timeout=T):
         """Close our end; (exit status or "hung", log text)."""
-        try:
-            self.s.close()
-        except OSError:
-            pass
-        try:
-            self.rc = self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-            self.rc = "hung"
-        self.errf.seek(0)
-        self.log = self.errf.read().decode("utf-8", "replace")
-        self.errf.close()
+        super().finish(timeout)
         keep("session %s" % self.tag, self.log)
         return self.rc, self.log
 
@@ -605,9 +451,6 @@ class Session:
             rec, rest = lib.received_split(message)
             out.append((fields, rec, rest))
         return out
-
-    def cleanup(self):
-        self.q.cleanup()
 
 
 MSG = (b"From: Sender <s@example.org>\r\nTo: r@example.com\r\n"
@@ -2026,26 +1869,11 @@ def server(name, backend, args=()):
 
 def session_end(srv, n):
     """(exit status, log text) of the n-th session of srv to end."""
-    srv.wait_ended(n, T)
-    ended = srv.ended()
-    if len(ended) < n:
-        return "hung", srv.logtext()
-    pid, status = ended[n - 1]
-    status = status >> 8 if status & 0x7f == 0 else "signal %d" % (
-        status & 0x7f)
-    tag = "smtpd[%d]:" % pid
-    lines = [x for x in srv.logbytes().decode("utf-8", "replace")
-             .splitlines() if tag in x]
-    return status, "\n".join(lines)
+    return tlslib.session_end(srv, n, T)
 
 
 def run(cmd, inp=None, timeout=T):
-    try:
-        p = subprocess.run(cmd, input=inp, capture_output=True,
-                           env=lib.base_env(), timeout=timeout)
-        return p.returncode, p.stdout, p.stderr
-    except subprocess.TimeoutExpired as e:
-        return "timeout", e.stdout or b"", e.stderr or b""
+    return tlslib.run(cmd, timeout, inp)
 
 
 def client_result(srv, name, ok_run, detail, user="alice", msg=None):
@@ -2274,21 +2102,6 @@ def secrets_never_logged():
           not hits, "%d logs searched; found %r" % (len(logs), hits[:5]))
 
 
-def swaks_auth():
-    if shutil.which("swaks") is None:
-        return "swaks is not installed"
-    p = subprocess.run(["swaks", "--support"], capture_output=True)
-    if b"=== TLS supported" not in p.stdout + p.stderr:
-        return "swaks cannot do TLS (Net::SSLeay: libnet-ssleay-perl)"
-    if b"=== Basic AUTH supported" not in p.stdout + p.stderr:
-        return "swaks cannot do AUTH PLAIN and LOGIN"
-    return None
-
-
-def tool(name):
-    return None if shutil.which(name) else "%s is not installed" % name
-
-
 # (function, needs TLS in the build, what else it needs)
 TESTS = [
     (test_swaks, True, ("pki", "tcpserver", "swaks", "crypt")),
@@ -2335,15 +2148,6 @@ TESTS = [
 ]
 
 
-def guarded(fn):
-    try:
-        fn()
-    except Exception:
-        import traceback
-        check(fn.__name__.replace("test_", "auth-").replace("_", "-"), False,
-              "exception:\n" + traceback.format_exc())
-
-
 def main():
     global PKI_, DOVECOT
     missing = {}
@@ -2359,7 +2163,8 @@ def main():
             missing["crypt"] = "no crypt passwd file"
         if TLS_BUILT:
             try:
-                PKI_ = PKI(os.path.join(WORK, "pki"))
+                PKI_ = tlslib.PKI(os.path.join(WORK, "pki"),
+                                  "smtpd auth test CA")
             except Exception as e:
                 check("auth-pki", False, "cannot make the certificates: %s"
                       % e)
@@ -2368,8 +2173,9 @@ def main():
         check("auth-tcpserver-installed", False, "tcpserver not found "
               "(package ucspi-tcp-ipv6; tests/deps.sh installs it)")
         missing["tcpserver"] = "tcpserver is not installed"
-    for name, why in (("swaks", swaks_auth()), ("msmtp", tool("msmtp")),
-                      ("curl", tool("curl"))):
+    for name, why in (("swaks", tlslib.swaks_tls(auth=True)),
+                      ("msmtp", tlslib.tool("msmtp")),
+                      ("curl", tlslib.tool("curl"))):
         if why:
             missing[name] = why
     if dovecot_binary() is None:
@@ -2385,7 +2191,7 @@ def main():
             missing["dovecot"] = "dovecot did not start"
     todo = []
     for fn, needs_tls, needs in TESTS:
-        name = fn.__name__.replace("test_", "auth-").replace("_", "-")
+        name = lib.case_name(fn, "auth")
         if needs_tls is True and not TLS_BUILT:
             skip(name, "needs TLS; this smtpd is built without it "
                  "(--version: tls: no)")
@@ -2394,8 +2200,7 @@ def main():
         else:
             todo.append(fn)
     try:
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(guarded, todo))
+        lib.run_threads(todo, "auth")
         secrets_never_logged()
     finally:
         if DOVECOT is not None:

@@ -31,7 +31,6 @@ flag and our 250, and the messages must arrive byte for byte.  exim
 has no BINARYMIME: that case prints a SKIP line.
 The cases run side by side in threads.
 """
-import concurrent.futures
 import functools
 import hashlib
 import os
@@ -47,6 +46,8 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
+import t_smuggling  # noqa: E402
+import tlslib  # noqa: E402
 import netlib  # noqa: E402
 
 # tests/valgrind/run.sh sets this: every smtpd runs many times slower
@@ -55,7 +56,7 @@ T = 120 if SLOW else 30             # the longest any one step may take
 WORK = tempfile.mkdtemp(prefix="smtpd-bdat-")
 os.chmod(WORK, 0o755)               # exim's delivery user reads in here
 MAXRSS = os.path.join(lib.ROOT, "tests", "tools", "maxrss")
-SHIM = os.path.join(lib.ROOT, "tests", "fault", "faultshim.so")
+SHIM = lib.SHIM
 QUEUE = os.path.join(lib.ROOT, "smtpd-queue")
 FLAT_KB = 512       # peak RSS may exceed a one-message session's by this
 
@@ -80,18 +81,8 @@ NEED_MAIL = b"503 5.5.1 send MAIL first"
 NEED_RCPT = b"503 5.5.1 send RCPT first"
 NEED_HELO = b"503 5.5.1 send HELO or EHLO first"
 
-_lock = threading.Lock()
-
-
-def check(name, ok, why=""):
-    with _lock:
-        return lib.check(name, ok, why)
-
-
-def skip(name, why):
-    with _lock:
-        print("SKIP %s: %s" % (name, why))
-        sys.stdout.flush()
+_lock = threading.Lock()           # _base
+check, skip = lib.check, lib.skip
 
 
 def bdat(data, last=False):
@@ -114,9 +105,7 @@ def chunked(msg, sizes, last=True):
                     for j, p in enumerate(parts))
 
 
-def stuff(msg):
-    """msg dot-stuffed, with DATA's end."""
-    return re.sub(rb"(?m)^\.", b"..", msg) + b".\r\n"
+stuff = lib.stuff
 
 
 def ok_chunk(n):
@@ -495,18 +484,14 @@ def test_lost_first_chunk_spool():
                         SHIM, lib.ROOT)))
     head = b"Subject: the head\r\n\r\n"
     data = EHLO + ENV + bdat(head) + bdat(b"tail\r\n", True) + QUIT
-    asan = os.environ.get("ASAN_OPTIONS", "")
     outs = []
     for spec in (None, "openat:%d:EIO"):
         q = lib.Queue(WORK)
         try:
             counts = q.dir + ".counts"
-            env = {"LD_PRELOAD": SHIM, "FAULT_PREFIX": q.dir,
-                   "FAULT_COUNTS": counts, "ASAN_OPTIONS": (
-                       asan + ":" if asan else "") +
-                   "verify_asan_link_order=0"}
-            if spec:        # the last openat of a clean run: the file's
-                env["FAULT_SPEC"] = spec % outs[0][1].get("openat", 0)
+            # the last openat of a clean run: the file's
+            env = lib.shim_env(q.dir, spec and spec % outs[0][1].get(
+                "openat", 0), counts)
             r = session(data, env=env, q=q)
             c = {}
             if os.path.exists(counts):
@@ -619,14 +604,10 @@ def test_in_transaction_503():
 
 def make_cert():
     """A self-signed certificate for --tls-cert, or None."""
-    d = os.path.join(WORK, "pki")
-    os.makedirs(d, exist_ok=True)
-    cert, key = os.path.join(d, "cert.pem"), os.path.join(d, "key.pem")
-    p = subprocess.run(["openssl", "req", "-x509", "-newkey", "ec",
-                        "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
-                        "-keyout", key, "-out", cert, "-days", "2", "-subj",
-                        "/CN=" + lib.HOST], capture_output=True)
-    return (cert, key) if p.returncode == 0 else None
+    try:
+        return tlslib.self_signed(os.path.join(WORK, "pki"))
+    except RuntimeError:
+        return None
 
 
 def test_starttls_in_transaction():
@@ -1063,11 +1044,7 @@ def test_group_commit_faults():
         q = lib.Queue(WORK)
         try:
             counts = q.dir + ".counts"
-            asan = os.environ.get("ASAN_OPTIONS", "")
-            env = {"LD_PRELOAD": SHIM, "FAULT_PREFIX": q.dir,
-                   "FAULT_COUNTS": counts, "FAULT_SPEC": spec,
-                   "ASAN_OPTIONS": (asan + ":" if asan else "") +
-                   "verify_asan_link_order=0"}
+            env = lib.shim_env(q.dir, spec, counts)
             r = session(data, env=env, q=q)
             finals = [x[:3].decode() for x in r.after_ehlo()
                       if x.startswith((b"250 2.0.0 OK queued", b"451"))]
@@ -1135,24 +1112,8 @@ def test_big_chunks_flat():
 
 # --- over TCP through tcpserver: pipelining, octet by octet, smuggling ------
 
-SMUGGLED = (b"MAIL FROM:<admin@bank.example>\r\n"
-            b"RCPT TO:<victim@example.com>\r\nDATA\r\n"
-            b"From: admin@bank.example\r\nSubject: SMUGGLED\r\n\r\n"
-            b"smuggled body\r\n.\r\n")
-SEQUENCES = [
-    ("crlf-dot-crlf", b"\r\n.\r\n"),
-    ("lf-dot-lf", b"\n.\n"),
-    ("lf-dot-cr", b"\n.\r"),
-    ("cr-dot-lf", b"\r.\n"),
-    ("cr-dot-cr", b"\r.\r"),
-    ("lf-dot-crlf", b"\n.\r\n"),
-    ("cr-dot-crlf", b"\r.\r\n"),
-    ("crlf-nul-dot-crlf", b"\r\n\x00.\r\n"),
-    ("crlf-dot-cr-crlf", b"\r\n.\r\r\n"),
-    ("cr-crlf-dot-cr-crlf", b"\r\r\n.\r\r\n"),
-    ("crlf-dot-cr", b"\r\n.\r"),
-    ("crlf-dot-lf", b"\r\n.\n"),
-]
+SMUGGLED = t_smuggling.SMUGGLED
+SEQUENCES = [("crlf-dot-crlf", b"\r\n.\r\n")] + t_smuggling.SEQUENCES
 CLEAN = b"From: s@example.org\r\nSubject: clean after\r\n\r\nclean\r\n"
 
 
@@ -1528,16 +1489,6 @@ TCP_TESTS = [
 ]
 
 
-def guarded(fn):
-    name = getattr(fn, "func", fn).__name__
-    try:
-        fn()
-    except Exception:
-        import traceback
-        check(name.replace("test_", "bdat-").replace("_", "-"), False,
-              "exception:\n" + traceback.format_exc())
-
-
 def main():
     todo = list(TESTS)
     if netlib.have_tcpserver():
@@ -1546,8 +1497,7 @@ def main():
         skip("bdat-tcp", "tcpserver not installed (package ucspi-tcp-ipv6; "
              "tests/deps.sh installs it)")
     try:
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(guarded, todo))
+        lib.run_threads(todo, "bdat")
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     lib.finish()

@@ -32,8 +32,7 @@ import lib  # noqa: E402
 from lib import check  # noqa: E402
 
 QTOOL = os.environ.get("QUEUE_TOOL", os.path.join(lib.ROOT, "smtpd-queue"))
-SHIM = os.path.join(lib.ROOT, "tests", "fault", "faultshim.so")
-QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
+SHIM = lib.SHIM
 HOST = lib.HOST
 SENDER = "s@example.org"
 CAP = 1 << 20
@@ -67,20 +66,12 @@ exit 67
 
 # --- helpers ---------------------------------------------------------------
 
-def crlf(*lines):
-    return b"".join(x + b"\r\n" for x in lines)
-
-
-def stuff(msg):
-    return re.sub(rb"(?m)^\.", b"..", msg) + b".\r\n"
+crlf, stuff = lib.crlf, lib.stuff
 
 
 def tx(msg, frm=b"<" + SENDER.encode() + b">", rcpts=(b"<r@example.com>",),
        mp=b""):
-    out = b"MAIL FROM:" + frm + (b" " + mp if mp else b"") + b"\r\n"
-    for r in rcpts:
-        out += b"RCPT TO:" + r + b"\r\n"
-    return out + b"DATA\r\n" + stuff(msg)
+    return lib.tx(msg, frm, rcpts, mp)
 
 
 def bdat(msg, frm=b"<" + SENDER.encode() + b">", rcpt=b"<plain@example.com>"):
@@ -88,14 +79,7 @@ def bdat(msg, frm=b"<" + SENDER.encode() + b">", rcpt=b"<plain@example.com>"):
             b"\r\nBDAT %d LAST\r\n" % len(msg) + msg)
 
 
-def inject(q, txs):
-    data = b"EHLO client.test.example\r\n" + b"".join(txs) + b"QUIT\r\n"
-    rc, out, err = lib.run_smtpd(data, q, timeout=120)
-    ids = [m.decode() for m in QUEUED_RE.findall(out)]
-    if len(ids) != len(txs):
-        raise RuntimeError("smtpd queued %d of %d: %r %r" % (
-            len(ids), len(txs), out[-500:], err[-500:]))
-    return ids
+inject = lib.inject
 
 
 def msg(n, extra=b""):
@@ -752,15 +736,7 @@ def test_many_recipients():
 # --- crashes -------------------------------------------------------------------
 
 def shim_env(q, spec, counts=None):
-    env = {"LD_PRELOAD": SHIM, "FAULT_PREFIX": q.dir}
-    if spec:
-        env["FAULT_SPEC"] = spec
-    if counts:
-        env["FAULT_COUNTS"] = counts
-    asan = os.environ.get("ASAN_OPTIONS", "")
-    env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
-        "verify_asan_link_order=0"
-    return env
+    return lib.shim_env(q.dir, spec, counts)
 
 
 def read_counts(path):
@@ -961,15 +937,7 @@ def main():
                   "smtpd-queue (clang's ASan runtime is linked in; the "
                   "gcc SANITIZE=1 build runs them)" % t.__name__)
         tests = [t for t in tests if t not in shim]
-    for t in tests:
-        t0 = time.monotonic()
-        try:
-            t()
-        except Exception:
-            import traceback
-            check(t.__name__, False, "exception: %s" % traceback.format_exc(
-            ).replace("\n", "\n    "))
-        print("time %s: %.1f s" % (t.__name__, time.monotonic() - t0))
+    lib.run_tests(tests)
     lib.finish()
 
 

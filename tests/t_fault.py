@@ -22,15 +22,14 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 from lib import check  # noqa: E402
 
-SHIM = os.path.join(lib.ROOT, "tests", "fault", "faultshim.so")
-QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
+SHIM = lib.SHIM
+QUEUED_RE = lib.QUEUED_RE
 KINDS = ["write", "fsync", "dirfsync", "close", "open", "openat", "mkdir",
          "mkdirat", "renameat2", "linkat"]
 RUNS = {"n": 0, "missed": 0}
 
 
-def crlf(*lines):
-    return b"".join(x + b"\r\n" for x in lines)
+crlf = lib.crlf
 
 
 def message(i, size):
@@ -125,12 +124,7 @@ def read_counts(path):
 def run(q, data, spec=None):
     """One session under the shim; (rc, out, err, counts)."""
     counts = q.dir + ".counts"
-    env = {"LD_PRELOAD": SHIM, "FAULT_PREFIX": q.dir, "FAULT_COUNTS": counts}
-    if spec:
-        env["FAULT_SPEC"] = spec
-    asan = os.environ.get("ASAN_OPTIONS", "")
-    env["ASAN_OPTIONS"] = (asan + ":" if asan else "") + \
-        "verify_asan_link_order=0"
+    env = lib.shim_env(q.dir, spec, counts)
     RUNS["n"] += 1
     if isinstance(data, Chunks):
         rc, out, err = run_steps(q, data, env)

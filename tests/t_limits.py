@@ -462,12 +462,7 @@ def test_stderr_is_client_socket():
     greeting = b.recv(4096)             # a client waits for it (RFC 5321)
     b.sendall(b"EHLO x\r\nFOO\r\nMAIL FROM:<a@example.org>\r\n"
               b"RCPT TO:<b@example.com>\r\nDATA\r\nhi\r\n.\r\nQUIT\r\n")
-    got = greeting
-    while True:
-        d = b.recv(65536)
-        if not d:
-            break
-        got += d
+    got = greeting + lib.recv_all(b)
     p.wait(10)
     lib.check("stderr-socket-no-logs-in-stream", b"smtpd[" not in got and
               got.endswith(b"221 2.0.0 mx.test.example closing connection"

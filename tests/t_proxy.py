@@ -54,6 +54,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
+import tlslib  # noqa: E402
 
 # tests/valgrind/run.sh sets this: every smtpd runs many times slower
 SLOW = os.environ.get("SMTPD_TEST_VALGRIND") == "1"
@@ -72,27 +73,8 @@ OK_RE = re.compile(rb"^250 2\.0\.0 OK queued as ([A-Za-z0-9.]+)$")
 MSG = (b"From: <s@example.org>\r\nTo: <far@foreign.example>\r\n"
        b"Subject: proxy test\r\n\r\nbody\r\n")
 
-_lock = threading.Lock()
-
-
-def check(name, ok, why=""):
-    with _lock:
-        return lib.check(name, ok, why)
-
-
-def skip(name, why):
-    with _lock:
-        print("SKIP %s: %s" % (name, why))
-        sys.stdout.flush()
-
-
-def version_line():
-    p = subprocess.run([lib.SMTPD, "--version"], capture_output=True,
-                       env=lib.base_env(), timeout=T)
-    return (p.stdout + p.stderr).decode("utf-8", "replace").strip()
-
-
-VERSION = version_line()
+check, skip = lib.check, lib.skip
+VERSION = lib.version_line(T)
 TLS_BUILT = "tls: no" not in VERSION
 
 
@@ -144,92 +126,23 @@ def literal(ip):
 
 # --- sessions on a real TCP connection ---------------------------------------
 
-class Session:
-    """smtpd on the server end of a real connection, as tcpserver starts
-    it (stdin and stdout the socket); the test holds the client end.
-    family: "4" 127.0.0.1, "6" ::1, "mapped" an AF_INET6 server socket
-    whose peer is ::ffff:127.0.0.1, "unix" a UNIX-domain socket pair.
-    pre: octets the client has sent before smtpd starts (so that they
-    are all there at its first read); close_first: and then its half
-    of the connection closed (shutdown SHUT_WR)."""
+class Session(tlslib.Session):
+    """tlslib.Session with --domain DOMAIN, sticky: a connection gone is
+    a "!closed ..." reply.  family: "4" 127.0.0.1, "6" ::1, "mapped" an
+    AF_INET6 server socket whose peer is ::ffff:127.0.0.1, "unix" a
+    UNIX-domain socket pair.  pre: octets the client has sent before
+    smtpd starts (so that they are all there at its first read);
+    close_first: and then its half of the connection closed (shutdown
+    SHUT_WR)."""
+
+    sticky = True
 
     def __init__(self, args=(), env=None, family="4", pre=b"",
                  close_first=False, tag=""):
         self.tag = tag
-        self.q = lib.Queue(WORK)
-        if family == "unix":
-            self.s, conn = socket.socketpair()
-            self.port = None
-        else:
-            fam = socket.AF_INET if family == "4" else socket.AF_INET6
-            host = {"4": "127.0.0.1", "6": "::1",
-                    "mapped": "::ffff:127.0.0.1"}[family]
-            ls = socket.socket(fam, socket.SOCK_STREAM)
-            if family == "mapped":
-                ls.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 0)
-            ls.bind((host, 0))
-            ls.listen(1)
-            target = ("127.0.0.1" if family == "mapped" else host,
-                      ls.getsockname()[1])
-            self.s = socket.create_connection(target, 5)
-            self.port = self.s.getsockname()[1]
-            conn, _ = ls.accept()
-            ls.close()
-        if pre:
-            self.s.sendall(pre)
-        if close_first:
-            self.s.shutdown(socket.SHUT_WR)
-        self.errf = tempfile.TemporaryFile(dir=WORK)
-        cmd = ([lib.SMTPD, "--queue", self.q.dir, "--hostname", lib.HOST,
-                "--domain", DOMAIN] + list(args))
-        self.t0 = time.monotonic()
-        self.p = subprocess.Popen(cmd, stdin=conn, stdout=conn,
-                                  stderr=self.errf, env=lib.base_env(env))
-        conn.close()
-        self.s.settimeout(T)
-        self.buf = b""
-        self.rc = None
-        self.log = ""
-        self.dead = None
-
-    def send(self, data):
-        self.s.sendall(data)
-
-    def reply(self):
-        """One whole reply: [line, ...] without CRLF; once the connection
-        is gone, [b"!closed ..."]."""
-        if self.dead is None:
-            try:
-                return self._reply()
-            except (EOFError, OSError, ssl.SSLError) as e:
-                self.dead = ("!closed: %r" % (e,)).encode()[:300]
-        return [self.dead]
-
-    def _reply(self):
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                d = self.s.recv(65536)
-                if not d:
-                    raise EOFError("closed; got %r" % ((lines, self.buf),))
-                self.buf += d
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line)
-            if len(line) < 4 or line[3:4] != b"-":
-                return lines
-
-    def cmd(self, line):
-        if self.dead is None:
-            try:
-                self.send(line + b"\r\n")
-                return self._reply()
-            except (EOFError, OSError, ssl.SSLError) as e:
-                self.dead = ("!closed: %r" % (e,)).encode()[:300]
-        return [self.dead]
-
-    def first(self, line):
-        """The last line of the reply to the command line."""
-        return self.cmd(line)[-1]
+        super().__init__(WORK, ["--domain", DOMAIN] + list(args), env,
+                         timeout=T, family=family, pre=pre,
+                         close_first=close_first)
 
     def transaction(self, rcpts, body=MSG):
         """EHLO, MAIL, each RCPT, DATA if one was taken: ({rcpt: last
@@ -241,10 +154,7 @@ class Session:
         if any(v.startswith(b"250") for v in got.values()):
             data = self.first(b"DATA")
             if data.startswith(b"354"):
-                try:
-                    self.send(body + b".\r\n")
-                except OSError as e:
-                    self.dead = ("!closed: %r" % (e,)).encode()[:300]
+                self.send_body(body + b".\r\n")
                 data = self.reply()[-1]
         return got, data
 
@@ -265,23 +175,6 @@ class Session:
             how = "reset"
         return got, how, time.monotonic() - self.t0
 
-    def finish(self, timeout=T):
-        """Close our end; (exit status or "hung", log text)."""
-        try:
-            self.s.close()
-        except OSError:
-            pass
-        try:
-            self.rc = self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.p.kill()
-            self.p.wait()
-            self.rc = "hung"
-        self.errf.seek(0)
-        self.log = self.errf.read().decode("utf-8", "replace")
-        self.errf.close()
-        return self.rc, self.log
-
     def spooled(self):
         """[(envelope dict, envelope field list, Received field)] of new/."""
         out = []
@@ -293,9 +186,6 @@ class Session:
 
     def empty_queue(self):
         return self.q.files("new") == [] and self.q.files("tmp") == []
-
-    def cleanup(self):
-        self.q.cleanup()
 
 
 def policy_dump(tag):
@@ -838,38 +728,6 @@ def test_header_and_more():
 
 # --- TLS behind a balancer ---------------------------------------------------
 
-def ossl(*args):
-    p = subprocess.run(["openssl"] + list(args), capture_output=True,
-                       timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (" ".join(args),
-                                               p.stderr.decode()[-800:]))
-
-
-class PKI:
-    """A CA and a server certificate for mx.test.example (as t_tls.py)."""
-
-    def __init__(self, d):
-        os.makedirs(d)
-        p = lambda n: os.path.join(d, n)  # noqa: E731
-        for k in ("ca", "srv"):
-            ossl("genpkey", "-algorithm", "EC", "-pkeyopt",
-                 "ec_paramgen_curve:P-256", "-out", p(k + ".key"))
-        self.ca, self.srv, self.key = p("ca.crt"), p("srv.crt"), p("srv.key")
-        ossl("req", "-x509", "-new", "-key", p("ca.key"), "-subj",
-             "/CN=smtpd proxy test CA", "-days", "30", "-out", self.ca,
-             "-addext", "basicConstraints=critical,CA:TRUE", "-addext",
-             "keyUsage=critical,keyCertSign,cRLSign")
-        ossl("req", "-new", "-key", self.key, "-subj", "/CN=" + lib.HOST,
-             "-out", p("srv.csr"))
-        with open(p("srv.ext"), "w") as f:
-            f.write("basicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth"
-                    "\nsubjectAltName=DNS:%s,IP:127.0.0.1\n" % lib.HOST)
-        ossl("x509", "-req", "-in", p("srv.csr"), "-CA", self.ca, "-CAkey",
-             p("ca.key"), "-set_serial", "0x1" + os.urandom(8).hex(),
-             "-days", "30", "-extfile", p("srv.ext"), "-out", self.srv)
-
-
 PKI_ = None
 
 
@@ -935,7 +793,7 @@ def test_tls_implicit():
     same write, or right after it) the ClientHello; the handshake must
     find every octet of it."""
     args = PF + ["--tls-implicit", "--tls-cert", PKI_.srv, "--tls-key",
-                 PKI_.key]
+                 PKI_.srv_key]
     for name, header, ip in (
             ("proxy-tls-implicit-v1-one-write",
              v1("TCP4", "192.0.2.13", "198.51.100.25", 4465, 465),
@@ -1177,28 +1035,11 @@ def test_not_from_balancer():
 
 def children(pid):
     """Processes whose parent is pid (zombies too: not yet reaped)."""
-    out = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[1]) == pid:
-                out.append(int(d))
-        except (OSError, IndexError, ValueError):
-            pass
-    return out
+    return lib.procs(ppid=pid)
 
 
 def wait_for(fn, timeout=T):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = fn()
-        if v:
-            return v
-        time.sleep(0.05)
-    return fn()
+    return lib.wait_for(fn, timeout)
 
 
 class Supervisor:
@@ -1311,16 +1152,7 @@ class RawClient:
     def rest(self, timeout=T):
         """Everything until EOF (or reset or timeout)."""
         self.s.settimeout(timeout)
-        got = self.buf
-        try:
-            while True:
-                d = self.s.recv(65536)
-                if not d:
-                    break
-                got += d
-        except OSError:
-            pass
-        return got
+        return self.buf + lib.recv_all(self.s)
 
     def close(self):
         self.s.close()
@@ -1686,15 +1518,7 @@ TESTS = [
 
 
 def test_name(fn):
-    return fn.__name__.replace("test_", "proxy-").replace("_", "-")
-
-
-def guarded(fn):
-    try:
-        fn()
-    except Exception:
-        import traceback
-        check(test_name(fn), False, "exception:\n" + traceback.format_exc())
+    return lib.case_name(fn, "proxy")
 
 
 def have_ipv6():
@@ -1725,7 +1549,8 @@ def main():
         missing["tls"] = "openssl is not installed"
     else:
         try:
-            PKI_ = PKI(os.path.join(WORK, "pki"))
+            PKI_ = tlslib.PKI(os.path.join(WORK, "pki"),
+                              "smtpd proxy test CA")
         except Exception as e:
             check("proxy-pki", False, "cannot make the certificates: %s" % e)
             missing["tls"] = "no certificates"
@@ -1737,8 +1562,7 @@ def main():
         else:
             todo.append(fn)
     try:
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(guarded, todo))
+        lib.run_threads(todo, "proxy")
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     lib.finish()

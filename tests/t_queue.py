@@ -17,10 +17,8 @@ import os
 import re
 import shutil
 import signal
-import hashlib
 import smtplib
 import socket
-import ssl
 import subprocess
 import sys
 import tempfile
@@ -28,10 +26,11 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
+import tlslib  # noqa: E402
 from lib import check  # noqa: E402
 
 QTOOL = os.environ.get("QUEUE_TOOL", os.path.join(lib.ROOT, "smtpd-queue"))
-QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
+QUEUED_RE = lib.QUEUED_RE
 HELO = "client.test.example"
 
 # The recording delivery agent: argv (NUL-separated), SENDER/RECIPIENT
@@ -47,31 +46,10 @@ exit "${RC:-0}"
 
 # --- helpers ---------------------------------------------------------------
 
-def crlf(*lines):
-    return b"".join(x + b"\r\n" for x in lines)
+crlf, stuff, tx = lib.crlf, lib.stuff, lib.tx
 
 
-def stuff(msg):
-    return re.sub(rb"(?m)^\.", b"..", msg) + b".\r\n"
-
-
-def tx(msg, frm=b"<s@example.org>", rcpts=(b"<r@example.com>",), mp=b""):
-    """One transaction as client bytes; rcpts may carry parameters."""
-    out = b"MAIL FROM:" + frm + (b" " + mp if mp else b"") + b"\r\n"
-    for r in rcpts:
-        out += b"RCPT TO:" + r + b"\r\n"
-    return out + b"DATA\r\n" + stuff(msg)
-
-
-def inject(q, txs, args=()):
-    """Queue transactions through smtpd on pipes; the ids, in order."""
-    data = b"EHLO " + HELO.encode() + b"\r\n" + b"".join(txs) + b"QUIT\r\n"
-    rc, out, err = lib.run_smtpd(data, q, args=args, timeout=120)
-    ids = [m.decode() for m in QUEUED_RE.findall(out)]
-    if len(ids) != len(txs):
-        raise RuntimeError("smtpd queued %d of %d: %r %r" % (
-            len(ids), len(txs), out[-500:], err[-500:]))
-    return ids
+inject = lib.inject
 
 
 def subject(n, extra=b""):
@@ -169,12 +147,7 @@ def alive(pid):
 
 
 def wait_for(fn, timeout=10):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if fn():
-            return True
-        time.sleep(0.02)
-    return fn()
+    return lib.wait_for(fn, timeout, 0.02)
 
 
 # --- list, show, cat, stats, usage ----------------------------------------
@@ -1532,38 +1505,6 @@ def test_e2e_auth():
         w.cleanup()
 
 
-def make_pki(d):
-    """With openssl: a self-signed server certificate for 127.0.0.1, and
-    a client CA with one client certificate.  {name: (crt, key)}."""
-    def ossl(*args):
-        subprocess.run(["openssl"] + list(args), check=True,
-                       capture_output=True, timeout=60)
-
-    def p(name):
-        return os.path.join(d, name)
-    os.makedirs(d)
-    for n in ("srv", "cca", "cli"):
-        ossl("genpkey", "-algorithm", "EC", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-out", p(n + ".key"))
-    ossl("req", "-x509", "-new", "-key", p("srv.key"), "-subj",
-         "/CN=" + lib.HOST, "-days", "2", "-addext",
-         "subjectAltName=DNS:%s,IP:127.0.0.1" % lib.HOST, "-out",
-         p("srv.crt"))
-    ossl("req", "-x509", "-new", "-key", p("cca.key"), "-subj",
-         "/CN=smtpd queue test client CA", "-days", "2", "-addext",
-         "basicConstraints=critical,CA:TRUE", "-addext",
-         "keyUsage=critical,keyCertSign", "-out", p("cca.crt"))
-    ossl("req", "-new", "-key", p("cli.key"), "-subj", "/CN=" + HELO,
-         "-out", p("cli.csr"))
-    with open(p("cli.ext"), "w") as f:
-        f.write("basicConstraints=CA:FALSE\nkeyUsage=critical,"
-                "digitalSignature\nextendedKeyUsage=clientAuth\n")
-    ossl("x509", "-req", "-in", p("cli.csr"), "-CA", p("cca.crt"), "-CAkey",
-         p("cca.key"), "-set_serial", "0x2a", "-days", "2", "-extfile",
-         p("cli.ext"), "-out", p("cli.crt"))
-    return {n: (p(n + ".crt"), p(n + ".key")) for n in ("srv", "cca", "cli")}
-
-
 def test_e2e_tls():
     """What smtpd writes under TLS, smtpd-queue reads: STARTTLS with a
     client certificate, one message with REQUIRETLS and one without, one
@@ -1575,11 +1516,10 @@ def test_e2e_tls():
     w = Work()
     srv = None
     try:
-        pki = make_pki(os.path.join(w.dir, "pki"))
-        srv = Server(args=["--tls-cert", pki["srv"][0], "--tls-key",
-                           pki["srv"][1], "--tls-client-ca", pki["cca"][0]])
-        ctx = ssl.create_default_context(cafile=pki["srv"][0])
-        ctx.load_cert_chain(*pki["cli"])
+        pki = tlslib.PKI(os.path.join(w.dir, "pki"),
+                         "smtpd queue test CA").client_ca()
+        srv = Server(args=pki.args() + ["--tls-client-ca", pki.cca])
+        ctx = pki.ctx(cert=pki.cli)
         msg = crlf(b"Subject: over TLS", b"", b"body")
         with smtplib.SMTP("127.0.0.1", srv.port, local_hostname=HELO,
                           timeout=20) as c:
@@ -1591,9 +1531,7 @@ def test_e2e_tls():
         with smtplib.SMTP("127.0.0.1", srv.port, local_hostname=HELO,
                           timeout=20) as c:
             c.sendmail("plain@example.org", ["r@example.com"], msg)
-        with open(pki["cli"][0]) as f:
-            cert = "SHA256:" + hashlib.sha256(ssl.PEM_cert_to_DER_cert(
-                f.read())).hexdigest()
+        cert = tlslib.cert_hash(pki.cli)
         tls = "tls         %s cipher %s" % (version, cipher)
         want = {"req@example.org": [tls, "client cert " + cert,
                                     "protocol    ESMTPS", "requiretls  yes"],
@@ -1776,15 +1714,7 @@ def main():
         check("tcpserver-installed", False, "tcpserver not found "
               "(package ucspi-tcp-ipv6; tests/deps.sh installs it)")
         tests = [t for t in tests if "e2e" not in t.__name__]
-    for t in tests:
-        t0 = time.monotonic()
-        try:
-            t()
-        except Exception:
-            import traceback
-            check(t.__name__, False, "exception: %s" % traceback.format_exc(
-            ).replace("\n", "\n    "))
-        print("time %s: %.1f s" % (t.__name__, time.monotonic() - t0))
+    lib.run_tests(tests)
     lib.finish()
 
 

@@ -36,7 +36,7 @@ from lib import check  # noqa: E402
 import t_queue as tq  # noqa: E402
 
 QTOOL = tq.QTOOL
-SHIM = os.path.join(lib.ROOT, "tests", "fault", "faultshim.so")
+SHIM = lib.SHIM
 SYS_PYTHON = "/usr/bin/python3"		# where Debian's packages live
 UNITS = os.path.join(lib.ROOT, "units")
 METRIC_UNITS = ("smtpd-queue-metrics.service", "smtpd-queue-metrics.timer")
@@ -113,10 +113,7 @@ def raw_state(q, qid):
 
 
 def shim_env(q, spec):
-    asan = os.environ.get("ASAN_OPTIONS", "")
-    return {"LD_PRELOAD": SHIM, "FAULT_PREFIX": q.dir, "FAULT_SPEC": spec,
-            "ASAN_OPTIONS": (asan + ":" if asan else "") +
-            "verify_asan_link_order=0"}
+    return lib.shim_env(q.dir, spec)
 
 
 def counters(q):
@@ -1290,15 +1287,7 @@ def main():
              test_prometheus_file, test_prometheus_atomic,
              test_node_exporter, test_units, test_unit_syscalls,
              test_unit_capability, test_docs]
-    for t in tests:
-        t0 = time.monotonic()
-        try:
-            t()
-        except Exception:
-            import traceback
-            check(t.__name__, False, "exception: %s" % traceback.format_exc(
-            ).replace("\n", "\n    "))
-        print("time %s: %.1f s" % (t.__name__, time.monotonic() - t0))
+    lib.run_tests(tests)
     lib.finish()
 
 

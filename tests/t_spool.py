@@ -24,28 +24,17 @@ from lib import check  # noqa: E402
 NOBODY = 65534
 AS_NOBODY = ["setpriv", "--reuid=%d" % NOBODY, "--regid=%d" % NOBODY,
              "--clear-groups"]
-QUEUED_RE = re.compile(rb"^250 2\.0\.0 OK queued as (\S+)\r$", re.M)
+QUEUED_RE = lib.QUEUED_RE
 SAFE_ID = re.compile(r"^[A-Za-z0-9.]+$")
 
 
-def crlf(*lines):
-    return b"".join(x + b"\r\n" for x in lines)
-
-
-def stuff(msg):
-    """Dot-stuff CRLF message bytes and add the end marker."""
-    out = re.sub(rb"(?m)^\.", b"..", msg)
-    return out + b".\r\n"
+crlf, stuff = lib.crlf, lib.stuff
 
 
 def tx(msg, frm=b"<s@example.org>", rcpts=(b"<r@example.com>",),
        mail_params=b""):
     """One transaction (MAIL..DATA..end) as client bytes."""
-    out = b"MAIL FROM:" + frm + (b" " + mail_params if mail_params else b"")
-    out += b"\r\n"
-    for r in rcpts:
-        out += b"RCPT TO:" + r + b"\r\n"
-    return out + b"DATA\r\n" + stuff(msg)
+    return lib.tx(msg, frm, rcpts, mail_params)
 
 
 def replies(out):

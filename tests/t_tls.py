@@ -26,7 +26,6 @@ must be usage errors and STARTTLS 502; every test that needs TLS prints
 a SKIP line instead.  The tests run side by side in threads (each has
 its own smtpd, queue and server), so the group takes a few seconds.
 """
-import concurrent.futures
 import hashlib
 import json
 import os
@@ -34,17 +33,15 @@ import random
 import re
 import shutil
 import smtplib
-import socket
 import ssl
-import subprocess
 import sys
 import tempfile
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import lib  # noqa: E402
 import netlib  # noqa: E402
+import tlslib  # noqa: E402
 
 # tests/valgrind/run.sh sets this: every smtpd (and its libcrypto) runs
 # many times slower then
@@ -55,189 +52,39 @@ WORK = tempfile.mkdtemp(prefix="smtpd-tls-")
 HELO = "client.test.example"
 OK_RE = re.compile(rb"^250 2\.0\.0 OK queued as ([A-Za-z0-9.]+)\r?$", re.M)
 
-_lock = threading.Lock()
-
-
-def check(name, ok, why=""):
-    with _lock:
-        return lib.check(name, ok, why)
-
-
-def skip(name, why):
-    with _lock:
-        print("SKIP %s: %s" % (name, why))
-        sys.stdout.flush()
-
-
-def version_line():
-    p = subprocess.run([lib.SMTPD, "--version"], capture_output=True,
-                       env=lib.base_env(), timeout=T)
-    return (p.stdout + p.stderr).decode("utf-8", "replace").strip()
-
-
-VERSION = version_line()
+check, skip = lib.check, lib.skip
+VERSION = lib.version_line(T)
 TLS_BUILT = "tls: no" not in VERSION
 
 
-# --- the PKI -----------------------------------------------------------------
-
-def ossl(*args):
-    p = subprocess.run(["openssl"] + list(args), capture_output=True,
-                       timeout=60)
-    if p.returncode != 0:
-        raise RuntimeError("openssl %s: %s" % (" ".join(args),
-                                               p.stderr.decode()[-800:]))
-
-
-SERVER_EXT = ("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-              "extendedKeyUsage=serverAuth\n"
-              "subjectAltName=DNS:%s,DNS:localhost,IP:127.0.0.1\n" % lib.HOST)
-CLIENT_EXT = ("basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\n"
-              "extendedKeyUsage=clientAuth\n")
-CA_EXT = ("basicConstraints=critical,CA:TRUE,pathlen:0\n"
-          "keyUsage=critical,keyCertSign,cRLSign\n")
-
-
-class PKI:
-    """Keys and certificates, made with openssl in DIR."""
-
-    def __init__(self, d):
-        self.d = d
-        os.makedirs(d)
-        self.ca = self.root("ca", "smtpd test CA")
-        self.srv = self.signed("srv", lib.HOST, "ca", SERVER_EXT)
-        self.srv2 = self.signed("srv2", lib.HOST, "ca", SERVER_EXT)  # renewal
-        self.other_key = self.key("other")          # matches no certificate
-        self.int = self.signed("int", "smtpd test intermediate", "ca", CA_EXT)
-        self.leaf = self.signed("leaf", lib.HOST, "int", SERVER_EXT)
-        self.chain = self.p("chain.pem")            # leaf + intermediate
-        with open(self.chain, "w") as out:
-            for f in (self.leaf, self.int):
-                with open(f) as src:
-                    out.write(src.read())
-        self.cca = self.root("cca", "smtpd test client CA")
-        self.cli = self.signed("cli", "relay.test.example", "cca",
-                               CLIENT_EXT)
-        self.rogue = self.signed("rogue", "rogue.test.example", "ca",
-                                 CLIENT_EXT)        # not from the client CA
-
-    def p(self, name):
-        return os.path.join(self.d, name)
-
-    def key(self, name):
-        ossl("genpkey", "-algorithm", "EC", "-pkeyopt",
-             "ec_paramgen_curve:P-256", "-out", self.p(name + ".key"))
-        return self.p(name + ".key")
-
-    def root(self, name, cn):
-        self.key(name)
-        ossl("req", "-x509", "-new", "-key", self.p(name + ".key"),
-             "-subj", "/CN=" + cn, "-days", "30", "-out",
-             self.p(name + ".crt"), "-addext",
-             "basicConstraints=critical,CA:TRUE", "-addext",
-             "keyUsage=critical,keyCertSign,cRLSign")
-        return self.p(name + ".crt")
-
-    def signed(self, name, cn, issuer, ext):
-        self.key(name)
-        csr, extf = self.p(name + ".csr"), self.p(name + ".ext")
-        ossl("req", "-new", "-key", self.p(name + ".key"), "-subj",
-             "/CN=" + cn, "-out", csr)
-        with open(extf, "w") as f:
-            f.write(ext + "subjectKeyIdentifier=hash\n"
-                    "authorityKeyIdentifier=keyid\n")
-        ossl("x509", "-req", "-in", csr, "-CA", self.p(issuer + ".crt"),
-             "-CAkey", self.p(issuer + ".key"), "-set_serial",
-             "0x1" + os.urandom(8).hex(), "-days", "30", "-extfile", extf,
-             "-out", self.p(name + ".crt"))
-        return self.p(name + ".crt")
-
-    def keyof(self, crt):
-        return crt[:-4] + ".key"
-
+# --- the PKI (tests/tlslib.py) -------------------------------------------------
 
 PKI_ = None
-
-
-def der(path):
-    with open(path) as f:
-        return ssl.PEM_cert_to_DER_cert(f.read())
-
-
-def fingerprint(path):
-    return hashlib.sha256(der(path)).hexdigest()
-
-
-def cert_hash(path):
-    """libtls' tls_peer_cert_hash of a certificate: SHA256 of its DER."""
-    return "SHA256:" + hashlib.sha256(der(path)).hexdigest()
+der, fingerprint, cert_hash = tlslib.der, tlslib.fingerprint, \
+    tlslib.cert_hash
 
 
 def tls_args(cert=None):
-    cert = cert or PKI_.srv
-    return ["--tls-cert", cert, "--tls-key", PKI_.keyof(cert)]
+    return PKI_.args(cert)
 
 
 def ctx(cafile=None, cert=None):
     """A client context that verifies the server (and its name)."""
-    c = ssl.create_default_context(cafile=cafile or PKI_.ca)
-    if cert:
-        c.load_cert_chain(cert, PKI_.keyof(cert))
-    return c
+    return PKI_.ctx(cafile, cert)
 
 
 # --- smtpd on a real TCP connection ------------------------------------------
 
-class Session:
-    """smtpd on the server end of a TCP connection over 127.0.0.1 (a
-    trusted client), started as tcpserver would start it; the test holds
-    the client end (self.s), raw or wrapped in TLS."""
+class Session(tlslib.Session):
+    """tlslib.Session over 127.0.0.1 (a trusted client), with the
+    server certificate unless tls=False."""
 
     def __init__(self, args=(), env=None, tls=True, q=None):
-        self.q = q or lib.Queue(WORK)
-        ls = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        ls.bind(("127.0.0.1", 0))
-        ls.listen(1)
-        self.s = socket.create_connection(ls.getsockname(), 5)
-        conn, _ = ls.accept()
-        ls.close()
-        self.errf = tempfile.TemporaryFile(dir=WORK)
-        cmd = ([lib.SMTPD, "--queue", self.q.dir, "--hostname", lib.HOST] +
-               (tls_args() if tls else []) + list(args))
-        self.t0 = time.monotonic()
-        self.p = subprocess.Popen(cmd, stdin=conn, stdout=conn,
-                                  stderr=self.errf, env=lib.base_env(env))
-        conn.close()
-        self.s.settimeout(T)
-        self.buf = b""
-        self.leftover = None    # plain text that came before the handshake
-        self.rc = None
-        self.ended = None       # seconds from start to exit
+        super().__init__(WORK, (tls_args() if tls else []) + list(args),
+                         env, q, T)
 
-    def send(self, data):
-        self.s.sendall(data)
-
-    def reply(self):
-        """One whole reply: [line, ...] without CRLF (EOFError at close)."""
-        lines = []
-        while True:
-            while b"\r\n" not in self.buf:
-                d = self.s.recv(65536)
-                if not d:
-                    raise EOFError("closed; got %r" % ((lines, self.buf),))
-                self.buf += d
-            line, self.buf = self.buf.split(b"\r\n", 1)
-            lines.append(line)
-            if len(line) < 4 or line[3:4] != b"-":
-                return lines
-
-    def cmd(self, line):
-        self.send(line + b"\r\n")
-        return self.reply()
-
-    def first(self, line):
-        """The last line of the reply to the command line."""
-        return self.cmd(line)[-1]
+    def context(self):
+        return ctx()
 
     def ehlo(self, name=HELO):
         """The EHLO keywords (upper case), or the reply if not 250."""
@@ -246,86 +93,14 @@ class Session:
             return r
         return [x[4:].split(b" ")[0].decode().upper() for x in r[1:]]
 
-    def tls(self, context=None, hostname=lib.HOST):
-        """Wrap the connection in TLS (verifying); buffered plain text is
-        kept in self.leftover."""
-        self.leftover, self.buf = self.buf, b""
-        self.s = (context or ctx()).wrap_socket(self.s,
-                                                server_hostname=hostname)
-        return self.s
-
-    def starttls(self, context=None):
-        """EHLO, STARTTLS, the handshake; True when it all went well."""
-        if "STARTTLS" not in self.ehlo():
-            return False
-        r = self.cmd(b"STARTTLS")
-        if not r[-1].startswith(b"220 2.0.0"):
-            return False
-        self.tls(context)
-        return True
-
     def quiet(self, seconds=QUIET):
-        """True if no (application) data arrives for this long."""
-        self.s.settimeout(seconds)
-        try:
-            d = self.s.recv(65536)
-        except (socket.timeout, TimeoutError):
-            return True
-        except (OSError, ssl.SSLError):
-            return True
-        finally:
-            self.s.settimeout(T)
-        self.buf += d
-        return False
+        return super().quiet(seconds)
 
     def message(self, body, mail=b"<s@example.org>", rcpt=b"<r@example.com>",
                 mail_params=b""):
         """MAIL, RCPT, DATA and body (dot-stuffed here): the last reply
         line, or the first refusal."""
-        r = self.first(b"MAIL FROM:" + mail + (b" " + mail_params
-                                               if mail_params else b""))
-        if not r.startswith(b"250"):
-            return r
-        r = self.first(b"RCPT TO:" + rcpt)
-        if not r.startswith(b"250"):
-            return r
-        r = self.first(b"DATA")
-        if not r.startswith(b"354"):
-            return r
-        self.send(stuff(body))
-        return self.reply()[-1]
-
-    def wait(self, timeout=T):
-        """Wait for smtpd to exit by itself; its status, or None."""
-        try:
-            self.rc = self.p.wait(timeout)
-        except subprocess.TimeoutExpired:
-            return None
-        if self.ended is None:
-            self.ended = time.monotonic() - self.t0
-        return self.rc
-
-    def finish(self, timeout=T):
-        """Close our end; (exit status or "hung", log text)."""
-        try:
-            self.s.close()
-        except OSError:
-            pass
-        if self.wait(timeout) is None:
-            self.p.kill()
-            self.p.wait()
-            self.rc = "hung"
-        self.errf.seek(0)
-        self.log = self.errf.read().decode("utf-8", "replace")
-        self.errf.close()
-        return self.rc, self.log
-
-    def maps(self):
-        try:
-            with open("/proc/%d/maps" % self.p.pid) as f:
-                return f.read()
-        except OSError:
-            return None
+        return self.send_message(stuff(body), mail, rcpt, mail_params)
 
 
 def stuff(msg):
@@ -396,26 +171,11 @@ def server(args=(), env=None, cert=None):
 
 def session_end(srv, n):
     """(exit status, log text) of the n-th session of srv to end."""
-    srv.wait_ended(n, T)
-    ended = srv.ended()
-    if len(ended) < n:
-        return "hung", srv.logtext()
-    pid, status = ended[n - 1]        # a wait(2) status
-    status = status >> 8 if status & 0x7f == 0 else "signal %d" % (
-        status & 0x7f)
-    tag = "smtpd[%d]:" % pid
-    lines = [x for x in srv.logbytes().decode("utf-8", "replace")
-             .splitlines() if tag in x]
-    return status, "\n".join(lines)
+    return tlslib.session_end(srv, n, T)
 
 
 def run(cmd, inp=None, env=None, timeout=T):
-    try:
-        p = subprocess.run(cmd, input=inp, capture_output=True,
-                           env=lib.base_env(env), timeout=timeout)
-        return p.returncode, p.stdout, p.stderr
-    except subprocess.TimeoutExpired as e:
-        return "timeout", e.stdout or b"", e.stderr or b""
+    return tlslib.run(cmd, timeout, inp, env)
 
 
 MSG = (b"From: Sender <s@example.org>\r\nTo: r@example.com\r\n"
@@ -1666,19 +1426,6 @@ def test_curl():
 
 # --- the runner --------------------------------------------------------------
 
-def swaks_tls():
-    if shutil.which("swaks") is None:
-        return "swaks is not installed"
-    p = subprocess.run(["swaks", "--support"], capture_output=True)
-    if b"=== TLS supported" not in p.stdout + p.stderr:
-        return "swaks cannot do TLS (Net::SSLeay: libnet-ssleay-perl)"
-    return None
-
-
-def tool(name):
-    return None if shutil.which(name) else "%s is not installed" % name
-
-
 # (function, needs TLS in the build, what else it needs)
 TESTS = [
     (test_version, None, ()),
@@ -1724,15 +1471,6 @@ TESTS = [
 ]
 
 
-def guarded(fn):
-    try:
-        fn()
-    except Exception:
-        import traceback
-        check(fn.__name__.replace("test_", "tls-").replace("_", "-"), False,
-              "exception:\n" + traceback.format_exc())
-
-
 def main():
     global PKI_
     missing = {}
@@ -1743,7 +1481,7 @@ def main():
             missing["pki"] = "openssl is not installed"
         else:
             try:
-                PKI_ = PKI(os.path.join(WORK, "pki"))
+                PKI_ = tlslib.PKI(os.path.join(WORK, "pki")).extras()
             except Exception as e:
                 check("tls-pki", False, "cannot make the certificates: %s"
                       % e)
@@ -1752,13 +1490,14 @@ def main():
             check("tls-tcpserver-installed", False, "tcpserver not found "
                   "(package ucspi-tcp-ipv6; tests/deps.sh installs it)")
             missing["tcpserver"] = "tcpserver is not installed"
-        for name, why in (("swaks", swaks_tls()), ("msmtp", tool("msmtp")),
-                          ("curl", tool("curl"))):
+        for name, why in (("swaks", tlslib.swaks_tls()),
+                          ("msmtp", tlslib.tool("msmtp")),
+                          ("curl", tlslib.tool("curl"))):
             if why:
                 missing[name] = why
     todo = []
     for fn, needs_tls, needs in TESTS:
-        name = fn.__name__.replace("test_", "tls-").replace("_", "-")
+        name = lib.case_name(fn, "tls")
         if needs_tls is True and not TLS_BUILT:
             skip(name, "needs TLS; this smtpd is built without it "
                  "(--version: tls: no)")
@@ -1769,8 +1508,7 @@ def main():
         else:
             todo.append(fn)
     try:
-        with concurrent.futures.ThreadPoolExecutor(8) as pool:
-            list(pool.map(guarded, todo))
+        lib.run_threads(todo, "tls")
     finally:
         shutil.rmtree(WORK, ignore_errors=True)
     lib.finish()

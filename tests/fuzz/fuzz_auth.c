@@ -98,12 +98,12 @@
 
 #include "addr.h"
 #include "hook.h"
+#include "fuzzcheck.h"
 #include "options.h"
 #include "peer.h"
 #include "session.h"
 #include "spoolfmt.h"
 
-#define REPLY_LINE_MAX	512	/* RFC 5321 4.5.3.1.5, with the CRLF */
 #define HOST		"mx.fuzz.example"
 #define USER		"alice"
 #define TOKEN		"Open s3same"	/* alice's password; in every one */
@@ -157,7 +157,7 @@ static struct client local_client, remote_client;
 static struct session sess;
 static char topdir[256], qdir[300], newdir[320], tmpdir[320], sockpath[300],
     checker[300], credfile[300];
-static int in_fd = -1, report_fd = 2, listen_fd = -1, verbose;
+static int in_fd = -1, listen_fd = -1, verbose;
 
 /* per input: what the session and its helpers see */
 static enum backend mode;
@@ -177,24 +177,6 @@ static pthread_cond_t idle_cv = PTHREAD_COND_INITIALIZER;
 static struct event *events;
 static size_t nevents;
 static int server_busy;
-
-/* fail - report a broken invariant and abort (libFuzzer keeps the input) */
-static void fail(const char *, const char *, size_t)
-    __attribute__((noreturn));
-
-static void
-fail(const char *what, const char *detail, size_t n)
-{
-	char buf[1024];
-	int len;
-
-	len = snprintf(buf, sizeof buf, "fuzz_auth: INVARIANT BROKEN: %s: "
-	    "%.*s\n", what, (int)(n > 400 ? 400 : n), detail ? detail : "");
-	if (len > 0)
-		(void)!__real_write(report_fd, buf, (size_t)len < sizeof buf ?
-		    (size_t)len : sizeof buf - 1);
-	abort();
-}
 
 /* --- small tools ---------------------------------------------------- */
 
@@ -942,69 +924,6 @@ wait_server_idle(void)
 
 /* --- set-up --------------------------------------------------------- */
 
-/* rm_tree - remove a directory of files and directories of files */
-static void
-rm_tree(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	char path[700];
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
-		if (unlink(path) < 0)
-			rm_tree(path);		/* a directory */
-	}
-	closedir(d);
-	rmdir(dir);
-}
-
-/* rm_files - unlink every entry of dir */
-static void
-rm_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			(void)unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-}
-
-/* rm_stale - the directories of fuzzers that are gone (no atexit) */
-static void
-rm_stale(const char *base)
-{
-	DIR *d = opendir(base);
-	struct dirent *e;
-	char path[600];
-	long pid;
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (sscanf(e->d_name, "smtpd-fuzzauth-%ld-", &pid) != 1 ||
-		    pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", base, e->d_name);
-		rm_tree(path);
-	}
-	closedir(d);
-}
-
-static void
-cleanup(void)
-{
-	rm_tree(topdir);
-}
-
 /* write_file - a small file, mode given */
 static void
 write_file(const char *path, const void *p, size_t n, mode_t m)
@@ -1019,7 +938,6 @@ int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	static const char creds[] = USER "\0" TOKEN "\0";	/* + NUL */
-	const char *base = getenv("FUZZ_TMPDIR");
 	struct conn nullconn = { -1, -1, 0, 0 };
 	struct sockaddr_un sun;
 	pthread_t th;
@@ -1027,20 +945,12 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 
 	(void)argc;
 	(void)argv;
-	if ((report_fd = fcntl(2, F_DUPFD_CLOEXEC, 10)) < 0)
-		report_fd = 2;
+	fc_init("fuzz_auth");
 	verbose = getenv("FUZZ_AUTH_VERBOSE") != NULL;
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	umask(027);
-	if (base == NULL)
-		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	rm_stale(base);
-	snprintf(topdir, sizeof topdir, "%s/smtpd-fuzzauth-%ld-XXXXXX", base,
-	    (long)getpid());
-	if (mkdtemp(topdir) == NULL)
-		fail("mkdtemp", topdir, strlen(topdir));
-	atexit(cleanup);
+	fc_private_dir("smtpd-fuzzauth", topdir, sizeof topdir);
 	snprintf(qdir, sizeof qdir, "%s/q", topdir);
 	snprintf(newdir, sizeof newdir, "%s/new", qdir);
 	snprintf(tmpdir, sizeof tmpdir, "%s/tmp", qdir);
@@ -1430,13 +1340,6 @@ struct seen {
 	size_t	 nout;
 };
 
-/* code_of - the reply code of a line */
-static int
-code_of(const char *p)
-{
-	return (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-}
-
 /* is_line - the line (without CRLF, len octets) is exactly s */
 static int
 is_line(const char *p, size_t len, const char *s)
@@ -1448,34 +1351,21 @@ is_line(const char *p, size_t len, const char *s)
 static void
 check_replies(const char *p, size_t n, struct seen *sn)
 {
-	static const char q[] = "2.0.0 OK queued as ";
-	const char *end = p + n, *eol, *x, *last = p;
-	size_t len, ql = sizeof q - 1;
-	int more = 0, code = 0, authed = 0, in_ehlo = 0, ehlo_auth = 0;
+	const char *end = p + n, *last = p;
+	struct fc_reply r = { 0, 0 };
+	char id[SPOOL_ID_MAX];
+	size_t len, full;
+	int more, code, authed = 0, in_ehlo = 0, ehlo_auth = 0;
 
 	if (n == 0)
 		fail("no reply at all", NULL, 0);
-	for (; p < end; p = eol + 2) {
-		eol = memchr(p, '\r', (size_t)(end - p));
-		if (eol == NULL || eol + 1 >= end || eol[1] != '\n')
-			fail("reply line not ended by CRLF", p,
-			    (size_t)(end - p));
-		len = (size_t)(eol - p);
-		if (len + 2 > REPLY_LINE_MAX)
-			fail("reply line over 512 octets", p, len);
-		if (len < 4 || p[0] < '2' || p[0] > '5' || p[1] < '0' ||
-		    p[1] > '9' || p[2] < '0' || p[2] > '9' ||
-		    (p[3] != ' ' && p[3] != '-'))
-			fail("reply line not DDD SP/- text", p, len);
-		for (x = p + 4; x < eol; x++)
-			if ((unsigned char)*x < 0x20 ||
-			    (unsigned char)*x > 0x7e)
-				fail("reply text not printable ASCII", p, len);
-		if (more && code_of(p) != code)
-			fail("multi-line reply changes its code", p, len);
+	for (; p < end; p += full) {
+		more = r.more;		/* the line before this one */
+		full = fc_reply_line(p, end, &r);
+		len = full - 2;
 		if (!more && sn->nout > 0 && sn->outcome[sn->nout - 1] == 'X')
 			fail("a reply after the 421 of failed AUTHs", p, len);
-		code = code_of(p);
+		code = r.code;
 		last = p;
 		if (!more && code == 250 && p[3] == '-' &&
 		    is_line(p + 4, len - 4, HOST)) {
@@ -1512,18 +1402,14 @@ check_replies(const char *p, size_t n, struct seen *sn)
 			if (code == 235)
 				authed = 1;
 		}
-		if (code == 250 && len > 4 + ql && memcmp(p + 4, q, ql) == 0) {
-			x = p + 4 + ql;
-			if ((size_t)(eol - x) >= SPOOL_ID_MAX ||
-			    sn->nids == MAX_IDS)
-				fail("queue id too long, or too many", p, len);
-			memcpy(sn->ids[sn->nids], x, (size_t)(eol - x));
-			sn->ids[sn->nids][eol - x] = '\0';
+		if (fc_queued_id(p, full, id, sizeof id)) {
+			if (sn->nids == MAX_IDS)
+				fail("too many queue ids", p, len);
+			memcpy(sn->ids[sn->nids], id, sizeof id);
 			sn->authed[sn->nids++] = authed;
 		}
 	}
-	if (more)
-		fail("last reply line has a dash", last, (size_t)(end - last));
+	fc_replies_end(&r, last, end);
 }
 
 /*
@@ -1642,43 +1528,27 @@ check_log(size_t nok, size_t nfail, size_t ntemp)
 		    logbuf.p, logbuf.len);
 }
 
-/* read_new - the whole of new/name */
-static char *
-read_new(const char *name, size_t *lenp)
-{
-	char path[700], *b;
-	struct stat st;
-	int fd;
-
-	snprintf(path, sizeof path, "%s/%s", newdir, name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
-		fail("cannot open a file in new/", name, strlen(name));
-	if ((b = malloc((size_t)st.st_size + 1)) == NULL)
-		fail("malloc", NULL, 0);
-	if (__real_read(fd, b, (size_t)st.st_size) != st.st_size)
-		fail("short read of a file in new/", name, strlen(name));
-	close(fd);
-	b[st.st_size] = '\0';
-	*lenp = (size_t)st.st_size;
-	return b;
-}
-
 /* check_file - one queued message, authenticated (name) or not */
 static void
 check_file(const char *id, int authed, const char *name, int untrusted)
 {
 	struct spoolfmt_env env;
 	struct spoolfmt_error err;
-	char *f, *copy, *rcv, *eor;
+	struct fc_env e;
+	char path[700], *f, *copy, *rcv, *eor;
 	const char *pr;
-	size_t n, i, pl;
+	size_t n, i, pl, n_head;
 
-	f = read_new(id, &n);
+	snprintf(path, sizeof path, "%s/%s", newdir, id);
+	f = fc_read_file(path, &n);
 	if (find(f, n, TOKEN, sizeof TOKEN - 1) != NULL)
 		fail("a password in a queue file", f, n);
 	if ((copy = malloc(n + 1)) == NULL)
 		fail("malloc", NULL, 0);
 	memcpy(copy, f, n + 1);
+	n_head = fc_check_envelope(f, n, id, &e);
+	(void)fc_check_message(f + n_head, n - n_head, cfg.max_size,
+	    e.binary);
 	memset(&err, 0, sizeof err);
 	if (spoolfmt_parse(copy, n, &env, &err) != SPOOLFMT_OK)
 		fail("spoolfmt_parse refuses a file smtpd wrote", err.what ?
@@ -1738,13 +1608,7 @@ check_queue(struct seen *sn, const char *name, int untrusted)
 	struct dirent *e;
 	size_t i, seen = 0;
 
-	if ((d = opendir(tmpdir)) != NULL) {
-		while ((e = readdir(d)) != NULL)
-			if (e->d_name[0] != '.')
-				fail("file left in tmp/", e->d_name,
-				    strlen(e->d_name));
-		closedir(d);
-	}
+	fc_check_tmp_empty(tmpdir, 1);
 	for (i = 0; i < sn->nids; i++)
 		check_file(sn->ids[i], sn->authed[i], name, untrusted);
 	if ((d = opendir(newdir)) == NULL)
@@ -1776,17 +1640,6 @@ open_fds(void)
 		if (fcntl(fd, F_GETFD) >= 0)
 			m |= 1ull << fd;
 	return m;
-}
-
-/* lowest_free_fd - the fd the next open gets: a leak moves it */
-static int
-lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0)
-		close(fd);
-	return fd;
 }
 
 /* drain - every reply octet until the session closes its end */
@@ -1834,18 +1687,18 @@ show(const struct buf *stream, const struct buf *replies)
 	size_t i;
 	int n;
 
-	(void)!__real_write(report_fd, "=== client\n", 11);
-	(void)!__real_write(report_fd, stream->p, stream->len);
-	(void)!__real_write(report_fd, "\n=== replies\n", 13);
-	(void)!__real_write(report_fd, replies->p, replies->len);
-	(void)!__real_write(report_fd, "=== log\n", 8);
-	(void)!__real_write(report_fd, logbuf.p, logbuf.len);
-	(void)!__real_write(report_fd, "=== events\n", 11);
+	(void)!__real_write(fc_report_fd, "=== client\n", 11);
+	(void)!__real_write(fc_report_fd, stream->p, stream->len);
+	(void)!__real_write(fc_report_fd, "\n=== replies\n", 13);
+	(void)!__real_write(fc_report_fd, replies->p, replies->len);
+	(void)!__real_write(fc_report_fd, "=== log\n", 8);
+	(void)!__real_write(fc_report_fd, logbuf.p, logbuf.len);
+	(void)!__real_write(fc_report_fd, "=== events\n", 11);
 	for (i = 0; i < nevents; i++) {
 		n = snprintf(line, sizeof line, "%c %c %u %.30s\n",
 		    events[i].kind, vn[events[i].v], events[i].ms,
 		    events[i].name);
-		(void)!__real_write(report_fd, line, (size_t)n);
+		(void)!__real_write(fc_report_fd, line, (size_t)n);
 	}
 }
 
@@ -1873,7 +1726,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size < 2 || size > PIECES_MAX + 2 * SERVER_MAX + 8)
 		return 0;
-	free_fd = lowest_free_fd();
+	free_fd = fc_lowest_free_fd();
 	fds_before = open_fds();
 	sel = next(&in);
 	script = next(&in);
@@ -1947,12 +1800,12 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail("more than one successful check", NULL, 0);
 	check_log(nok, nfail, ntemp);
 	check_queue(&sn, ok_name, client == &remote_client);
-	rm_files(newdir);
+	fc_rm_files(newdir);
 	free(d.b.p);
 	free(stream.p);
 	free(hs.p);
 	free(ans.p);
-	if (lowest_free_fd() != free_fd || open_fds() != fds_before) {
+	if (fc_lowest_free_fd() != free_fd || open_fds() != fds_before) {
 		char what[128];
 
 		snprintf(what, sizeof what, "open before %#llx, after %#llx",

@@ -77,6 +77,7 @@
 #define SHOW(p, n)	((void)(p), (void)(n))
 #endif
 
+#include "fuzzcheck.h"
 #include "netaddr.h"
 #include "proxy.h"
 
@@ -87,8 +88,6 @@ int	 LLVMFuzzerInitialize(int *, char ***);
 int	 LLVMFuzzerTestOneInput(const uint8_t *, size_t);
 int	 __real_poll(struct pollfd *, nfds_t, int);
 int	 __wrap_poll(struct pollfd *, nfds_t, int);
-
-static int report_fd = 2;
 
 /* what __wrap_poll hands proxy_read: the stream in pieces */
 static struct {
@@ -106,34 +105,6 @@ static const unsigned char sig_v2[12] = {
 static const unsigned char mapped_prefix[12] = {
 	0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff
 };
-
-/* fail - report a broken invariant and abort (libFuzzer keeps the input) */
-static void fail(const char *, const void *, size_t)
-    __attribute__((noreturn));
-
-static void
-fail(const char *what, const void *detail, size_t n)
-{
-	char buf[1024], esc[600];
-	const unsigned char *d = detail;
-	size_t i, o = 0;
-	int len;
-
-	for (i = 0; d != NULL && i < n && o + 5 < sizeof esc; i++) {
-		if (d[i] >= 0x20 && d[i] < 0x7f && d[i] != '\\')
-			esc[o++] = (char)d[i];
-		else
-			o += (size_t)snprintf(esc + o, sizeof esc - o,
-			    "\\x%02x", d[i]);
-	}
-	esc[o] = '\0';
-	len = snprintf(buf, sizeof buf, "fuzz_proxy: INVARIANT BROKEN: %s: "
-	    "%s\n", what, esc);
-	if (len > 0)
-		(void)!write(report_fd, buf, (size_t)len < sizeof buf ?
-		    (size_t)len : sizeof buf - 1);
-	abort();
-}
 
 /* --- the model ------------------------------------------------------ */
 
@@ -778,8 +749,7 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 {
 	(void)argc;
 	(void)argv;
-	if ((report_fd = fcntl(2, F_DUPFD_CLOEXEC, 10)) < 0)
-		report_fd = 2;
+	fc_init("fuzz_proxy");
 	signal(SIGPIPE, SIG_IGN);
 	return 0;
 }

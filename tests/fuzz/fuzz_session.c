@@ -41,15 +41,11 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fuzzcheck.h"
 #include "options.h"
 #include "peer.h"
 #include "session.h"
 
-#ifdef HAVE_SPOOLFMT
-#include "spoolfmt.h"
-#endif
-
-#define REPLY_LINE_MAX	512	/* RFC 5321 4.5.3.1.5, with the CRLF */
 #define HOST		"mx.fuzz.example"
 #define NCONFIG		4
 #define MAX_IDS		8192	/* more 250s than an input can hold */
@@ -63,8 +59,8 @@ ssize_t	 __wrap_read(int, void *, size_t);
 static struct config configs[NCONFIG];
 static struct client local_client, remote_client;
 static struct session sess;
-static char qdir[256], newdir[300], tmpdir[300];
-static int in_fd = -1, report_fd = 2;
+static char qdir[256], newdir[300];
+static int in_fd = -1;
 
 struct drain {
 	int	 fd;
@@ -75,87 +71,6 @@ struct drain {
 /* the input, when it is read in pieces */
 static const uint8_t *piece_data;
 static size_t piece_len, piece_pos;
-
-/* fail - report a broken invariant and abort (libFuzzer keeps the input) */
-static void
-fail(const char *what, const char *detail, size_t n)
-{
-	char buf[1024];
-	int len;
-
-	len = snprintf(buf, sizeof buf, "fuzz_session: INVARIANT BROKEN: %s: "
-	    "%.*s\n", what, (int)(n > 400 ? 400 : n), detail ? detail : "");
-	if (len > 0)
-		(void)!write(report_fd, buf, (size_t)len < sizeof buf ?
-		    (size_t)len : sizeof buf - 1);
-	abort();
-}
-
-/* rm_files - unlink every entry of dir; returns how many there were */
-static int
-rm_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-	int n = 0;
-
-	if (d == NULL)
-		return 0;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		n++;
-		(void)unlinkat(dirfd(d), e->d_name, 0);
-	}
-	closedir(d);
-	return n;
-}
-
-/* rm_queue - remove a queue directory and what is in it */
-static void
-rm_queue(const char *q)
-{
-	char sub[600];
-
-	snprintf(sub, sizeof sub, "%s/tmp", q);
-	rm_files(sub);
-	rmdir(sub);
-	snprintf(sub, sizeof sub, "%s/new", q);
-	rm_files(sub);
-	rmdir(sub);
-	rmdir(q);
-}
-
-/*
- * rm_stale - remove the queues of fuzzers that are gone (a crash or a
- * kill skips atexit): BASE/smtpd-fuzz-PID-* of a PID no longer running.
- */
-static void
-rm_stale(const char *base)
-{
-	DIR *d = opendir(base);
-	struct dirent *e;
-	char path[600];
-	long pid;
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (sscanf(e->d_name, "smtpd-fuzz-%ld-", &pid) != 1 ||
-		    pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", base, e->d_name);
-		rm_queue(path);
-	}
-	closedir(d);
-}
-
-/* cleanup - remove the private queue at exit */
-static void
-cleanup(void)
-{
-	rm_queue(qdir);
-}
 
 /* set_config - defaults as smtpd has them, then the variant's options */
 static void
@@ -191,28 +106,17 @@ set_config(struct config *cfg, int variant)
 int
 LLVMFuzzerInitialize(int *argc, char ***argv)
 {
-	const char *base = getenv("FUZZ_TMPDIR");
 	struct conn nullconn = { -1, -1, 0, 0 };
 	int i;
 
 	(void)argc;
 	(void)argv;
-	/* libFuzzer may close stderr later (-close_fd_mask=2): keep a copy */
-	if ((report_fd = fcntl(2, F_DUPFD_CLOEXEC, 10)) < 0)
-		report_fd = 2;
+	fc_init("fuzz_session");
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	umask(027);
-	if (base == NULL)
-		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	rm_stale(base);
-	snprintf(qdir, sizeof qdir, "%s/smtpd-fuzz-%ld-XXXXXX", base,
-	    (long)getpid());
-	if (mkdtemp(qdir) == NULL)
-		fail("mkdtemp", qdir, strlen(qdir));
+	fc_private_dir("smtpd-fuzz", qdir, sizeof qdir);
 	snprintf(newdir, sizeof newdir, "%s/new", qdir);
-	snprintf(tmpdir, sizeof tmpdir, "%s/tmp", qdir);
-	atexit(cleanup);
 	for (i = 0; i < NCONFIG; i++)
 		set_config(&configs[i], i);
 	/* the two clients, found the way smtpd finds them */
@@ -292,15 +196,6 @@ count_bdat(const uint8_t *in, size_t n)
 	return c;
 }
 
-/* starts - the reply line at p (len octets with CRLF) begins with s */
-static int
-starts(const char *p, size_t len, const char *s)
-{
-	size_t n = strlen(s);
-
-	return len >= n && memcmp(p, s, n) == 0;
-}
-
 /*
  * check_chunk_reply - "250 2.0.0 N octets received": N in digits, no
  * more than the input holds; adds N to *octets, counts it in *chunks
@@ -331,60 +226,37 @@ static size_t
 check_replies(const char *p, size_t n, char (*ids)[SPOOL_ID_MAX],
     const uint8_t *in, size_t in_len)
 {
-	const char *start = p, *end = p + n, *eol, *q, *k = "queued as ";
-	size_t len, nids = 0, klen = strlen(k), chunks = 0;
+	const char *start = p, *end = p + n, *last = p;
+	struct fc_reply r = { 0, 0 };
+	char id[SPOOL_ID_MAX];
+	size_t len, nids = 0, chunks = 0;
 	unsigned long long octets = 0;
-	int more = 0, code = 0, lost = 0, unreadable = 0;
+	int lost = 0, unreadable = 0;
 
 	if (n == 0)
 		fail("no reply at all (not even a greeting)", NULL, 0);
 	if (p[0] != '2' && p[0] != '4' && p[0] != '5')
 		fail("first reply is not a greeting", p, n);
-	for (; p < end; p = eol + 2) {
-		eol = memchr(p, '\r', (size_t)(end - p));
-		if (eol == NULL || eol + 1 >= end || eol[1] != '\n')
-			fail("reply line not ended by CRLF", p,
-			    (size_t)(end - p));
-		len = (size_t)(eol - p) + 2;
-		if (len > REPLY_LINE_MAX)
-			fail("reply line over 512 octets", p, len);
+	for (; p < end; p += len) {
+		len = fc_reply_line(p, end, &r);
+		last = p;
 		if (lost)
 			fail("a reply after 421 4.5.0 (BDAT out of step)", p, len);
-		if (unreadable && !starts(p, len, "421 "))
+		if (unreadable && !fc_starts(p, len, "421 "))
 			fail("no 421 after an unreadable BDAT size", p, len);
-		unreadable = starts(p, len,
+		unreadable = fc_starts(p, len,
 		    "501 5.5.4 BDAT chunk size unreadable\r\n");
-		lost = starts(p, len, "421 4.5.0 ");
-		if (starts(p, len, "250 2.0.0 "))
+		lost = fc_starts(p, len, "421 4.5.0 ");
+		if (fc_starts(p, len, "250 2.0.0 "))
 			check_chunk_reply(p, len, in_len, &octets, &chunks);
-		if (len < 6 || p[0] < '2' || p[0] > '5' || p[1] < '0' ||
-		    p[1] > '9' || p[2] < '0' || p[2] > '9' ||
-		    (p[3] != ' ' && p[3] != '-'))
-			fail("reply line not DDD SP/- text", p, len);
-		for (q = p + 4; q < eol; q++)
-			if ((unsigned char)*q < 0x20 ||
-			    (unsigned char)*q > 0x7e)
-				fail("reply text not printable ASCII", p, len);
-		if (more && (p[0] - '0') * 100 + (p[1] - '0') * 10 +
-		    (p[2] - '0') != code)
-			fail("multi-line reply changes its code", p, len);
-		code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-		more = p[3] == '-';
-		if (code == 250 && !more && (size_t)(eol - p) > 14 + klen &&
-		    memcmp(p + 4, "2.0.0 OK ", 9) == 0 &&
-		    memcmp(p + 13, k, klen) == 0) {
-			q = p + 13 + klen;
-			if ((size_t)(eol - q) >= SPOOL_ID_MAX)
-				fail("queue id too long", p, len);
+		if (fc_queued_id(p, len, id, sizeof id)) {
 			if (nids == MAX_IDS)
 				fail("more 250s than the harness can hold", p,
 				    len);
-			memcpy(ids[nids], q, (size_t)(eol - q));
-			ids[nids++][eol - q] = '\0';
+			memcpy(ids[nids++], id, sizeof id);
 		}
 	}
-	if (more)
-		fail("last reply line has a dash", end - 40, 40);
+	fc_replies_end(&r, last, end);
 	if (unreadable)
 		fail("the session went on after an unreadable BDAT size", NULL,
 		    0);
@@ -394,197 +266,19 @@ check_replies(const char *p, size_t n, char (*ids)[SPOOL_ID_MAX],
 	return nids;
 }
 
-/* read_file - the whole of new/name, malloc'ed */
-static char *
-read_file(const char *name, size_t *lenp)
-{
-	char path[600], *buf;
-	struct stat st;
-	int fd;
-
-	snprintf(path, sizeof path, "%s/%s", newdir, name);
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 ||
-	    fstat(fd, &st) < 0)
-		fail("cannot open a file in new/", name, strlen(name));
-	if ((buf = malloc((size_t)st.st_size + 1)) == NULL)
-		fail("malloc", NULL, 0);
-	if (read(fd, buf, (size_t)st.st_size) != st.st_size)
-		fail("short read of a file in new/", name, strlen(name));
-	close(fd);
-	buf[st.st_size] = '\0';
-	*lenp = (size_t)st.st_size;
-	return buf;
-}
-
-/*
- * check_envelope - "Key: value" LF lines, Version first, Id = name;
- * *binary: the message is BODY=BINARYMIME ("Body: BINARYMIME")
- */
-static size_t
-check_envelope(const char *f, size_t n, const char *name, int *binary)
-{
-	const char *p = f, *end = f + n, *nl, *colon;
-	size_t line = 0, nrcpt = 0, idlen = strlen(name);
-
-	*binary = 0;
-
-	for (;; p = nl + 1, line++) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			fail("envelope block has no empty line", f, n);
-		if (nl == p)
-			break;
-		colon = memchr(p, ':', (size_t)(nl - p));
-		if (colon == NULL || colon == p || colon + 1 >= nl ||
-		    colon[1] != ' ')
-			fail("envelope line is not Key: value", p,
-			    (size_t)(nl - p));
-		if (memchr(p, '\r', (size_t)(nl - p)) != NULL ||
-		    memchr(p, '\0', (size_t)(nl - p)) != NULL)
-			fail("CR or NUL in the envelope", p, (size_t)(nl - p));
-		if (line == 0 && (nl - p != 10 || memcmp(p, "Version: 1", 10)))
-			fail("envelope does not start with Version: 1", p,
-			    (size_t)(nl - p));
-		if (line == 1 && ((size_t)(nl - p) != 4 + idlen ||
-		    memcmp(p, "Id: ", 4) || memcmp(p + 4, name, idlen)))
-			fail("Id: is not the file name", p, (size_t)(nl - p));
-		if (colon - p == 9 && memcmp(p, "Recipient", 9) == 0)
-			nrcpt++;
-		if (nl - p == 16 && memcmp(p, "Body: BINARYMIME", 16) == 0)
-			*binary = 1;
-	}
-	if (nrcpt == 0)
-		fail("queued file without a Recipient", f, n);
-	return (size_t)(p + 1 - f);
-}
-
-/*
- * check_message - our Received: first, CRLF only (binary: any octets
- * after our Received:, lines only where CRLF ends them), within the
- * limits
- */
+/* check_file - one file of new/: its envelope and message as smtpd must
+ * write them, and the spool reader takes it */
 static void
-check_message(const char *m, size_t n, const struct config *cfg,
-    int binary)
+check_file(void *arg, void *rec, const char *name, char *f, size_t n)
 {
-	size_t i, hops = 0, body, first;
-	int bol = 1, in_header = 1;
+	const struct config *cfg = arg;
+	struct fc_env e;
+	size_t head;
 
-	if (n < 16 || memcmp(m, "Received: from ", 15) != 0)
-		fail("message does not start with our Received:", m, n);
-	if (!binary && (m[n - 2] != '\r' || m[n - 1] != '\n'))
-		fail("message does not end in CRLF", m + n - (n > 60 ? 60 : n),
-		    n > 60 ? 60 : n);
-	first = 0;
-	for (i = 0; i < n; i++) {
-		if (!binary && m[i] == '\0')
-			fail("NUL in a queued message", m + i, n - i);
-		if (!binary && m[i] == '\r' && (i + 1 == n ||
-		    m[i + 1] != '\n'))
-			fail("bare CR in a queued message", m + i, n - i);
-		if (!binary && m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
-			fail("bare LF in a queued message", m + i, n - i);
-		if (bol && in_header) {
-			if (m[i] == '\r' && i + 1 < n && m[i + 1] == '\n')
-				in_header = 0;
-			else if (n - i >= 9 && strncasecmp(m + i, "received:",
-			    9) == 0)
-				hops++;
-		}
-		if (first == 0 && m[i] == '\n' && i > 0 && m[i - 1] == '\r' &&
-		    i + 1 < n && m[i + 1] != '\t' && m[i + 1] != ' ')
-			first = i + 1;	/* end of our Received: field */
-		bol = m[i] == '\n' && i > 0 && m[i - 1] == '\r';
-	}
-	if (hops > MAX_HOPS + 1)
-		fail("more Received: lines than the loop limit", m, n);
-	body = first ? n - first : 0;
-	if (cfg->max_size != 0 && body > cfg->max_size)
-		fail("message over --max-size was queued", m, 200);
-}
-
-#ifdef HAVE_SPOOLFMT
-/* check_reader - the spool reader takes whatever the writer wrote */
-static void
-check_reader(char *f, size_t n, const char *name)
-{
-	struct spoolfmt_env env;
-	struct spoolfmt_error err;
-	int r;
-
-	memset(&err, 0, sizeof err);
-	r = spoolfmt_parse(f, n, &env, &err);
-	if (r != SPOOLFMT_OK)
-		fail("spoolfmt_parse refuses a file smtpd wrote",
-		    err.what ? err.what : "?", err.what ? strlen(err.what) : 1);
-	if (strcmp(env.id, name) != 0 || env.nrcpt == 0)
-		fail("spoolfmt_parse: wrong Id or no recipient", name,
-		    strlen(name));
-	spoolfmt_free(&env);
-}
-#endif
-
-/* id_cmp - qsort/bsearch order of queue ids */
-static int
-id_cmp(const void *a, const void *b)
-{
-	return strcmp(a, b);
-}
-
-/* check_queue - new/ matches the 250s exactly, tmp/ is empty */
-static void
-check_queue(char (*ids)[SPOOL_ID_MAX], size_t nids, const struct config *cfg)
-{
-	DIR *d;
-	struct dirent *e;
-	char *f;
-	size_t n, i, head, seen = 0;
-	int binary;
-
-	if ((d = opendir(tmpdir)) == NULL)
-		fail("opendir tmp", NULL, 0);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			fail("file left in tmp/", e->d_name,
-			    strlen(e->d_name));
-	closedir(d);
-	qsort(ids, nids, SPOOL_ID_MAX, id_cmp);
-	for (i = 1; i < nids; i++)
-		if (strcmp(ids[i - 1], ids[i]) == 0)
-			fail("one queue id given twice", ids[i],
-			    strlen(ids[i]));
-	if ((d = opendir(newdir)) == NULL)
-		fail("opendir new", NULL, 0);
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (bsearch(e->d_name, ids, nids, SPOOL_ID_MAX, id_cmp) ==
-		    NULL)
-			fail("file in new/ without its 250", e->d_name,
-			    strlen(e->d_name));
-		seen++;
-		f = read_file(e->d_name, &n);
-		head = check_envelope(f, n, e->d_name, &binary);
-		check_message(f + head, n - head, cfg, binary);
-#ifdef HAVE_SPOOLFMT
-		check_reader(f, n, e->d_name);
-#endif
-		free(f);
-	}
-	closedir(d);
-	if (seen != nids)
-		fail("a 250 without its file in new/", ids[0], strlen(ids[0]));
-}
-
-/* lowest_free_fd - the fd the next open gets: a leak moves it */
-static int
-lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0)
-		close(fd);
-	return fd;
+	(void)rec;
+	head = fc_check_envelope(f, n, name, &e);
+	(void)fc_check_message(f + head, n - head, cfg->max_size, e.binary);
+	fc_check_spoolfmt(f, n, name);
 }
 
 int
@@ -601,7 +295,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	if (size == 0)
 		return 0;
-	free_fd = lowest_free_fd();
+	free_fd = fc_lowest_free_fd();
 	cfg = &configs[data[0] & 3];
 	client = (data[0] & 4) ? &remote_client : &local_client;
 	pieces = (data[0] & 8) && size - 1 <= PIECES_MAX;
@@ -632,10 +326,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (rc != END_QUIT && rc != END_CLIENT && rc != END_TEMPFAIL)
 		fail("session_run returned an unknown status", NULL, 0);
 	nids = check_replies(d.buf, d.len, ids, data, size);
-	check_queue(ids, nids, cfg);
+	fc_check_queue(qdir, ids, nids, SPOOL_ID_MAX, check_file, (void *)cfg);
 	free(d.buf);
-	rm_files(newdir);
-	if (lowest_free_fd() != free_fd)
+	fc_rm_files(newdir);
+	if (fc_lowest_free_fd() != free_fd)
 		fail("file descriptor left open by the session", NULL, 0);
 	return 0;
 }

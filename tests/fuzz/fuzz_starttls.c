@@ -82,15 +82,14 @@
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
 
+#include "fuzzcheck.h"
 #include "options.h"
 #include "peer.h"
 #include "session.h"
 
 #ifdef HAVE_SPOOLFMT
-#include "spoolfmt.h"
 #endif
 
-#define REPLY_LINE_MAX	512	/* RFC 5321 4.5.3.1.5, with the CRLF */
 #define HOST		"mx.fuzz.example"
 #define SEP		"==TLS=="
 #define READY		"220 2.0.0 Ready to start TLS\r\n"
@@ -108,9 +107,7 @@ static struct config configs[2][NVARIANT];
 static struct client local_client, remote_client;
 static struct session sess;
 static SSL_CTX *client_ctx[4];		/* [tls12 | cert << 1] */
-static char topdir[256], certpath[300], keypath[300], newdir[300],
-    tmpdir[300];
-static int report_fd = 2;
+static char topdir[256], certpath[300], keypath[300], newdir[300];
 
 /*
  * What the session's side of __wrap_read tells the client: octets it
@@ -150,30 +147,6 @@ struct crun {
 	char	 version[32], cipher[96], peer_hash[96];
 };
 
-/* fail - report a broken invariant and abort (libFuzzer keeps the input) */
-static void
-fail(const char *what, const void *detail, size_t n)
-{
-	char buf[1024];
-	int len;
-
-	len = snprintf(buf, sizeof buf, "fuzz_starttls: INVARIANT BROKEN: "
-	    "%s: %.*s\n", what, (int)(n > 400 ? 400 : n),
-	    detail ? (const char *)detail : "");
-	if (len > 0)
-		(void)!write(report_fd, buf, (size_t)len < sizeof buf ?
-		    (size_t)len : sizeof buf - 1);
-	abort();
-}
-
-static void
-fail_errno(const char *what)
-{
-	const char *e = strerror(errno);
-
-	fail(what, e, strlen(e));
-}
-
 /* buf_add - append n octets */
 static void
 buf_add(struct buf *b, const void *p, size_t n)
@@ -188,64 +161,6 @@ buf_add(struct buf *b, const void *p, size_t n)
 	}
 	memcpy(b->p + b->len, p, n);
 	b->len += n;
-}
-
-/* rm_files - unlink every entry of dir */
-static void
-rm_files(const char *dir)
-{
-	DIR *d = opendir(dir);
-	struct dirent *e;
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			(void)unlinkat(dirfd(d), e->d_name, 0);
-	closedir(d);
-}
-
-/* rm_top - remove a private directory: queue, certificate and key */
-static void
-rm_top(const char *top)
-{
-	char sub[600];
-
-	snprintf(sub, sizeof sub, "%s/tmp", top);
-	rm_files(sub);
-	rmdir(sub);
-	snprintf(sub, sizeof sub, "%s/new", top);
-	rm_files(sub);
-	rmdir(sub);
-	rm_files(top);
-	rmdir(top);
-}
-
-/* rm_stale - remove BASE/smtpd-fuzztls-PID-* of fuzzers that are gone */
-static void
-rm_stale(const char *base)
-{
-	DIR *d = opendir(base);
-	struct dirent *e;
-	char path[600];
-	long pid;
-
-	if (d == NULL)
-		return;
-	while ((e = readdir(d)) != NULL) {
-		if (sscanf(e->d_name, "smtpd-fuzztls-%ld-", &pid) != 1 ||
-		    pid <= 0 || kill((pid_t)pid, 0) == 0 || errno != ESRCH)
-			continue;
-		snprintf(path, sizeof path, "%s/%s", base, e->d_name);
-		rm_top(path);
-	}
-	closedir(d);
-}
-
-static void
-cleanup(void)
-{
-	rm_top(topdir);
 }
 
 /* make_cert - a throwaway ECDSA certificate and key, by openssl(1) */
@@ -282,26 +197,6 @@ make_cert(void)
 		fail("openssl req could not make the test certificate "
 		    "(is openssl(1) installed? FUZZ_OPENSSL names another)",
 		    NULL, 0);
-}
-
-/* read_whole - a small file into a new buffer */
-static unsigned char *
-read_whole(const char *path, size_t *lenp)
-{
-	unsigned char *b;
-	struct stat st;
-	int fd;
-
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(fd, &st) < 0)
-		fail("cannot open", path, strlen(path));
-	if ((b = malloc((size_t)st.st_size + 1)) == NULL)
-		fail("malloc", NULL, 0);
-	if (read(fd, b, (size_t)st.st_size) != st.st_size)
-		fail("short read", path, strlen(path));
-	close(fd);
-	b[st.st_size] = '\0';
-	*lenp = (size_t)st.st_size;
-	return b;
 }
 
 /* set_config - defaults as smtpd has them, the certificate, a variant */
@@ -346,8 +241,8 @@ set_client_tls(void)
 	BIO *b;
 	int i;
 
-	cert = read_whole(certpath, &clen);
-	key = read_whole(keypath, &klen);
+	cert = (unsigned char *)fc_read_file(certpath, &clen);
+	key = (unsigned char *)fc_read_file(keypath, &klen);
 	if ((b = BIO_new_mem_buf(cert, (int)clen)) == NULL ||
 	    (x = PEM_read_bio_X509(b, NULL, NULL, NULL)) == NULL)
 		fail("PEM_read_bio_X509", certpath, strlen(certpath));
@@ -843,10 +738,10 @@ static void
 check_replies(const struct buf *b, int tls, int greeting, struct qid *ids,
     size_t *nids)
 {
-	const char *p = (const char *)b->p, *end, *eol, *q;
-	const char *k = "queued as ";
-	size_t len, klen = strlen(k);
-	int more = 0, code = 0;
+	const char *p = (const char *)b->p, *end, *last = p;
+	struct fc_reply r = { 0, 0 };
+	char id[SPOOL_ID_MAX];
+	size_t len;
 
 	if (greeting && (b->len == 0 || (p[0] != '2' && p[0] != '4' &&
 	    p[0] != '5')))
@@ -854,49 +749,24 @@ check_replies(const struct buf *b, int tls, int greeting, struct qid *ids,
 	if (b->len == 0)
 		return;
 	end = p + b->len;
-	for (; p < end; p = eol + 2) {
-		eol = memchr(p, '\r', (size_t)(end - p));
-		if (eol == NULL || eol + 1 >= end || eol[1] != '\n')
-			fail("reply line not ended by CRLF", p,
-			    (size_t)(end - p));
-		len = (size_t)(eol - p) + 2;
-		if (len > REPLY_LINE_MAX)
-			fail("reply line over 512 octets", p, len);
-		if (len < 6 || p[0] < '2' || p[0] > '5' || p[1] < '0' ||
-		    p[1] > '9' || p[2] < '0' || p[2] > '9' ||
-		    (p[3] != ' ' && p[3] != '-'))
-			fail("reply line not DDD SP/- text", p, len);
-		for (q = p + 4; q < eol; q++)
-			if ((unsigned char)*q < 0x20 ||
-			    (unsigned char)*q > 0x7e)
-				fail("reply text not printable ASCII", p, len);
-		if (more && (p[0] - '0') * 100 + (p[1] - '0') * 10 +
-		    (p[2] - '0') != code)
-			fail("multi-line reply changes its code", p, len);
-		code = (p[0] - '0') * 100 + (p[1] - '0') * 10 + (p[2] - '0');
-		more = p[3] == '-';
+	for (; p < end; p += len) {
+		len = fc_reply_line(p, end, &r);
+		last = p;
 		if (tls && (is_line(p, len, "250-STARTTLS") ||
 		    is_line(p, len, "250 STARTTLS")))
 			fail("EHLO under TLS offers STARTTLS", p, len);
 		if (!tls && (is_line(p, len, "250-REQUIRETLS") ||
 		    is_line(p, len, "250 REQUIRETLS")))
 			fail("EHLO before TLS offers REQUIRETLS", p, len);
-		if (code == 250 && !more && (size_t)(eol - p) > 14 + klen &&
-		    memcmp(p + 4, "2.0.0 OK ", 9) == 0 &&
-		    memcmp(p + 13, k, klen) == 0) {
-			q = p + 13 + klen;
-			if ((size_t)(eol - q) >= SPOOL_ID_MAX)
-				fail("queue id too long", p, len);
+		if (fc_queued_id(p, len, id, sizeof id)) {
 			if (*nids == MAX_IDS)
 				fail("more 250s than the harness can hold", p,
 				    len);
-			memcpy(ids[*nids].id, q, (size_t)(eol - q));
-			ids[*nids].id[eol - q] = '\0';
+			memcpy(ids[*nids].id, id, sizeof id);
 			ids[(*nids)++].tls = tls;
 		}
 	}
-	if (more)
-		fail("last reply line has a dash", end - 40, 40);
+	fc_replies_end(&r, last, end);
 }
 
 /* fail_hex - fail, showing octets in hex */
@@ -930,101 +800,6 @@ check_records(const struct buf *b)
 		p += 5 + len;
 		n -= 5 + len;
 	}
-}
-
-/* read_new - the whole of new/name, malloc'ed */
-static char *
-read_new(const char *name, size_t *lenp)
-{
-	char path[600];
-
-	snprintf(path, sizeof path, "%s/%s", newdir, name);
-	return (char *)read_whole(path, lenp);
-}
-
-/* the envelope lines that depend on TLS */
-struct env_tls {
-	const char *tls, *cert, *helo;	/* the values, or NULL */
-	size_t	 tls_len, cert_len, helo_len;
-	int	 requiretls;
-};
-
-/* check_envelope - "Key: value" LF lines, Version first, Id = name */
-static size_t
-check_envelope(const char *f, size_t n, const char *name, struct env_tls *et)
-{
-	const char *p = f, *end = f + n, *nl, *colon;
-	size_t line = 0, nrcpt = 0, idlen = strlen(name);
-
-	memset(et, 0, sizeof *et);
-	for (;; p = nl + 1, line++) {
-		nl = memchr(p, '\n', (size_t)(end - p));
-		if (nl == NULL)
-			fail("envelope block has no empty line", f, n);
-		if (nl == p)
-			break;
-		colon = memchr(p, ':', (size_t)(nl - p));
-		if (colon == NULL || colon == p || colon + 1 >= nl ||
-		    colon[1] != ' ')
-			fail("envelope line is not Key: value", p,
-			    (size_t)(nl - p));
-		if (memchr(p, '\r', (size_t)(nl - p)) != NULL ||
-		    memchr(p, '\0', (size_t)(nl - p)) != NULL)
-			fail("CR or NUL in the envelope", p, (size_t)(nl - p));
-		if (line == 0 && (nl - p != 10 || memcmp(p, "Version: 1", 10)))
-			fail("envelope does not start with Version: 1", p,
-			    (size_t)(nl - p));
-		if (line == 1 && ((size_t)(nl - p) != 4 + idlen ||
-		    memcmp(p, "Id: ", 4) || memcmp(p + 4, name, idlen)))
-			fail("Id: is not the file name", p, (size_t)(nl - p));
-		if (colon - p == 9 && memcmp(p, "Recipient", 9) == 0)
-			nrcpt++;
-		if (colon - p == 3 && memcmp(p, "TLS", 3) == 0) {
-			et->tls = colon + 2;
-			et->tls_len = (size_t)(nl - colon - 2);
-		}
-		if (colon - p == 15 && memcmp(p, "TLS-Client-Cert", 15) == 0) {
-			et->cert = colon + 2;
-			et->cert_len = (size_t)(nl - colon - 2);
-		}
-		if (colon - p == 11 && memcmp(p, "Require-TLS", 11) == 0)
-			et->requiretls = 1;
-		if (colon - p == 4 && memcmp(p, "Helo", 4) == 0) {
-			et->helo = colon + 2;
-			et->helo_len = (size_t)(nl - colon - 2);
-		}
-	}
-	if (nrcpt == 0)
-		fail("queued file without a Recipient", f, n);
-	return (size_t)(p + 1 - f);
-}
-
-/* check_message - our Received: first, CRLF only; its length returned */
-static size_t
-check_message(const char *m, size_t n, const struct config *cfg)
-{
-	size_t i, body, first = 0;
-
-	if (n < 16 || memcmp(m, "Received: from ", 15) != 0)
-		fail("message does not start with our Received:", m, n);
-	if (m[n - 2] != '\r' || m[n - 1] != '\n')
-		fail("message does not end in CRLF", m + n - (n > 60 ? 60 : n),
-		    n > 60 ? 60 : n);
-	for (i = 0; i < n; i++) {
-		if (m[i] == '\0')
-			fail("NUL in a queued message", m + i, n - i);
-		if (m[i] == '\r' && (i + 1 == n || m[i + 1] != '\n'))
-			fail("bare CR in a queued message", m + i, n - i);
-		if (m[i] == '\n' && (i == 0 || m[i - 1] != '\r'))
-			fail("bare LF in a queued message", m + i, n - i);
-		if (m[i] == '\n' && first == 0 && i + 1 < n && m[i + 1] != '\t'
-		    && m[i + 1] != ' ')
-			first = i + 1;	/* end of our Received: field */
-	}
-	body = first ? n - first : 0;
-	if (cfg->max_size != 0 && body > cfg->max_size)
-		fail("message over --max-size was queued", m, 200);
-	return first ? first : n;
 }
 
 /*
@@ -1062,7 +837,7 @@ helo_sent(const struct crun *c, const char *name, size_t len)
 /* check_tls_facts - what the spool says of TLS for one message */
 static void
 check_tls_facts(const struct crun *c, const struct config *cfg,
-    const struct qid *q, const struct env_tls *et, const char *f,
+    const struct qid *q, const struct fc_env *et, const char *f,
     const char *rcvd, size_t rlen)
 {
 	char want[256];
@@ -1102,90 +877,25 @@ check_tls_facts(const struct crun *c, const struct config *cfg,
 		    et->cert, et->cert_len);
 }
 
-/* qid_cmp - qsort/bsearch order of queue ids */
-static int
-qid_cmp(const void *a, const void *b)
-{
-	return strcmp(((const struct qid *)a)->id, ((const struct qid *)b)->id);
-}
+/* what check_file needs of the run */
+struct qrun {
+	const struct crun *c;
+	const struct config *cfg;
+};
 
-/* check_queue - new/ matches the 250s exactly, tmp/ is empty */
+/* check_file - one file of new/: its envelope and message as smtpd must
+ * write them, what they say of TLS, and the spool reader takes it */
 static void
-check_queue(const struct crun *c, struct qid *ids, size_t nids,
-    const struct config *cfg)
+check_file(void *arg, void *rec, const char *name, char *f, size_t n)
 {
-	struct env_tls et;
-	struct qid key, *q;
-	DIR *d;
-	struct dirent *e;
-	char *f;
-	size_t n, i, head, rlen, seen = 0;
+	const struct qrun *r = arg;
+	struct fc_env et;
+	size_t head, rlen;
 
-	if ((d = opendir(tmpdir)) == NULL)
-		fail("opendir tmp", NULL, 0);
-	while ((e = readdir(d)) != NULL)
-		if (e->d_name[0] != '.')
-			fail("file left in tmp/", e->d_name,
-			    strlen(e->d_name));
-	closedir(d);
-	qsort(ids, nids, sizeof *ids, qid_cmp);
-	for (i = 1; i < nids; i++)
-		if (strcmp(ids[i - 1].id, ids[i].id) == 0)
-			fail("one queue id given twice", ids[i].id,
-			    strlen(ids[i].id));
-	if ((d = opendir(newdir)) == NULL)
-		fail("opendir new", NULL, 0);
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		if (strlen(e->d_name) >= sizeof key.id)
-			fail("file in new/ with a long name", e->d_name,
-			    strlen(e->d_name));
-		memcpy(key.id, e->d_name, strlen(e->d_name) + 1);
-		if ((q = bsearch(&key, ids, nids, sizeof *ids, qid_cmp)) ==
-		    NULL)
-			fail("file in new/ without its 250", e->d_name,
-			    strlen(e->d_name));
-		seen++;
-		f = read_new(e->d_name, &n);
-		head = check_envelope(f, n, e->d_name, &et);
-		rlen = check_message(f + head, n - head, cfg);
-		check_tls_facts(c, cfg, q, &et, f, f + head, rlen);
-#ifdef HAVE_SPOOLFMT
-		{
-			struct spoolfmt_env env;
-			struct spoolfmt_error err;
-			char why[200];
-
-			memset(&err, 0, sizeof err);
-			if (spoolfmt_parse(f, n, &env, &err) != SPOOLFMT_OK) {
-				snprintf(why, sizeof why, "%s: %s (line %lu)",
-				    err.key ? err.key : "-",
-				    err.what ? err.what : "?",
-				    (unsigned long)err.line);
-				fail("spoolfmt_parse refuses a file smtpd "
-				    "wrote", why, strlen(why));
-			}
-			spoolfmt_free(&env);
-		}
-#endif
-		free(f);
-	}
-	closedir(d);
-	if (seen != nids)
-		fail("a 250 without its file in new/", ids[0].id,
-		    strlen(ids[0].id));
-}
-
-/* lowest_free_fd - the fd the next open gets: a leak moves it */
-static int
-lowest_free_fd(void)
-{
-	int fd = open("/dev/null", O_RDONLY | O_CLOEXEC);
-
-	if (fd >= 0)
-		close(fd);
-	return fd;
+	head = fc_check_envelope(f, n, name, &et);
+	rlen = fc_check_message(f + head, n - head, r->cfg->max_size, 0);
+	check_tls_facts(r->c, r->cfg, rec, &et, f, f + head, rlen);
+	fc_check_spoolfmt(f, n, name);
 }
 
 int
@@ -1196,13 +906,14 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	const unsigned char *sep;
 	struct conn conn = { -1, -1, 1, 1 };
 	struct crun c;
+	struct qrun qr;
 	pthread_t th;
 	int sv[2], rc, free_fd, sel, sel2;
 	size_t nids = 0;
 
 	if (size < 2)
 		return 0;
-	free_fd = lowest_free_fd();
+	free_fd = fc_lowest_free_fd();
 	sel = data[0];
 	sel2 = data[1];
 	data += 2;
@@ -1261,13 +972,15 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		check_replies(&c.dec, 1, 0, ids, &nids);
 	else if (c.ready || c.implicit)
 		check_records(&c.raw);
-	check_queue(&c, ids, nids, cfg);
-	rm_files(newdir);
+	qr.c = &c;
+	qr.cfg = cfg;
+	fc_check_queue(topdir, ids, nids, sizeof *ids, check_file, &qr);
+	fc_rm_files(newdir);
 	free(c.in.p);
 	free(c.plain.p);
 	free(c.dec.p);
 	free(c.raw.p);
-	if (lowest_free_fd() != free_fd)
+	if (fc_lowest_free_fd() != free_fd)
 		fail("file descriptor left open by the session", NULL, 0);
 	return 0;
 }
@@ -1284,29 +997,18 @@ LLVMFuzzerInitialize(int *argc, char ***argv)
 		WARM("\x67\x00" "EHLO a\r\nSTARTTLS\r\n" SEP "EHLO a\r\nNOOP\r\n"),
 		WARM("\x00\x00" "EHLO a\r\nSTARTTLS\r\n" SEP "\x16\x03\x01 junk"),
 	};
-	const char *base = getenv("FUZZ_TMPDIR");
 	struct conn nullconn = { -1, -1, 0, 0 };
 	size_t i;
 	int v;
 
 	(void)argc;
 	(void)argv;
-	/* libFuzzer may close stderr later (-close_fd_mask=2): keep a copy */
-	if ((report_fd = fcntl(2, F_DUPFD_CLOEXEC, 10)) < 0)
-		report_fd = 2;
+	fc_init("fuzz_starttls");
 	signal(SIGPIPE, SIG_IGN);
 	signal(SIGXFSZ, SIG_IGN);
 	umask(027);
-	if (base == NULL)
-		base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : "/tmp";
-	rm_stale(base);
-	snprintf(topdir, sizeof topdir, "%s/smtpd-fuzztls-%ld-XXXXXX", base,
-	    (long)getpid());
-	if (mkdtemp(topdir) == NULL)
-		fail("mkdtemp", topdir, strlen(topdir));
-	atexit(cleanup);
+	fc_private_dir("smtpd-fuzztls", topdir, sizeof topdir);
 	snprintf(newdir, sizeof newdir, "%s/new", topdir);
-	snprintf(tmpdir, sizeof tmpdir, "%s/tmp", topdir);
 	snprintf(certpath, sizeof certpath, "%s/cert.pem", topdir);
 	snprintf(keypath, sizeof keypath, "%s/key.pem", topdir);
 	make_cert();

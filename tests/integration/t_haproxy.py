@@ -92,38 +92,15 @@ def info(line):
     sys.stdout.flush()
 
 
-def free_port(ip):
-    """A TCP port free on ip right now."""
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    s.bind((ip, 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+free_port = lib.free_port
 
 
 def group_pids(pgid):
     """Live processes of process group pgid."""
-    pids = []
-    for d in os.listdir("/proc"):
-        if not d.isdigit():
-            continue
-        try:
-            with open("/proc/%s/stat" % d) as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-            if int(fields[2]) == pgid and fields[0] != "Z":
-                pids.append(int(d))
-        except (OSError, IndexError, ValueError):
-            pass
-    return pids
+    return lib.procs(pgid=pgid)
 
 
-def wait_for(pred, timeout, step=0.05):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if pred():
-            return True
-        time.sleep(step)
-    return pred()
+wait_for = lib.wait_for
 
 
 def read_bytes(path):
