@@ -75,7 +75,7 @@ class Live:
                     raise TimeoutError("no reply; got %r" % self.buf)
                 chunk = os.read(fd, 65536)
                 if not chunk:
-                    raise EOFError("EOF; got %r" % (lines, self.buf))
+                    raise EOFError("EOF; got %r %r" % (lines, self.buf))
                 self.buf += chunk
             line, self.buf = self.buf.split(b"\r\n", 1)
             lines.append(line.decode("utf-8", "replace"))
