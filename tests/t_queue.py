@@ -972,7 +972,7 @@ REQ_LINE = b"Require-TLS: yes\n"
 TLS_REC_SH = r"""#!/bin/sh
 f=$(mktemp "$OUTDIR/t.XXXXXX") || exit 75
 { printf '%s\0' "${REQUIRETLS-(unset)}"; for a in "$@"; do
-  printf '%s\0' "$a"; done; } > "$f.run"
+  printf '%s\0' "$a"; done; } > "$f.tmp" && mv "$f.tmp" "$f.run"
 cat > /dev/null
 """
 
@@ -1000,7 +1000,8 @@ def put_file(q, name, data):
 
 
 def tls_runs(w):
-    """The TLS recorder's runs: [(REQUIRETLS, argv)]."""
+    """The TLS recorder's runs: [(REQUIRETLS, argv)] (each file is
+    renamed into place whole, so a run is never read half-written)."""
     got = []
     for n in sorted(os.listdir(w.out)):
         if n.endswith(".run"):
