@@ -15,8 +15,8 @@
 #                    network for debootstrap or when the container does
 #                    not boot)
 # Not part of make test (test-deb installs a package system-wide,
-# test-deb-boot boots a container); .ci/run runs test-deb where dpkg-dev
-# is present.  The tools they need come first.
+# test-deb-boot boots a container); .ci/run runs both where dpkg-dev is
+# present.  The tools they need come first.
 
 test-deb:
 	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null && \
