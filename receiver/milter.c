@@ -1,11 +1,12 @@
 /*
  * milter.c - the client side of the milter protocol, version 6: the
  * connection, packet framing (a 4-octet network-order length, then the
- * command letter and its data), OPTNEG, and the reply parser.  Never
- * reads a packet longer than MILTER_PACKET_MAX, never waits past the
- * deadline of the reply it waits for, and never lets a filter's text
- * through unchecked: milter_parse_text() admits a 4xx/5xx reply of
- * printable lines only.  Facts from libmilter's mfdef.h/mfapi.h and
+ * command letter and its data), OPTNEG with the macro lists a filter
+ * may add (SETSYMLIST), and the reply parser.  Never reads a packet
+ * longer than MILTER_PACKET_MAX, never waits past the deadline of the
+ * reply it waits for, and never lets a filter's text through
+ * unchecked: milter_parse_text() admits a 4xx/5xx reply of printable
+ * lines only.  Facts from libmilter's mfdef.h/mfapi.h and
  * engine.c (packet layouts) and Postfix's milter8.c (what an MTA sends).
  */
 #include <sys/socket.h>
@@ -273,41 +274,100 @@ milter_read(struct milter *m, unsigned seconds, struct milter_reply *r)
 	return 0;
 }
 
+/* take_str - the NUL-ended string at *off in p[0..n), or NULL */
+static const char *
+take_str(const unsigned char *p, size_t n, size_t *off)
+{
+	const unsigned char *nul;
+	const char *s;
+
+	if (*off >= n || (nul = memchr(p + *off, '\0', n - *off)) == NULL)
+		return NULL;
+	s = (const char *)p + *off;
+	*off = (size_t)(nul - p) + 1;
+	return s;
+}
+
+/* count_names - the space-separated words of a macro list */
+static size_t
+count_names(const char *s)
+{
+	size_t n = 0;
+
+	for (; *s != '\0'; s++)
+		if (*s != ' ' && (s[1] == ' ' || s[1] == '\0'))
+			n++;
+	return n;
+}
+
+/*
+ * parse_symlists - the macro lists a version 6 filter may append to its
+ * OPTNEG answer (SETSYMLIST): each a 4-octet stage (SMFIM_*) and a
+ * NUL-ended list of names, at most one per stage, at most
+ * MILTER_SYMLIST_NAMES names each, MILTER_SYMLIST_MAX octets in all.
+ * 0, or -1 for anything else.
+ */
+static int
+parse_symlists(const unsigned char *p, size_t n, struct milter_optneg *o)
+{
+	const char *names;
+	size_t off = 0;
+	uint32_t stage, seen = 0;
+
+	if (n > MILTER_SYMLIST_MAX)
+		return -1;
+	while (off < n) {
+		if (n - off < 4)
+			return -1;
+		stage = get32(p + off);
+		off += 4;
+		if (stage >= SMFIM_COUNT || (seen & (1u << stage)) != 0 ||
+		    (names = take_str(p, n, &off)) == NULL ||
+		    count_names(names) > MILTER_SYMLIST_NAMES)
+			return -1;
+		seen |= 1u << stage;
+		o->list[o->nlists].stage = stage;
+		o->list[o->nlists++].names = names;
+	}
+	return 0;
+}
+
 /*
  * milter_parse_optneg - the filter's OPTNEG answer: version 2 to 6, its
- * actions and steps (the macro lists a version 6 filter may add after
- * them are ignored: we send what --milter-macros says)
+ * actions and steps, then the macro lists it may add (parse_symlists);
+ * 0, or -1 when malformed.  A pure function, fuzzed like the replies.
  */
 int
-milter_parse_optneg(const unsigned char *p, size_t n, uint32_t *actions,
-    uint32_t *steps)
+milter_parse_optneg(const unsigned char *p, size_t n,
+    struct milter_optneg *o)
 {
-	uint32_t version;
-
+	memset(o, 0, sizeof *o);
 	if (n < 13 || p[0] != SMFIC_OPTNEG)
 		return -1;
-	version = get32(p + 1);
-	if (version < 2 || version > MILTER_VERSION)
+	o->version = get32(p + 1);
+	if (o->version < 2 || o->version > MILTER_VERSION)
 		return -1;
-	*actions = get32(p + 5);
-	*steps = get32(p + 9);
-	return 0;
+	o->actions = get32(p + 5);
+	o->steps = get32(p + 9);
+	return parse_symlists(p + 13, n - 13, o);
 }
 
 /*
  * milter_open - connect to the filter at spec and negotiate: we offer
  * version 6, the actions we can carry out and the steps we can leave
- * out; the filter must ask for no more.  0, or -1 (m->why says why).
+ * out; the filter must ask for no more.  Its answer goes into *o (the
+ * macro lists point into m->buf, valid until the next milter_read).
+ * 0, or -1 (m->why says why).
  */
 int
 milter_open(struct milter *m, const char *spec, unsigned timeout,
-    uint32_t actions, uint32_t steps)
+    uint32_t actions, uint32_t steps, struct milter_optneg *o)
 {
 	unsigned char opt[12];
 	struct milter_reply r;
-	uint32_t a, s;
 
 	memset(m, 0, sizeof *m);
+	memset(o, 0, sizeof *o);
 	m->fd = -1;
 	m->timeout = timeout;
 	m->end = deadline_in(timeout);
@@ -323,12 +383,12 @@ milter_open(struct milter *m, const char *spec, unsigned timeout,
 	    milter_read(m, timeout, &r) < 0)
 		return -1;
 	errno = 0;
-	if (milter_parse_optneg(m->buf, m->len, &a, &s) < 0)
+	if (milter_parse_optneg(m->buf, m->len, o) < 0)
 		return fail(m, "bad OPTNEG answer");
-	if ((a & ~actions) != 0 || (s & ~steps) != 0)
+	if ((o->actions & ~actions) != 0 || (o->steps & ~steps) != 0)
 		return fail(m, "filter wants actions or steps not offered");
-	m->actions = a;
-	m->steps = s;
+	m->actions = o->actions;
+	m->steps = o->steps;
 	return 0;
 }
 
@@ -369,20 +429,6 @@ void
 milter_args_str(struct milter_args *a, const char *s)
 {
 	milter_args_add(a, s, strlen(s) + 1);
-}
-
-/* take_str - the NUL-ended string at *off in p[0..n), or NULL */
-static const char *
-take_str(const unsigned char *p, size_t n, size_t *off)
-{
-	const unsigned char *nul;
-	const char *s;
-
-	if (*off >= n || (nul = memchr(p + *off, '\0', n - *off)) == NULL)
-		return NULL;
-	s = (const char *)p + *off;
-	*off = (size_t)(nul - p) + 1;
-	return s;
 }
 
 /* parse_strings - the reply's data as one or two strings (after index) */

@@ -19,6 +19,10 @@
 #define MILTER_CMD_MAX		4096	/* our commands but BODY, cap */
 #define MILTER_TEXT_LINES	8	/* REPLYCODE lines we pass on */
 #define MILTER_TEXT_MAX		1024	/* REPLYCODE octets we pass on */
+#define MILTER_SYMLIST_NAMES	50	/* names in one stage's macro list, */
+					/* cap (Sendmail's MAXFILTERMACROS) */
+#define MILTER_SYMLIST_MAX	4096	/* octets of all a filter's macro */
+					/* lists, cap */
 
 /* commands, MTA to filter (mfdef.h SMFIC_*) */
 #define SMFIC_ABORT	'A'
@@ -91,6 +95,16 @@
 #define SMFIP_NR_BODY	0x80000
 #define SMFIP_HDR_LEADSPC 0x100000
 
+/* the stages a filter's own macro lists are for (mfdef.h SMFIM_*) */
+#define SMFIM_CONNECT	0
+#define SMFIM_HELO	1
+#define SMFIM_ENVFROM	2
+#define SMFIM_ENVRCPT	3
+#define SMFIM_DATA	4
+#define SMFIM_EOM	5
+#define SMFIM_EOH	6
+#define SMFIM_COUNT	7
+
 /* what a reply asks for */
 enum milter_verdict {
 	MV_CONTINUE,	/* go on to the next step */
@@ -120,6 +134,16 @@ struct milter_reply {
 	size_t	 data_len;
 };
 
+/* a filter's OPTNEG answer, parsed: the lists point into the packet */
+struct milter_optneg {
+	uint32_t version, actions, steps;
+	unsigned nlists;		/* macro lists (SETSYMLIST), */
+	struct {			/* at most one per stage */
+		uint32_t stage;		/* SMFIM_* */
+		const char *names;	/* NUL-ended, space-separated */
+	} list[SMFIM_COUNT];
+};
+
 /* one filter's connection */
 struct milter {
 	int	 fd;			/* -1: not connected */
@@ -140,7 +164,7 @@ struct milter_args {
 };
 
 int	 milter_open(struct milter *, const char *, unsigned, uint32_t,
-	    uint32_t);
+	    uint32_t, struct milter_optneg *);
 void	 milter_close(struct milter *);
 void	 milter_note(struct milter *, const char *);
 void	 milter_args_init(struct milter_args *);
@@ -151,7 +175,7 @@ int	 milter_read(struct milter *, unsigned, struct milter_reply *);
 int	 milter_parse_reply(const unsigned char *, size_t,
 	    struct milter_reply *);
 int	 milter_parse_text(const char *, size_t, struct milter_reply *);
-int	 milter_parse_optneg(const unsigned char *, size_t, uint32_t *,
-	    uint32_t *);
+int	 milter_parse_optneg(const unsigned char *, size_t,
+	    struct milter_optneg *);
 
 #endif

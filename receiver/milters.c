@@ -27,12 +27,11 @@
 	SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
 	SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY | \
 	SMFIP_HDR_LEADSPC)
-/* the EOB actions we carry out (msgedit.c) */
+/* the EOB actions we carry out (msgedit.c), and the filter's own */
+/* macro lists (SETSYMLIST) */
 #define OFFER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT | \
 	SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT | SMFIF_CHGFROM | SMFIF_QUARANTINE | \
-	SMFIF_CHGBODY)
-
-
+	SMFIF_CHGBODY | SMFIF_SETSYMLIST)
 
 static const char *const stage_name[] = { "connect", "helo", "mail",
 	"rcpt", "data", "header", "eoh", "body", "eob" };
@@ -269,22 +268,37 @@ macro_stage_for(enum stage st)
 	}
 }
 
+/*
+ * macros_for - the macros filter i is sent at stage ms: its own list
+ * for that stage (SETSYMLIST), else --milter-macros, else Postfix's
+ */
+static uint32_t
+macros_for(const struct milter_set *set, unsigned i, enum macro_stage ms)
+{
+	const struct config *cfg = set->cfg;
+
+	if (set->wanted_given[i] & (1u << ms))
+		return set->wanted[i][ms];
+	if (cfg->milter_macros_given & (1u << ms))
+		return cfg->milter_macros[ms];
+	return macro_default(ms);
+}
+
 /* send_macros - the stage's macros to filter i; 0 or -1 */
 static int
-send_macros(struct milter *m, enum stage st, const struct milter_facts *f,
-    const char *arg)
+send_macros(struct milter_set *set, unsigned i, enum stage st,
+    const struct milter_facts *f, const char *arg)
 {
-	const struct config *cfg = f->cfg;
 	enum macro_stage ms = macro_stage_for(st);
 	struct milter_args a;
 
 	milter_args_init(&a);
 	milter_args_add(&a, &stage_cmd[st].cmd, 1);
-	macro_add(&a, cfg->milter_macros_given & (1u << ms) ?
-	    cfg->milter_macros[ms] : macro_default(ms), f, arg);
+	macro_add(&a, macros_for(set, i, ms), f, arg);
 	if (a.len <= 1)
 		return 0;
-	return milter_send(m, SMFIC_MACRO, a.buf, a.overflow ? 1 : a.len);
+	return milter_send(&set->m[i], SMFIC_MACRO, a.buf,
+	    a.overflow ? 1 : a.len);
 }
 
 /*
@@ -302,7 +316,7 @@ milters_ask(struct milter_set *set, unsigned i, enum stage st,
 	if ((m->steps & stage_cmd[st].no) != 0)
 		return MO_CONTINUE;
 	if ((st != ST_HEADER && st != ST_BODY &&
-	    send_macros(m, st, f, macro_arg) < 0) ||
+	    send_macros(set, i, st, f, macro_arg) < 0) ||
 	    milter_send(m, stage_cmd[st].cmd, p, n) < 0)
 		return broken(set, i, st);
 	if ((m->steps & stage_cmd[st].nr) != 0)
@@ -343,6 +357,31 @@ ask_all(struct milter_set *set, enum stage st, const struct milter_facts *f,
 }
 
 /*
+ * open_filter - connect to and negotiate with filter i, and keep the
+ * macro lists it asked for (names smtpd cannot fill left out)
+ */
+static void
+open_filter(struct milter_set *set, unsigned i)
+{
+	struct milter_optneg o;
+	unsigned k;
+	int ms;
+
+	if (milter_open(&set->m[i], set->cfg->milters[i],
+	    set->cfg->milter_timeout, OFFER_ACTIONS, OFFER_STEPS, &o) < 0) {
+		(void)broken(set, i, ST_CONNECT);
+		return;
+	}
+	set->live[i] = 1;
+	for (k = 0; k < o.nlists; k++) {
+		if ((ms = macro_stage_smfim(o.list[k].stage)) < 0)
+			continue;
+		set->wanted[i][ms] = macro_wanted(o.list[k].names);
+		set->wanted_given[i] |= 1u << ms;
+	}
+}
+
+/*
  * milters_connect - connect to and negotiate with each filter, then
  * CONNECT: host name, family ('4', '6', 'U' for a UNIX peer), port
  * (network order) and address of the real client (after PROXY too)
@@ -359,13 +398,8 @@ milters_connect(struct milter_set *set, const struct milter_facts *f)
 	    strchr(c->ip, ':') != NULL ? '6' : '4';
 	unsigned i;
 
-	for (i = 0; i < set->n; i++) {
-		if (milter_open(&set->m[i], set->cfg->milters[i],
-		    set->cfg->milter_timeout, OFFER_ACTIONS, OFFER_STEPS) < 0)
-			(void)broken(set, i, ST_CONNECT);
-		else
-			set->live[i] = 1;
-	}
+	for (i = 0; i < set->n; i++)
+		open_filter(set, i);
 	milter_args_init(&a);
 	milter_args_str(&a, c->name[0] != '\0' ? c->name : c->ip[0] != '\0' ?
 	    c->ip : "localhost");

@@ -64,6 +64,8 @@ struct milter_set {
 	char	 quarantine_why[128];	/* its reason, for the log */
 	int	 no_rcpt;		/* the changes deleted every */
 					/* recipient: the message is dropped */
+	uint32_t wanted[MILTER_MAX][MILTER_MACRO_STAGES];  /* a filter's */
+	unsigned wanted_given[MILTER_MAX];  /* own lists, and their stages */
 	struct logger *log;
 	const struct config *cfg;
 	struct milter_text text;	/* of the last MO_REPLYCODE */

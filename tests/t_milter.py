@@ -197,6 +197,97 @@ def t_macros(tmp):
     q.cleanup()
 
 
+def optneg(actions, steps, lists):
+    """An OPTNEG answer with macro lists: [(stage, b"names")...]."""
+    return pkt(b"O", struct.pack(">III", 6, actions, steps) + b"".join(
+        struct.pack(">I", st) + names + b"\0" for st, names in lists))
+
+
+def t_symlist(tmp):
+    """SETSYMLIST: a filter's own macro lists (SMFIM_CONNECT 0, ENVRCPT
+    3, EOM 5, EOH 6 here) replace the list of those stages for it alone;
+    names smtpd cannot fill are left out; the others stay as configured."""
+    q = Queue()
+    f1 = ScriptedFilter(tmp, raw=optneg(0x100, 0, [
+        (0, b"{client_port} {no_such_macro} j"), (3, b""),
+        (5, b"{mail_addr}"), (6, b"j")]))
+    f2 = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f1, f2], args=[
+        "--milter-macros", "connect=v"])
+    d = [x for x in f1.data_of(b"D") if not x.startswith(b"T")]
+    check("symlist: each listed stage sends the filter's own list",
+          d == [b"Cj\0mx.test.example\0{client_port}\0004321\0",
+                b"M{mail_addr}\0a@example.org\0",
+                b"Nj\0mx.test.example\0",
+                b"E{mail_addr}\0a@example.org\0"] and
+          len(q.files("new")) == 1, (d, out))
+    check("symlist: a stage it did not list keeps its default (DATA: i)",
+          [x[:3] for x in f1.data_of(b"D") if x.startswith(b"T")] ==
+          [b"Ti\0"], f1.data_of(b"D"))
+    check("symlist: a filter without lists gets --milter-macros",
+          f2.data_of(b"D")[0] == b"Cv\0smtpd\0" and
+          any(x.startswith(b"R{rcpt_addr}") for x in f2.data_of(b"D")),
+          f2.data_of(b"D"))
+    q.cleanup()
+    fifty = b" ".join([b"{x%d}" % k for k in range(49)] + [b"{rcpt_addr}"])
+    q = Queue()
+    f = ScriptedFilter(tmp, raw=optneg(0, 0, [(3, fifty)]))
+    rc, out, err, _ = session(q, [f])
+    check("symlist: 50 names in a list (the cap) are taken",
+          b"R{rcpt_addr}\0b@example.com\0" in f.data_of(b"D") and
+          len(q.files("new")) == 1, (out, f.data_of(b"D")))
+    q.cleanup()
+    bad = [
+        ("51 names", optneg(0, 0, [(3, fifty + b" j")])),
+        ("a stage twice", optneg(0, 0, [(0, b"j"), (0, b"v")])),
+        ("an unknown stage", optneg(0, 0, [(7, b"j")])),
+        ("no NUL", pkt(b"O", struct.pack(">IIII", 6, 0, 0, 0) + b"j")),
+        ("a short stage", pkt(b"O", struct.pack(">III", 6, 0, 0) +
+                              b"\0\0\0")),
+        ("over 4096 octets", optneg(0, 0, [(k, b"j" * 600)
+                                           for k in range(7)])),
+    ]
+    for name, raw in bad:
+        q = Queue()
+        f = ScriptedFilter(tmp, raw=raw)
+        rc, out, err, _ = session(q, [f])
+        check("symlist: %s: a broken filter" % name,
+              b"451 4.3.0" in out and b"bad OPTNEG" in err and
+              nothing_left(q), (out, err))
+        q.cleanup()
+
+
+def t_pysymlist(tmp):
+    """pymilter (libmilter) asking for its own lists (smfi_setsymlist)."""
+    import subprocess
+    if subprocess.run(["/usr/bin/python3", "-c", "import Milter"],
+                      capture_output=True).returncode != 0:
+        print("SKIP pysymlist: python3-milter not installed")
+        return
+    sock = os.path.join(tmp, "pysym.sock")
+    log = os.path.join(tmp, "pysym.log")
+    p = subprocess.Popen(["/usr/bin/python3", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "milter",
+        "pysymlist.py"), sock, log])
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        q = Queue()
+        rc, out, err, _ = session(q, ["unix:" + sock])
+        with open(log) as f:
+            text = f.read()
+        check("pysymlist: libmilter gets only the macros it listed",
+              b"queued as" in out and "connect 4321 None None\n" in text
+              and "rcpt 192.0.2.7 None\n" in text and
+              "eom a@example.org\n" in text, (out, text))
+        q.cleanup()
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
 def t_steps(tmp):
     q = Queue()
     f = ScriptedFilter(tmp, steps=SMFIP_NOHELO | SMFIP_NR_RCPT |
@@ -736,6 +827,8 @@ def main():
     t_continue(tmp)
     t_steps(tmp)
     t_macros(tmp)
+    t_symlist(tmp)
+    t_pysymlist(tmp)
     t_replies(tmp)
     t_broken(tmp)
     t_headers(tmp)
