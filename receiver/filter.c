@@ -180,6 +180,33 @@ filter_data(struct session *s)
 }
 
 /*
+ * filter_unknown - a command line whose verb we do not know, before its
+ * 500: a filter's REJECT, TEMPFAIL or own reply answers it instead (1);
+ * a DISCARD drops the open transaction's message at its end.  Never
+ * sent: a line that may be a refused AUTH LOGIN's password, or one
+ * between BDAT chunks (the filters were told DATA: libmilter takes no
+ * UNKNOWN after it).
+ */
+int
+filter_unknown(struct session *s)
+{
+	struct milter_facts f;
+	enum milter_outcome o;
+
+	if (s->cfg->nmilters == 0 || s->line_hidden || s->state == S_BDAT)
+		return 0;
+	facts(s, &f);
+	o = milters_unknown(&s->milters, &f, s->line, s->line_len,
+	    s->milter_tx);
+	if (o == MO_DISCARD && s->milter_tx)
+		s->milter_discard = 1;
+	if (o == MO_CONTINUE || o == MO_DISCARD)
+		return 0;
+	answer(s, o, 0);
+	return 1;
+}
+
+/*
  * quarantine - a filter said QUARANTINE: the message is committed into
  * hold/ (smtpd-queue never delivers from there until "smtpd-queue
  * release ID"), on its own, not in a group commit: fsync, rename, fsync

@@ -389,6 +389,10 @@ milter_open(struct milter *m, const char *spec, unsigned timeout,
 		return fail(m, "filter wants actions or steps not offered");
 	m->actions = o->actions;
 	m->steps = o->steps;
+	if (o->version <= 2)		/* steps older filters do not know, */
+		m->steps |= SMFIP_NOUNKNOWN;	/* as Sendmail reads them */
+	if (o->version <= 3)
+		m->steps |= SMFIP_NODATA;
 	return 0;
 }
 

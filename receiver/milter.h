@@ -38,6 +38,7 @@
 #define SMFIC_QUIT	'Q'
 #define SMFIC_RCPT	'R'
 #define SMFIC_DATA	'T'
+#define SMFIC_UNKNOWN	'U'
 
 /* replies, filter to MTA (mfdef.h SMFIR_*) */
 #define SMFIR_ADDRCPT	'+'

@@ -1,9 +1,10 @@
 /*
  * milters.c - the session's mail filters: one connection to each
  * --milter for the whole session, each stage (CONNECT, HELO, MAIL, RCPT,
- * DATA, the message, ABORT, QUIT) asked of them in order, with the
- * macros Postfix sends at that stage (Postfix MILTER_README, "Sendmail
- * macro emulation"), and their replies folded into one outcome.  A
+ * DATA, the message, UNKNOWN, ABORT, QUIT) asked of them in order, with
+ * the macros Postfix sends at that stage (Postfix MILTER_README,
+ * "Sendmail macro emulation"), and their replies folded into one
+ * outcome.  A
  * filter that breaks (down, slow, closes, garbage) is dropped with one
  * log record, and --milter-default-action decides the transaction.  The
  * message itself goes to them from miltermsg.c.  Never replies to the
@@ -34,7 +35,7 @@
 	SMFIF_CHGBODY | SMFIF_SETSYMLIST)
 
 static const char *const stage_name[] = { "connect", "helo", "mail",
-	"rcpt", "data", "header", "eoh", "body", "eob" };
+	"rcpt", "data", "header", "eoh", "body", "eob", "unknown" };
 
 /* what a stage sends: its command, and the flags to leave it out or */
 /* not wait for its reply */
@@ -51,6 +52,7 @@ static const struct {
 	[ST_EOH] = { SMFIC_EOH, SMFIP_NOEOH, SMFIP_NR_EOH },
 	[ST_BODY] = { SMFIC_BODY, SMFIP_NOBODY, SMFIP_NR_BODY },
 	[ST_EOB] = { SMFIC_BODYEOB, 0, 0 },
+	[ST_UNKNOWN] = { SMFIC_UNKNOWN, SMFIP_NOUNKNOWN, SMFIP_NR_UNKN },
 };
 
 /* milters_init - the configured filters, none connected yet */
@@ -315,7 +317,7 @@ milters_ask(struct milter_set *set, unsigned i, enum stage st,
 
 	if ((m->steps & stage_cmd[st].no) != 0)
 		return MO_CONTINUE;
-	if ((st != ST_HEADER && st != ST_BODY &&
+	if ((st != ST_HEADER && st != ST_BODY && st != ST_UNKNOWN &&
 	    send_macros(set, i, st, f, macro_arg) < 0) ||
 	    milter_send(m, stage_cmd[st].cmd, p, n) < 0)
 		return broken(set, i, st);
@@ -496,6 +498,42 @@ milters_data(struct milter_set *set, const struct milter_facts *f)
 	if (set->failed)
 		return milters_failed(set);
 	return ask_all(set, ST_DATA, f, NULL, NULL, 0);
+}
+
+/*
+ * milters_unknown - an SMTP command we do not know (UNKNOWN): the line
+ * as received, without its CRLF, to each live filter in order up to the
+ * first that says anything but CONTINUE/ACCEPT.  No macros (Postfix's
+ * milter_unknown_command_macros is empty; there is no SMFIM_ stage for
+ * it).  Inside a transaction (tx) not to a filter that accepted it, nor
+ * to one that leaves DATA out: libmilter takes no header, EOH or EOB
+ * right after UNKNOWN, and would leave them unanswered.  A filter that
+ * breaks here rules the transactions after, as at any stage; the
+ * command itself is answered 500 all the same.
+ */
+enum milter_outcome
+milters_unknown(struct milter_set *set, const struct milter_facts *f,
+    const char *line, size_t n, int tx)
+{
+	struct milter_args a;
+	enum milter_outcome o;
+	unsigned i;
+
+	milter_args_init(&a);
+	milter_args_add(&a, line, n);
+	milter_args_add(&a, "", 1);
+	for (i = 0; i < set->n && !a.overflow; i++) {
+		if (!set->live[i] || (tx && (set->done[i] ||
+		    (set->m[i].steps & SMFIP_NODATA) != 0)))
+			continue;
+		o = milters_ask(set, i, ST_UNKNOWN, f, NULL, a.buf, a.len);
+		if (o != MO_CONTINUE) {
+			milters_log(set, i, o == MO_DISCARD ? "discard" :
+			    "refused", stage_name[ST_UNKNOWN], NULL);
+			return o;
+		}
+	}
+	return MO_CONTINUE;
 }
 
 /* milters_asked - filter i still takes part in this message */

@@ -83,6 +83,8 @@ enum milter_outcome milters_rcpt(struct milter_set *,
 	    const struct milter_facts *, const char *, const char *);
 enum milter_outcome milters_data(struct milter_set *,
 	    const struct milter_facts *);
+enum milter_outcome milters_unknown(struct milter_set *,
+	    const struct milter_facts *, const char *, size_t, int);
 enum milter_outcome milters_message(struct milter_set *,
 	    const struct milter_facts *, struct spool *);
 void	 milters_abort(struct milter_set *);

@@ -257,6 +257,90 @@ def t_symlist(tmp):
         q.cleanup()
 
 
+UNK = (b"EHLO client.example\r\nXYZZY some arg\r\n"
+       b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n"
+       b"XYZZY\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+
+
+def t_unknown(tmp):
+    """UNKNOWN: an unknown verb's line goes to the filter before the 500;
+    its REJECT, TEMPFAIL or own reply answers the command instead."""
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f], data=UNK)
+    check("unknown: the line as received, then our own 500",
+          f.data_of(b"U") == [b"XYZZY some arg\0", b"XYZZY\0"] and
+          out.count(b"500 5.5.1 command unrecognized") == 2 and
+          len(q.files("new")) == 1 and
+          not any(x.startswith(b"U") for x in f.data_of(b"D")),
+          (f.got, out))
+    q.cleanup()
+    for name, reply, want in (
+            ("REJECT", pkt(b"r"), b"550 5.7.1 rejected by a mail filter"),
+            ("TEMPFAIL", pkt(b"t"), b"451 4.7.1"),
+            ("REPLYCODE", pkt(b"y", b"502 5.5.2 not here\0"),
+             b"502 5.5.2 not here\r\n")):
+        q = Queue()
+        f = ScriptedFilter(tmp, script={b"U": reply})
+        rc, out, err, _ = session(q, [f], data=UNK)
+        check("unknown: %s answers the command, the session goes on" %
+              name, out.count(want) == 2 and b"500 5.5.1" not in out and
+              len(q.files("new")) == 1, out)
+        q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, script={b"U": pkt(b"d")})
+    rc, out, err, _ = session(q, [f], data=UNK)
+    check("unknown: DISCARD inside a transaction drops its message",
+          out.count(b"500 5.5.1") == 2 and b"250 2.0.0 OK\r\n" in out and
+          nothing_left(q) and b"event=discard" in err, (out, err))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, steps=0x100)              # SMFIP_NOUNKNOWN
+    v2 = ScriptedFilter(tmp, raw=pkt(b"O", struct.pack(">III", 2, 0, 0)))
+    rc, out, err, _ = session(q, [f, v2], data=UNK)
+    check("unknown: not sent with NOUNKNOWN, nor to a version 2 filter",
+          b"U" not in f.cmds() and b"U" not in v2.cmds() and
+          b"M" in v2.cmds() and out.count(b"500 5.5.1") == 2, (
+              f.cmds(), v2.cmds(), out))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, steps=0x20000, script={b"U": "none"})  # NR_UNKN
+    rc, out, err, el = session(q, [f], data=UNK)
+    check("unknown: NR_UNKN: sent, no reply waited for",
+          len(f.data_of(b"U")) == 2 and out.count(b"500 5.5.1") == 2 and
+          len(q.files("new")) == 1 and el < 2, (out, el))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, steps=0x200)              # SMFIP_NODATA
+    rc, out, err, _ = session(q, [f], data=UNK)
+    check("unknown: inside a transaction, not to a filter without DATA",
+          f.data_of(b"U") == [b"XYZZY some arg\0"] and
+          len(q.files("new")) == 1, (f.got, out))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f], data=(
+        b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\n"
+        b"RCPT TO:<b@example.com>\r\nBDAT 4\r\nx: yXYZZY\r\n"
+        b"BDAT 6 LAST\r\n\r\nhi\r\nQUIT\r\n"))
+    check("unknown: not between BDAT chunks (the filter was told DATA)",
+          f.data_of(b"U") == [] and b"500 5.5.1" in out and
+          len(q.files("new")) == 1, (f.got, out))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    pw = b"c2VjcmV0"
+    rc, out, err, _ = session(q, [f], data=(
+        b"EHLO c.example\r\nAUTH LOGIN\r\nalice\r\n" + pw +
+        b"\r\nEXPN x\r\nSubject: hi\r\n"), args=[
+        "--auth-checkpassword", "/bin/false", "--auth-plaintext"])
+    check("unknown: a refused AUTH LOGIN's password line, known verbs and "
+          "header lines are never sent", f.data_of(b"U") == [] and
+          b"501" in out and b"500 5.5.1" in out and b"502" in out, (
+              f.got, out))
+    q.cleanup()
+
+
 def t_pysymlist(tmp):
     """pymilter (libmilter) asking for its own lists (smfi_setsymlist)."""
     import subprocess
@@ -282,6 +366,26 @@ def t_pysymlist(tmp):
               b"queued as" in out and "connect 4321 None None\n" in text
               and "rcpt 192.0.2.7 None\n" in text and
               "eom a@example.org\n" in text, (out, text))
+        q.cleanup()
+        q = Queue()
+        rc, out, err, _ = session(q, ["unix:" + sock], data=MSG.replace(
+            b"QUIT\r\n", b"XREJECT foo\r\nXYZ\r\nQUIT\r\n"))
+        with open(log) as f:
+            text = f.read()
+        check("pysymlist: libmilter's unknown callback sees each unknown "
+              "line; its own reply answers one", b"550 5.7.1 no such "
+              b"thing here\r\n500 5.5.1 command unrecognized\r\n" in out
+              and "unknown XREJECT foo\nunknown XYZ\n" in text,
+              (out, text))
+        q.cleanup()
+        q = Queue()
+        rc, out, err, _ = session(q, ["unix:" + sock], data=UNK)
+        with open(log) as f:
+            text = f.read()
+        check("pysymlist: a filter without DATA hears of no unknown command "
+              "inside a transaction, and takes the message", b"queued as"
+              in out and "unknown XYZZY some arg\n" in text and
+              "unknown XYZZY\n" not in text, (out, text))
         q.cleanup()
     finally:
         p.terminate()
@@ -829,6 +933,7 @@ def main():
     t_macros(tmp)
     t_symlist(tmp)
     t_pysymlist(tmp)
+    t_unknown(tmp)
     t_replies(tmp)
     t_broken(tmp)
     t_headers(tmp)
