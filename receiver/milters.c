@@ -226,7 +226,7 @@ take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 	struct milter *m = &set->m[i];
 	uint32_t need = action_for(r->cmd);
 	size_t n;
-	int bad;
+	int leadspc;
 
 	if (need == 0 || !(m->actions & need)) {
 		milter_note(m, "modification not negotiated");
@@ -241,14 +241,8 @@ take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 		set->quarantine_why[n] = '\0';
 		return 0;
 	}
-	if (need == SMFIF_CHGBODY)
-		bad = edits_body(set->edits, r->data, r->data_len);
-	else if (need == SMFIF_ADDHDRS || need == SMFIF_CHGHDRS)
-		bad = edits_add(set->edits, r->cmd, r->index, r->name,
-		    r->value, (m->steps & SMFIP_HDR_LEADSPC) != 0);
-	else
-		bad = edits_add_envelope(set->edits, r->cmd, r->name);
-	if (bad < 0) {
+	leadspc = (m->steps & SMFIP_HDR_LEADSPC) != 0;
+	if (edits_take(set->edits, r, leadspc) < 0) {
 		milter_note(m, "bad or too many changes");
 		return -1;
 	}

@@ -84,7 +84,7 @@ keep_value(struct msg_edits *ed, const char *v)
  * is kept as it will be written: "Name: value" CRLF (no space added
  * when the filter asked for HDR_LEADSPC).  0, or -1 for a bad change.
  */
-int
+static int
 edits_add(struct msg_edits *ed, char cmd, uint32_t index, const char *name,
     const char *value, int leadspc)
 {
@@ -119,7 +119,7 @@ edits_add(struct msg_edits *ed, char cmd, uint32_t index, const char *name,
  * is kept as "<path>"; <> only as a new sender.  ESMTP parameters
  * (ADDRCPT_PAR, CHGFROM) are not kept.  0, or -1 for a bad change.
  */
-int
+static int
 edits_add_envelope(struct msg_edits *ed, char cmd, const char *addr)
 {
 	struct msg_edit *e = &ed->e[ed->n];
@@ -217,7 +217,7 @@ body_put(struct msg_edits *ed, const char *p, size_t n)
  * tmp/ID.b, never held: line ends made CRLF (a bare LF gets its CR, a
  * bare CR goes), no NUL, within --max-size; 0 or -1
  */
-int
+static int
 edits_body(struct msg_edits *ed, const unsigned char *p, size_t n)
 {
 	char name[SPOOL_ID_MAX + 3], out[1024];
@@ -244,6 +244,35 @@ edits_body(struct msg_edits *ed, const unsigned char *p, size_t n)
 		ed->body_cr = p[i] == '\r';
 	}
 	return body_put(ed, out, k);
+}
+
+/*
+ * edits_take - a filter's change at EOB (a reply milter.c parsed),
+ * checked and kept: a header field (edits_add), an envelope address
+ * (edits_add_envelope) or a piece of a new body (edits_body); leadspc
+ * when the filter asked for HDR_LEADSPC.  0, or -1 for a bad change or
+ * one that is not a change of the message (QUARANTINE is the caller's).
+ * tests/fuzz/fuzz_msgedit.c drives it.
+ */
+int
+edits_take(struct msg_edits *ed, const struct milter_reply *r, int leadspc)
+{
+	switch (r->cmd) {
+	case SMFIR_ADDHEADER:
+	case SMFIR_INSHEADER:
+	case SMFIR_CHGHEADER:
+		return edits_add(ed, r->cmd, r->index, r->name, r->value,
+		    leadspc);
+	case SMFIR_ADDRCPT:
+	case SMFIR_ADDRCPT_PAR:
+	case SMFIR_DELRCPT:
+	case SMFIR_CHGFROM:
+		return edits_add_envelope(ed, r->cmd, r->name);
+	case SMFIR_REPLBODY:
+		return edits_body(ed, r->data, r->data_len);
+	default:
+		return -1;
+	}
 }
 
 /* the two files of a rewrite, each through its buffer */
@@ -435,10 +464,24 @@ copy_envelope(struct rewrite *rw, struct msg_edits *ed)
 	return -1;
 }
 
+/* end_cut_field - the field in hbuf, cut by the file's end, gets CRLF */
+static int
+end_cut_field(struct rewrite *rw)
+{
+	if (rw->hlen > sizeof rw->hbuf - 2)
+		return -1;
+	memcpy(rw->hbuf + rw->hlen, "\r\n", 2);
+	rw->hlen += 2;
+	return 1;
+}
+
 /*
  * read_field - the next header field, raw, with its folded lines, into
  * hbuf: 1; 0 at the empty line ending the block (kept in hbuf) or the
- * end of the file; -1 for a field over EDIT_HEADER_MAX
+ * end of the file; -1 for a field over EDIT_HEADER_MAX.  A field the
+ * file's end cuts short (a BINARYMIME message need not end in CRLF)
+ * gets its CRLF, so that no field a filter adds after it runs on in its
+ * last line (found by tests/fuzz/fuzz_msgedit.c)
  */
 static int
 read_field(struct rewrite *rw)
@@ -455,7 +498,7 @@ read_field(struct rewrite *rw)
 				break;
 		}
 		if (c < 0)
-			return rw->hlen > 0 ? 1 : 0;
+			return rw->hlen > 0 ? end_cut_field(rw) : 0;
 		if (rw->hlen <= 2 && (rw->hlen == 1 || rw->hbuf[0] == '\r'))
 			return 0;		/* the empty line */
 		if (rw->pos == rw->len && get(rw) >= 0)

@@ -41,11 +41,10 @@ struct msg_edits {
 	char	 text[EDITS_TEXT];
 };
 
-int	 edits_add(struct msg_edits *, char, uint32_t, const char *,
-	    const char *, int);
-int	 edits_add_envelope(struct msg_edits *, char, const char *);
+struct milter_reply;
+
 void	 edits_init(struct msg_edits *, struct spool *, unsigned long long);
-int	 edits_body(struct msg_edits *, const unsigned char *, size_t);
+int	 edits_take(struct msg_edits *, const struct milter_reply *, int);
 void	 edits_clear(struct msg_edits *);
 int	 edits_rewrite(struct msg_edits *, struct spool *, unsigned *);
 

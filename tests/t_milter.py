@@ -341,6 +341,25 @@ def t_unknown(tmp):
     q.cleanup()
 
 
+def t_cut_line(tmp):
+    """A BINARYMIME message may end without CRLF, even inside its header:
+    a field a filter adds must start its own line (found by
+    fuzz_msgedit)."""
+    q = Queue()
+    f = ScriptedFilter(tmp, actions=0x01, script={
+        b"E": [pkt(b"h", b"X-Added\0yes\0"), pkt(b"c")]})
+    rc, out, err, _ = session(q, [f], data=(
+        b"EHLO c.example\r\nMAIL FROM:<a@example.org> BODY=BINARYMIME"
+        b"\r\nRCPT TO:<b@example.com>\r\nBDAT 10 LAST\r\nSubject: x"
+        b"QUIT\r\n"))
+    check("cut line: an added field after a header line the message's "
+          "end cut short starts its own line",
+          len(q.files("new")) == 1 and
+          spooled(q).endswith(b"\r\nSubject: x\r\nX-Added: yes\r\n"),
+          (out, q.messages()[:1]))
+    q.cleanup()
+
+
 def t_pysymlist(tmp):
     """pymilter (libmilter) asking for its own lists (smfi_setsymlist)."""
     import subprocess
@@ -934,6 +953,7 @@ def main():
     t_symlist(tmp)
     t_pysymlist(tmp)
     t_unknown(tmp)
+    t_cut_line(tmp)
     t_replies(tmp)
     t_broken(tmp)
     t_headers(tmp)
