@@ -341,6 +341,44 @@ def t_unknown(tmp):
     q.cleanup()
 
 
+def t_quarantine_link(tmp):
+    """QUARANTINE where renameat2 is missing (EINVAL, ENOSYS: the fault
+    shim of t_fault.py fails it): link and unlink into hold/, still never
+    replacing; a failing link is a 4xx with nothing left behind."""
+    shim = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "fault", "faultshim.so")
+    if not os.path.exists(shim):
+        print("SKIP quarantine link: no tests/fault/faultshim.so "
+              "(make tests/fault/faultshim.so)")
+        return
+    for spec, want, held in (
+            ("renameat2:1+:EINVAL", b"250 2.0.0 OK queued as", 1),
+            ("renameat2:1+:ENOSYS", b"250 2.0.0 OK queued as", 1),
+            ("renameat2:1+:EINVAL,linkat:1:EIO", b"451 4.3.0", 0),
+            ("renameat2:1+:EINVAL,linkat:1:EEXIST", b"451 4.3.0", 0)):
+        q = Queue()
+        counts = q.dir + ".counts"
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = {"LD_PRELOAD": shim, "FAULT_PREFIX": q.dir,
+               "FAULT_COUNTS": counts, "FAULT_SPEC": spec,
+               "ASAN_OPTIONS": (asan + ":" if asan else "") +
+               "verify_asan_link_order=0"}
+        f = ScriptedFilter(tmp, actions=0x20, script={b"E": [
+            pkt(b"q", b"looks odd\0"), pkt(b"c")]})
+        rc, out, err, _ = session(q, [f], env=env)
+        try:
+            with open(counts) as c:
+                n = dict(x.split() for x in c.read().splitlines())
+            os.unlink(counts)
+        except OSError:
+            n = {}
+        check("quarantine link: %s: %s" % (spec, want.decode()),
+              want in out and len(q.files("hold")) == held and
+              nothing_left(q) and int(n.get("linkat", 0)) == 1 and
+              int(n.get("fired", 0)) >= 1, (out, n, q.files("hold")))
+        q.cleanup()
+
+
 def t_cut_line(tmp):
     """A BINARYMIME message may end without CRLF, even inside its header:
     a field a filter adds must start its own line (found by
@@ -954,6 +992,7 @@ def main():
     t_pysymlist(tmp)
     t_unknown(tmp)
     t_cut_line(tmp)
+    t_quarantine_link(tmp)
     t_replies(tmp)
     t_broken(tmp)
     t_headers(tmp)
