@@ -2,7 +2,7 @@
  * filter.c - the session's side of its mail filters: builds the facts
  * milters.c sends at each stage (the real client, after PROXY too), and
  * turns the filters' outcome into the session's reply, always through
- * the reply table (a filter's own REPLYCODE text, checked by milter.c,
+ * the reply table (a filter's own REPLYCODE text, checked by milterparse.c,
  * goes out through session_reply_text()).  A transaction the filters
  * saw MAIL for and that ends without its EOB is ABORTed for them.
  */

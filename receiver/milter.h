@@ -3,8 +3,9 @@
  * Postfix speaks it to a filter (libmilter's mfdef.h gives the command
  * letters and flag values; Postfix's MILTER_README how an MTA uses
  * them).  One connection, length-prefixed packets, every read and write
- * under a deadline, every packet length capped.  No session state here:
- * milters.c runs the filters for the session.
+ * under a deadline, every packet length capped (milter.c); what each
+ * packet says read by pure functions (milterparse.c).  No session state
+ * here: milters.c runs the filters for the session.
  */
 #ifndef MILTER_H
 #define MILTER_H
@@ -164,6 +165,15 @@ struct milter_args {
 	int	 overflow;
 };
 
+/* milter_get32 - a network-order 32-bit number */
+static inline uint32_t
+milter_get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* milter.c: the connection and its packets */
 int	 milter_open(struct milter *, const char *, unsigned, uint32_t,
 	    uint32_t, struct milter_optneg *);
 void	 milter_close(struct milter *);
@@ -173,6 +183,7 @@ void	 milter_args_add(struct milter_args *, const void *, size_t);
 void	 milter_args_str(struct milter_args *, const char *);
 int	 milter_send(struct milter *, char, const void *, size_t);
 int	 milter_read(struct milter *, unsigned, struct milter_reply *);
+/* milterparse.c: what the packets say (pure) */
 int	 milter_parse_reply(const unsigned char *, size_t,
 	    struct milter_reply *);
 int	 milter_parse_text(const char *, size_t, struct milter_reply *);

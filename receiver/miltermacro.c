@@ -100,7 +100,7 @@ macro_list(const char *s, uint32_t *set)
 
 /*
  * macro_wanted - a filter's own list for a stage (SETSYMLIST: names
- * separated by spaces, checked and counted by milter.c) into a set;
+ * separated by spaces, checked and counted by milterparse.c) into a set;
  * a name smtpd cannot fill is left out, never an error
  */
 uint32_t

@@ -1,5 +1,5 @@
 /*
- * fuzz_milter.c - libFuzzer target: the milter reply parser (milter.c)
+ * fuzz_milter.c - libFuzzer target: the milter reply parser (milterparse.c)
  * on arbitrary packets, each copied to a buffer of exactly its size so
  * that any read past the end is an ASan error.  Input: one packet (its
  * letter and data, as after the length).  Beyond "no crash": what the

@@ -1,7 +1,7 @@
 /*
  * fuzz_msgedit.c - libFuzzer target: a filter's changes at the end of
- * a message (msgedit.c), from the reply packets milter.c parses to the
- * rewritten spool file.  Input: one flags octet (bit 0 HDR_LEADSPC, bit
+ * a message, from the reply packets milterparse.c reads, kept by
+ * msgedit.c, to the spool file msgrewrite.c rewrites.  Input: one flags octet (bit 0 HDR_LEADSPC, bit
  * 1 which envelope, bit 2 rewrite, bits 4-7 a --max-size of 64 octets
  * each, 0 none), then packets, each a 2-octet length and the packet
  * (letter and data), each copied to a buffer of exactly its size; a
