@@ -3,12 +3,11 @@
  * --milter for the whole session, each stage (CONNECT, HELO, MAIL, RCPT,
  * DATA, the message, UNKNOWN, ABORT, QUIT) asked of them in order, with
  * the macros Postfix sends at that stage (Postfix MILTER_README,
- * "Sendmail macro emulation"), and their replies folded into one
- * outcome.  A
- * filter that breaks (down, slow, closes, garbage) is dropped with one
- * log record, and --milter-default-action decides the transaction.  The
- * message itself goes to them from miltermsg.c.  Never replies to the
- * client.
+ * "Sendmail macro emulation") or the filter asked for, and their replies
+ * folded into one outcome.  A filter that breaks (down, slow, closes,
+ * garbage) is dropped with one log record, and --milter-default-action
+ * decides the transaction.  The message itself goes to them from
+ * miltermsg.c.  Never replies to the client.
  */
 #include <errno.h>
 #include <fcntl.h>
