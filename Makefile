@@ -75,8 +75,9 @@ RECEIVER = receiver/transaction.o receiver/data.o receiver/envelope.o \
 	   receiver/tlsio.o receiver/starttls.o receiver/auth.o \
 	   receiver/base64.o receiver/checkpw.o receiver/dovecot.o \
 	   receiver/netaddr.o receiver/proxy.o receiver/supervise.o receiver/bdat.o \
-	   receiver/milter.o receiver/milters.o receiver/miltermsg.o \
-	   receiver/miltermacro.o receiver/msgedit.o receiver/filter.o
+	   receiver/milter.o receiver/milterparse.o receiver/milters.o \
+	   receiver/miltermsg.o receiver/miltermacro.o receiver/msgedit.o \
+	   receiver/msgrewrite.o receiver/filter.o
 OBJS	 = smtpd.o session.o spool.o $(RECEIVER) lib/addr.o lib/sbuf.o
 QUEUE	 = queue/smtpd-queue.o queue/dir.o queue/msg.o queue/state.o \
 	   queue/cmd.o queue/exec.o queue/deliver.o queue/loop.o \

@@ -39,6 +39,7 @@ static void cmd_vrfy(struct session *, const char *, const char *);
 static void cmd_help(struct session *, const char *, const char *);
 static void cmd_unimpl(struct session *, const char *, const char *);
 static void cmd_forbidden(struct session *, const char *, const char *);
+static void cmd_unknown(struct session *);
 
 static const struct command commands[] = {	/* the busiest first */
 	{ "RCPT", cmd_rcpt, S_MAIL | S_RCPT, R_SEQ_RCPT },
@@ -293,6 +294,17 @@ cmd_forbidden(struct session *s, const char *arg, const char *end)
 	session_reply(s, R_FORBIDDEN, NULL);
 }
 
+/*
+ * cmd_unknown - a verb we do not know: the mail filters hear of it
+ * first (UNKNOWN), and one may answer it; else 500
+ */
+static void
+cmd_unknown(struct session *s)
+{
+	if (filter_unknown(s) == 0)
+		session_reply(s, R_UNKNOWN, NULL);
+}
+
 /* verb_is - the n octets at in are verb (upper case) in any case */
 static int
 verb_is(const char *verb, const char *in, size_t n)
@@ -437,7 +449,7 @@ dispatch(struct session *s)
 	else if (cmd == NULL && looks_like_header(p, (size_t)(v_end - p)))
 		cmd_forbidden(s, v_end, end);
 	else if (cmd == NULL)
-		session_reply(s, R_UNKNOWN, NULL);
+		cmd_unknown(s);
 	else if ((cmd->states & s->state) == 0)
 		session_reply(s, out_of_order(s, cmd), NULL);
 	else

@@ -299,15 +299,21 @@ spool_took(struct spool *sp, const struct sbuf *sb)
 		sp->wlen += sb->len;
 }
 
-/* move_to_new - rename tmp/id to new/id, never replacing a file there */
+/*
+ * move_noreplace - rename tmp/id to id in the directory dirfd (new/ or
+ * hold/), never replacing a file there: renameat2 with RENAME_NOREPLACE,
+ * or where the kernel or the file system has none (ENOSYS, EINVAL: NFS,
+ * some FUSE and older kernels) link and unlink, as qmail does, which
+ * refuses an existing name the same way (EEXIST)
+ */
 static int
-move_to_new(struct spool *sp, const char *id)
+move_noreplace(struct spool *sp, int dirfd, const char *id)
 {
-	if (renameat2(sp->tmpfd, id, sp->newfd, id, RENAME_NOREPLACE) == 0)
+	if (renameat2(sp->tmpfd, id, dirfd, id, RENAME_NOREPLACE) == 0)
 		return 0;
 	if (errno != EINVAL && errno != ENOSYS)
 		return -1;
-	if (linkat(sp->tmpfd, id, sp->newfd, id, 0) < 0)
+	if (linkat(sp->tmpfd, id, dirfd, id, 0) < 0)
 		return -1;
 	(void)unlinkat(sp->tmpfd, id, 0);
 	return 0;
@@ -452,7 +458,7 @@ spool_settle(struct spool *sp, int fd, const char *id, int err)
 {
 	if (close(fd) < 0 && err == 0)
 		err = errno;
-	if (err == 0 && move_to_new(sp, id) < 0)
+	if (err == 0 && move_noreplace(sp, sp->newfd, id) < 0)
 		err = errno;
 	if (err != 0) {
 		(void)unlinkat(sp->tmpfd, id, 0);
@@ -478,7 +484,8 @@ hold_dir(const struct spool *sp)
 /*
  * spool_quarantine - commit the message being written into hold/
  * instead of new/, on its own: flush, fsync, checked close, rename
- * without replacing, fsync of hold/.  0 once it is durable there, or -1
+ * without replacing (or link and unlink: move_noreplace), fsync of
+ * hold/.  0 once it is durable there, or -1
  * (errno) with nothing left in tmp/ or hold/.
  */
 int
@@ -495,8 +502,7 @@ spool_quarantine(struct spool *sp)
 	sp->fd = -1;
 	if ((hfd = hold_dir(sp)) < 0 && err == 0)
 		err = errno;
-	if (err == 0 && renameat2(sp->tmpfd, sp->id, hfd, sp->id,
-	    RENAME_NOREPLACE) < 0)
+	if (err == 0 && move_noreplace(sp, hfd, sp->id) < 0)
 		err = errno;
 	else if (err == 0 && fsync(hfd) < 0 && errno != EINVAL) {
 		err = errno;

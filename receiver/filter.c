@@ -2,7 +2,7 @@
  * filter.c - the session's side of its mail filters: builds the facts
  * milters.c sends at each stage (the real client, after PROXY too), and
  * turns the filters' outcome into the session's reply, always through
- * the reply table (a filter's own REPLYCODE text, checked by milter.c,
+ * the reply table (a filter's own REPLYCODE text, checked by milterparse.c,
  * goes out through session_reply_text()).  A transaction the filters
  * saw MAIL for and that ends without its EOB is ABORTed for them.
  */
@@ -177,6 +177,33 @@ filter_data(struct session *s)
 	f.queue_id = s->spool.id;
 	o = milters_data(&s->milters, &f);
 	return envelope_outcome(s, o);
+}
+
+/*
+ * filter_unknown - a command line whose verb we do not know, before its
+ * 500: a filter's REJECT, TEMPFAIL or own reply answers it instead (1);
+ * a DISCARD drops the open transaction's message at its end.  Never
+ * sent: a line that may be a refused AUTH LOGIN's password, or one
+ * between BDAT chunks (the filters were told DATA: libmilter takes no
+ * UNKNOWN after it).
+ */
+int
+filter_unknown(struct session *s)
+{
+	struct milter_facts f;
+	enum milter_outcome o;
+
+	if (s->cfg->nmilters == 0 || s->line_hidden || s->state == S_BDAT)
+		return 0;
+	facts(s, &f);
+	o = milters_unknown(&s->milters, &f, s->line, s->line_len,
+	    s->milter_tx);
+	if (o == MO_DISCARD && s->milter_tx)
+		s->milter_discard = 1;
+	if (o == MO_CONTINUE || o == MO_DISCARD)
+		return 0;
+	answer(s, o, 0);
+	return 1;
 }
 
 /*

@@ -14,6 +14,7 @@ int	 filter_helo(struct session *);
 int	 filter_mail(struct session *, const char *);
 int	 filter_rcpt(struct session *, const struct path *, const char *);
 int	 filter_data(struct session *);
+int	 filter_unknown(struct session *);
 int	 filter_message(struct session *);
 void	 filter_abort(struct session *);
 void	 filter_quit(struct session *);

@@ -1,12 +1,13 @@
 /*
  * milter.c - the client side of the milter protocol, version 6: the
- * connection, packet framing (a 4-octet network-order length, then the
- * command letter and its data), OPTNEG, and the reply parser.  Never
- * reads a packet longer than MILTER_PACKET_MAX, never waits past the
- * deadline of the reply it waits for, and never lets a filter's text
- * through unchecked: milter_parse_text() admits a 4xx/5xx reply of
- * printable lines only.  Facts from libmilter's mfdef.h/mfapi.h and
- * engine.c (packet layouts) and Postfix's milter8.c (what an MTA sends).
+ * connection (unix:, inet:, inet6:, made before a deadline), packet
+ * framing (a 4-octet network-order length, then the command letter and
+ * its data), the OPTNEG exchange, and the argument lists of our
+ * commands.  Never reads a packet longer than MILTER_PACKET_MAX, never
+ * waits past the deadline of the reply it waits for; what a packet says
+ * is milterparse.c's to read.  Facts from libmilter's mfdef.h/mfapi.h
+ * and engine.c (packet layouts) and Postfix's milter8.c (what an MTA
+ * sends).
  */
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -14,7 +15,6 @@
 #include <arpa/inet.h>
 
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -108,7 +108,7 @@ read_all(struct milter *m, void *buf, size_t n)
 	return 0;
 }
 
-/* put32/get32 - network-order 32-bit numbers */
+/* put32 - a network-order 32-bit number (milter_get32 reads one) */
 static void
 put32(unsigned char *p, uint32_t v)
 {
@@ -116,13 +116,6 @@ put32(unsigned char *p, uint32_t v)
 	p[1] = (unsigned char)(v >> 16);
 	p[2] = (unsigned char)(v >> 8);
 	p[3] = (unsigned char)v;
-}
-
-static uint32_t
-get32(const unsigned char *p)
-{
-	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
-	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
 }
 
 /*
@@ -258,7 +251,7 @@ milter_read(struct milter *m, unsigned seconds, struct milter_reply *r)
 	if (read_all(m, head, sizeof head) < 0)
 		return fail(m, errno == ETIMEDOUT ? "no reply in time" :
 		    "read");
-	n = get32(head);
+	n = milter_get32(head);
 	if (n == 0 || n > MILTER_PACKET_MAX) {
 		errno = 0;
 		return fail(m, n == 0 ? "empty packet" : "packet too long");
@@ -274,40 +267,21 @@ milter_read(struct milter *m, unsigned seconds, struct milter_reply *r)
 }
 
 /*
- * milter_parse_optneg - the filter's OPTNEG answer: version 2 to 6, its
- * actions and steps (the macro lists a version 6 filter may add after
- * them are ignored: we send what --milter-macros says)
- */
-int
-milter_parse_optneg(const unsigned char *p, size_t n, uint32_t *actions,
-    uint32_t *steps)
-{
-	uint32_t version;
-
-	if (n < 13 || p[0] != SMFIC_OPTNEG)
-		return -1;
-	version = get32(p + 1);
-	if (version < 2 || version > MILTER_VERSION)
-		return -1;
-	*actions = get32(p + 5);
-	*steps = get32(p + 9);
-	return 0;
-}
-
-/*
  * milter_open - connect to the filter at spec and negotiate: we offer
  * version 6, the actions we can carry out and the steps we can leave
- * out; the filter must ask for no more.  0, or -1 (m->why says why).
+ * out; the filter must ask for no more.  Its answer goes into *o (the
+ * macro lists point into m->buf, valid until the next milter_read).
+ * 0, or -1 (m->why says why).
  */
 int
 milter_open(struct milter *m, const char *spec, unsigned timeout,
-    uint32_t actions, uint32_t steps)
+    uint32_t actions, uint32_t steps, struct milter_optneg *o)
 {
 	unsigned char opt[12];
 	struct milter_reply r;
-	uint32_t a, s;
 
 	memset(m, 0, sizeof *m);
+	memset(o, 0, sizeof *o);
 	m->fd = -1;
 	m->timeout = timeout;
 	m->end = deadline_in(timeout);
@@ -323,12 +297,16 @@ milter_open(struct milter *m, const char *spec, unsigned timeout,
 	    milter_read(m, timeout, &r) < 0)
 		return -1;
 	errno = 0;
-	if (milter_parse_optneg(m->buf, m->len, &a, &s) < 0)
+	if (milter_parse_optneg(m->buf, m->len, o) < 0)
 		return fail(m, "bad OPTNEG answer");
-	if ((a & ~actions) != 0 || (s & ~steps) != 0)
+	if ((o->actions & ~actions) != 0 || (o->steps & ~steps) != 0)
 		return fail(m, "filter wants actions or steps not offered");
-	m->actions = a;
-	m->steps = s;
+	m->actions = o->actions;
+	m->steps = o->steps;
+	if (o->version <= 2)		/* steps older filters do not know, */
+		m->steps |= SMFIP_NOUNKNOWN;	/* as Sendmail reads them */
+	if (o->version <= 3)
+		m->steps |= SMFIP_NODATA;
 	return 0;
 }
 
@@ -369,199 +347,4 @@ void
 milter_args_str(struct milter_args *a, const char *s)
 {
 	milter_args_add(a, s, strlen(s) + 1);
-}
-
-/* take_str - the NUL-ended string at *off in p[0..n), or NULL */
-static const char *
-take_str(const unsigned char *p, size_t n, size_t *off)
-{
-	const unsigned char *nul;
-	const char *s;
-
-	if (*off >= n || (nul = memchr(p + *off, '\0', n - *off)) == NULL)
-		return NULL;
-	s = (const char *)p + *off;
-	*off = (size_t)(nul - p) + 1;
-	return s;
-}
-
-/* parse_strings - the reply's data as one or two strings (after index) */
-static int
-parse_strings(const unsigned char *p, size_t n, int two, int second_opt,
-    struct milter_reply *r)
-{
-	size_t off = 0;
-
-	if ((r->name = take_str(p, n, &off)) == NULL)
-		return -1;
-	r->value = two ? take_str(p, n, &off) : NULL;
-	if (two && r->value == NULL && !second_opt)
-		return -1;
-	return 0;
-}
-
-/* parse_modify - the data of an EOB modification reply */
-static int
-parse_modify(char cmd, const unsigned char *p, size_t n,
-    struct milter_reply *r)
-{
-	r->v = MV_MODIFY;
-	switch (cmd) {
-	case SMFIR_ADDHEADER:
-		return parse_strings(p, n, 1, 0, r);
-	case SMFIR_INSHEADER:
-	case SMFIR_CHGHEADER:
-		if (n < 4)
-			return -1;
-		r->index = get32(p);
-		return parse_strings(p + 4, n - 4, 1, 0, r);
-	case SMFIR_ADDRCPT:
-	case SMFIR_DELRCPT:
-	case SMFIR_QUARANTINE:
-		return parse_strings(p, n, 0, 0, r);
-	case SMFIR_ADDRCPT_PAR:
-	case SMFIR_CHGFROM:
-		return parse_strings(p, n, 1, 1, r);
-	case SMFIR_REPLBODY:
-		r->data = p;
-		r->data_len = n;
-		return 0;
-	}
-	return -1;
-}
-
-/*
- * milter_parse_reply - one reply packet (letter and data, n >= 1) into
- * r, pointing into p; 0, or -1 for an unknown or malformed reply.  A
- * pure function: tests/fuzz/fuzz_milter.c drives it.
- */
-int
-milter_parse_reply(const unsigned char *p, size_t n, struct milter_reply *r)
-{
-	memset(r, 0, sizeof *r);
-	if (n < 1)
-		return -1;
-	r->cmd = (char)p[0];
-	switch (r->cmd) {
-	case SMFIR_CONTINUE: r->v = MV_CONTINUE; return 0;
-	case SMFIR_ACCEPT: r->v = MV_ACCEPT; return 0;
-	case SMFIR_REJECT: r->v = MV_REJECT; return 0;
-	case SMFIR_TEMPFAIL: r->v = MV_TEMPFAIL; return 0;
-	case SMFIR_DISCARD: r->v = MV_DISCARD; return 0;
-	case SMFIR_PROGRESS: r->v = MV_PROGRESS; return 0;
-	case SMFIR_SKIP: r->v = MV_SKIP; return 0;
-	case SMFIC_OPTNEG: r->v = MV_CONTINUE; return 0;
-	case SMFIR_REPLYCODE:
-		if (p[n - 1] != '\0')
-			return -1;
-		r->v = MV_REPLYCODE;
-		return milter_parse_text((const char *)p + 1, n - 2, r);
-	}
-	if (parse_modify(r->cmd, p + 1, n - 1, r) < 0) {
-		r->v = MV_BROKEN;
-		return -1;
-	}
-	return 0;
-}
-
-/* printable - only SP..~ (and no CR, LF, NUL or other controls) */
-static int
-printable(const char *p, size_t n)
-{
-	size_t i;
-
-	for (i = 0; i < n; i++)
-		if ((unsigned char)p[i] < 0x20 || (unsigned char)p[i] > 0x7e)
-			return 0;
-	return 1;
-}
-
-/* take_esc - an RFC 3463 code "c.d{1,3}.d{1,3} " of class c at p */
-static size_t
-take_esc(const char *p, size_t n, char c, char *esc, size_t cap)
-{
-	size_t i = 1, part, digits;
-
-	if (n < 6 || p[0] != c || p[1] != '.')
-		return 0;
-	for (part = 0; part < 2; part++) {
-		i++;
-		for (digits = 0; i < n && p[i] >= '0' && p[i] <= '9'; i++)
-			digits++;
-		if (digits < 1 || digits > 3 || i >= n ||
-		    p[i] != (part == 0 ? '.' : ' '))
-			return 0;
-	}
-	if (i >= cap)
-		return 0;
-	memcpy(esc, p, i);
-	esc[i] = '\0';
-	return i + 1;
-}
-
-/* take_line - one "DDD[ -][esc ]text" line of a REPLYCODE text */
-static int
-take_line(const char *p, size_t n, struct milter_reply *r)
-{
-	unsigned code;
-	size_t skip = 3, e;
-	char esc[sizeof r->esc];
-
-	if (n < 3 || (p[0] != '4' && p[0] != '5') || p[1] < '0' ||
-	    p[1] > '9' || p[2] < '0' || p[2] > '9' ||
-	    r->nlines == MILTER_TEXT_LINES)
-		return -1;
-	code = (unsigned)(p[0] - '0') * 100 + (unsigned)(p[1] - '0') * 10 +
-	    (unsigned)(p[2] - '0');
-	if ((r->nlines > 0 && code != r->code) || code < 421)
-		return -1;
-	if (n > 3 && p[3] != ' ' && p[3] != '-')
-		return -1;
-	if (n > 3)
-		skip = 4;
-	e = take_esc(p + skip, n - skip, p[0], esc, sizeof esc);
-	if (r->nlines == 0 && e > 0)
-		memcpy(r->esc, esc, sizeof esc);
-	skip += e;
-	r->code = code;
-	r->line[r->nlines] = p + skip;
-	r->line_len[r->nlines++] = n - skip;
-	return 0;
-}
-
-/*
- * milter_parse_text - a REPLYCODE text: one or more CRLF-separated
- * lines "DDD[ -][x.y.z ]text", one code of 421..599 throughout,
- * printable octets only, at most MILTER_TEXT_LINES lines and
- * MILTER_TEXT_MAX octets; so that nothing a filter says can end an
- * SMTP reply early or start another.  0, or -1.
- */
-int
-milter_parse_text(const char *p, size_t n, struct milter_reply *r)
-{
-	const char *crlf;
-	size_t len;
-
-	r->nlines = 0;
-	r->esc[0] = '\0';
-	if (n == 0 || n > MILTER_TEXT_MAX)
-		return -1;
-	for (;;) {
-		crlf = NULL;
-		for (len = 0; len + 1 < n; len++)
-			if (p[len] == '\r' && p[len + 1] == '\n') {
-				crlf = p + len;
-				break;
-			}
-		if (crlf == NULL)
-			len = n;
-		if (!printable(p, len) || take_line(p, len, r) < 0)
-			return -1;
-		if (crlf == NULL)
-			return 0;
-		p += len + 2;
-		n -= len + 2;
-		if (n == 0)
-			return 0;		/* a final CRLF */
-	}
 }

@@ -3,8 +3,9 @@
  * Postfix speaks it to a filter (libmilter's mfdef.h gives the command
  * letters and flag values; Postfix's MILTER_README how an MTA uses
  * them).  One connection, length-prefixed packets, every read and write
- * under a deadline, every packet length capped.  No session state here:
- * milters.c runs the filters for the session.
+ * under a deadline, every packet length capped (milter.c); what each
+ * packet says read by pure functions (milterparse.c).  No session state
+ * here: milters.c runs the filters for the session.
  */
 #ifndef MILTER_H
 #define MILTER_H
@@ -19,6 +20,10 @@
 #define MILTER_CMD_MAX		4096	/* our commands but BODY, cap */
 #define MILTER_TEXT_LINES	8	/* REPLYCODE lines we pass on */
 #define MILTER_TEXT_MAX		1024	/* REPLYCODE octets we pass on */
+#define MILTER_SYMLIST_NAMES	50	/* names in one stage's macro list, */
+					/* cap (Sendmail's MAXFILTERMACROS) */
+#define MILTER_SYMLIST_MAX	4096	/* octets of all a filter's macro */
+					/* lists, cap */
 
 /* commands, MTA to filter (mfdef.h SMFIC_*) */
 #define SMFIC_ABORT	'A'
@@ -34,6 +39,7 @@
 #define SMFIC_QUIT	'Q'
 #define SMFIC_RCPT	'R'
 #define SMFIC_DATA	'T'
+#define SMFIC_UNKNOWN	'U'
 
 /* replies, filter to MTA (mfdef.h SMFIR_*) */
 #define SMFIR_ADDRCPT	'+'
@@ -91,6 +97,16 @@
 #define SMFIP_NR_BODY	0x80000
 #define SMFIP_HDR_LEADSPC 0x100000
 
+/* the stages a filter's own macro lists are for (mfdef.h SMFIM_*) */
+#define SMFIM_CONNECT	0
+#define SMFIM_HELO	1
+#define SMFIM_ENVFROM	2
+#define SMFIM_ENVRCPT	3
+#define SMFIM_DATA	4
+#define SMFIM_EOM	5
+#define SMFIM_EOH	6
+#define SMFIM_COUNT	7
+
 /* what a reply asks for */
 enum milter_verdict {
 	MV_CONTINUE,	/* go on to the next step */
@@ -120,6 +136,16 @@ struct milter_reply {
 	size_t	 data_len;
 };
 
+/* a filter's OPTNEG answer, parsed: the lists point into the packet */
+struct milter_optneg {
+	uint32_t version, actions, steps;
+	unsigned nlists;		/* macro lists (SETSYMLIST), */
+	struct {			/* at most one per stage */
+		uint32_t stage;		/* SMFIM_* */
+		const char *names;	/* NUL-ended, space-separated */
+	} list[SMFIM_COUNT];
+};
+
 /* one filter's connection */
 struct milter {
 	int	 fd;			/* -1: not connected */
@@ -139,8 +165,17 @@ struct milter_args {
 	int	 overflow;
 };
 
+/* milter_get32 - a network-order 32-bit number */
+static inline uint32_t
+milter_get32(const unsigned char *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 |
+	    (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* milter.c: the connection and its packets */
 int	 milter_open(struct milter *, const char *, unsigned, uint32_t,
-	    uint32_t);
+	    uint32_t, struct milter_optneg *);
 void	 milter_close(struct milter *);
 void	 milter_note(struct milter *, const char *);
 void	 milter_args_init(struct milter_args *);
@@ -148,10 +183,11 @@ void	 milter_args_add(struct milter_args *, const void *, size_t);
 void	 milter_args_str(struct milter_args *, const char *);
 int	 milter_send(struct milter *, char, const void *, size_t);
 int	 milter_read(struct milter *, unsigned, struct milter_reply *);
+/* milterparse.c: what the packets say (pure) */
 int	 milter_parse_reply(const unsigned char *, size_t,
 	    struct milter_reply *);
 int	 milter_parse_text(const char *, size_t, struct milter_reply *);
-int	 milter_parse_optneg(const unsigned char *, size_t, uint32_t *,
-	    uint32_t *);
+int	 milter_parse_optneg(const unsigned char *, size_t,
+	    struct milter_optneg *);
 
 #endif

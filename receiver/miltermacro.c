@@ -3,8 +3,9 @@
  * smtpd can fill, Postfix's default list for each stage (its
  * milter_connect_macros, _helo_, _mail_, _rcpt_, _data_, _end_of_header_
  * and _end_of_data_macros, as far as smtpd has the facts; MILTER_README
- * "Sendmail macro emulation"), --milter-macros to choose others, and
- * each value from the session's facts.  Never a value a filter gave.
+ * "Sendmail macro emulation"), --milter-macros to choose others, the
+ * lists a filter asks for itself (SETSYMLIST), and each value from the
+ * session's facts.  Never a value a filter gave.
  */
 #include <string.h>
 
@@ -60,6 +61,19 @@ macro_stage_of(const char *name, size_t n)
 	return -1;
 }
 
+/* find_name - the macro named by the n octets at s, or -1 */
+static int
+find_name(const char *s, size_t n)
+{
+	int i;
+
+	for (i = 0; i < M__COUNT; i++)
+		if (strlen(macro_names[i]) == n &&
+		    memcmp(macro_names[i], s, n) == 0)
+			return i;
+	return -1;
+}
+
 /*
  * macro_list - "NAME,NAME..." (or spaces) into a set; "" is none.
  * 0, or -1 for a name smtpd cannot fill.
@@ -73,11 +87,8 @@ macro_list(const char *s, uint32_t *set)
 	*set = 0;
 	while (*s != '\0') {
 		n = strcspn(s, ", ");
-		for (i = 0; i < M__COUNT; i++)
-			if (strlen(macro_names[i]) == n &&
-			    memcmp(macro_names[i], s, n) == 0)
-				break;
-		if (n > 0 && i == M__COUNT)
+		i = find_name(s, n);
+		if (n > 0 && i < 0)
 			return -1;
 		if (n > 0)
 			*set |= BIT(i);
@@ -85,6 +96,42 @@ macro_list(const char *s, uint32_t *set)
 		s += strspn(s, ", ");
 	}
 	return 0;
+}
+
+/*
+ * macro_wanted - a filter's own list for a stage (SETSYMLIST: names
+ * separated by spaces, checked and counted by milterparse.c) into a set;
+ * a name smtpd cannot fill is left out, never an error
+ */
+uint32_t
+macro_wanted(const char *s)
+{
+	uint32_t set = 0;
+	size_t n;
+	int i;
+
+	while (*s != '\0') {
+		n = strcspn(s, " ");
+		if (n > 0 && (i = find_name(s, n)) >= 0)
+			set |= BIT(i);
+		s += n;
+		s += strspn(s, " ");
+	}
+	return set;
+}
+
+/* macro_stage_smfim - the stage of a filter's SMFIM_* number, or -1 */
+int
+macro_stage_smfim(uint32_t smfim)
+{
+	static const enum macro_stage of[SMFIM_COUNT] = {
+		[SMFIM_CONNECT] = MS_CONNECT, [SMFIM_HELO] = MS_HELO,
+		[SMFIM_ENVFROM] = MS_MAIL, [SMFIM_ENVRCPT] = MS_RCPT,
+		[SMFIM_DATA] = MS_DATA, [SMFIM_EOM] = MS_EOM,
+		[SMFIM_EOH] = MS_EOH,
+	};
+
+	return smfim < SMFIM_COUNT ? (int)of[smfim] : -1;
 }
 
 /* macro_default - Postfix's list for a stage (what smtpd can fill) */

@@ -4,7 +4,7 @@
  * message in memory), each header, EOH, the body in pieces of at most
  * 65535 octets and EOB to one filter after another, as Postfix's
  * cleanup hands its queue file to its milters; a filter's header
- * changes are carried out (msgedit.c) before the next filter reads it.
+ * changes are carried out (msgrewrite.c) before the next filter reads it.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -204,7 +204,7 @@ filter_message(struct milter_set *set, unsigned i,
 
 /*
  * apply_edits - filter i said yes with changes: rewrite the spool file
- * now (msgedit.c), so that the next filter reads the changed message;
+ * now (msgrewrite.c), so that the next filter reads the changed message;
  * 0, or -1 (logged) when the rewrite failed
  */
 static int

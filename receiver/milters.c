@@ -1,13 +1,13 @@
 /*
  * milters.c - the session's mail filters: one connection to each
  * --milter for the whole session, each stage (CONNECT, HELO, MAIL, RCPT,
- * DATA, the message, ABORT, QUIT) asked of them in order, with the
- * macros Postfix sends at that stage (Postfix MILTER_README, "Sendmail
- * macro emulation"), and their replies folded into one outcome.  A
- * filter that breaks (down, slow, closes, garbage) is dropped with one
- * log record, and --milter-default-action decides the transaction.  The
- * message itself goes to them from miltermsg.c.  Never replies to the
- * client.
+ * DATA, the message, UNKNOWN, ABORT, QUIT) asked of them in order, with
+ * the macros Postfix sends at that stage (Postfix MILTER_README,
+ * "Sendmail macro emulation") or the filter asked for, and their replies
+ * folded into one outcome.  A filter that breaks (down, slow, closes,
+ * garbage) is dropped with one log record, and --milter-default-action
+ * decides the transaction.  The message itself goes to them from
+ * miltermsg.c.  Never replies to the client.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -27,15 +27,14 @@
 	SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | SMFIP_NR_RCPT | \
 	SMFIP_NR_DATA | SMFIP_NR_UNKN | SMFIP_NR_EOH | SMFIP_NR_BODY | \
 	SMFIP_HDR_LEADSPC)
-/* the EOB actions we carry out (msgedit.c) */
+/* the EOB actions we carry out (msgedit.c), and the filter's own */
+/* macro lists (SETSYMLIST) */
 #define OFFER_ACTIONS	(SMFIF_ADDHDRS | SMFIF_CHGHDRS | SMFIF_ADDRCPT | \
 	SMFIF_ADDRCPT_PAR | SMFIF_DELRCPT | SMFIF_CHGFROM | SMFIF_QUARANTINE | \
-	SMFIF_CHGBODY)
-
-
+	SMFIF_CHGBODY | SMFIF_SETSYMLIST)
 
 static const char *const stage_name[] = { "connect", "helo", "mail",
-	"rcpt", "data", "header", "eoh", "body", "eob" };
+	"rcpt", "data", "header", "eoh", "body", "eob", "unknown" };
 
 /* what a stage sends: its command, and the flags to leave it out or */
 /* not wait for its reply */
@@ -52,6 +51,7 @@ static const struct {
 	[ST_EOH] = { SMFIC_EOH, SMFIP_NOEOH, SMFIP_NR_EOH },
 	[ST_BODY] = { SMFIC_BODY, SMFIP_NOBODY, SMFIP_NR_BODY },
 	[ST_EOB] = { SMFIC_BODYEOB, 0, 0 },
+	[ST_UNKNOWN] = { SMFIC_UNKNOWN, SMFIP_NOUNKNOWN, SMFIP_NR_UNKN },
 };
 
 /* milters_init - the configured filters, none connected yet */
@@ -225,7 +225,7 @@ take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 	struct milter *m = &set->m[i];
 	uint32_t need = action_for(r->cmd);
 	size_t n;
-	int bad;
+	int leadspc;
 
 	if (need == 0 || !(m->actions & need)) {
 		milter_note(m, "modification not negotiated");
@@ -240,14 +240,8 @@ take_edit(struct milter_set *set, unsigned i, const struct milter_reply *r)
 		set->quarantine_why[n] = '\0';
 		return 0;
 	}
-	if (need == SMFIF_CHGBODY)
-		bad = edits_body(set->edits, r->data, r->data_len);
-	else if (need == SMFIF_ADDHDRS || need == SMFIF_CHGHDRS)
-		bad = edits_add(set->edits, r->cmd, r->index, r->name,
-		    r->value, (m->steps & SMFIP_HDR_LEADSPC) != 0);
-	else
-		bad = edits_add_envelope(set->edits, r->cmd, r->name);
-	if (bad < 0) {
+	leadspc = (m->steps & SMFIP_HDR_LEADSPC) != 0;
+	if (edits_take(set->edits, r, leadspc) < 0) {
 		milter_note(m, "bad or too many changes");
 		return -1;
 	}
@@ -269,22 +263,37 @@ macro_stage_for(enum stage st)
 	}
 }
 
+/*
+ * macros_for - the macros filter i is sent at stage ms: its own list
+ * for that stage (SETSYMLIST), else --milter-macros, else Postfix's
+ */
+static uint32_t
+macros_for(const struct milter_set *set, unsigned i, enum macro_stage ms)
+{
+	const struct config *cfg = set->cfg;
+
+	if (set->wanted_given[i] & (1u << ms))
+		return set->wanted[i][ms];
+	if (cfg->milter_macros_given & (1u << ms))
+		return cfg->milter_macros[ms];
+	return macro_default(ms);
+}
+
 /* send_macros - the stage's macros to filter i; 0 or -1 */
 static int
-send_macros(struct milter *m, enum stage st, const struct milter_facts *f,
-    const char *arg)
+send_macros(struct milter_set *set, unsigned i, enum stage st,
+    const struct milter_facts *f, const char *arg)
 {
-	const struct config *cfg = f->cfg;
 	enum macro_stage ms = macro_stage_for(st);
 	struct milter_args a;
 
 	milter_args_init(&a);
 	milter_args_add(&a, &stage_cmd[st].cmd, 1);
-	macro_add(&a, cfg->milter_macros_given & (1u << ms) ?
-	    cfg->milter_macros[ms] : macro_default(ms), f, arg);
+	macro_add(&a, macros_for(set, i, ms), f, arg);
 	if (a.len <= 1)
 		return 0;
-	return milter_send(m, SMFIC_MACRO, a.buf, a.overflow ? 1 : a.len);
+	return milter_send(&set->m[i], SMFIC_MACRO, a.buf,
+	    a.overflow ? 1 : a.len);
 }
 
 /*
@@ -301,8 +310,8 @@ milters_ask(struct milter_set *set, unsigned i, enum stage st,
 
 	if ((m->steps & stage_cmd[st].no) != 0)
 		return MO_CONTINUE;
-	if ((st != ST_HEADER && st != ST_BODY &&
-	    send_macros(m, st, f, macro_arg) < 0) ||
+	if ((st != ST_HEADER && st != ST_BODY && st != ST_UNKNOWN &&
+	    send_macros(set, i, st, f, macro_arg) < 0) ||
 	    milter_send(m, stage_cmd[st].cmd, p, n) < 0)
 		return broken(set, i, st);
 	if ((m->steps & stage_cmd[st].nr) != 0)
@@ -343,6 +352,31 @@ ask_all(struct milter_set *set, enum stage st, const struct milter_facts *f,
 }
 
 /*
+ * open_filter - connect to and negotiate with filter i, and keep the
+ * macro lists it asked for (names smtpd cannot fill left out)
+ */
+static void
+open_filter(struct milter_set *set, unsigned i)
+{
+	struct milter_optneg o;
+	unsigned k;
+	int ms;
+
+	if (milter_open(&set->m[i], set->cfg->milters[i],
+	    set->cfg->milter_timeout, OFFER_ACTIONS, OFFER_STEPS, &o) < 0) {
+		(void)broken(set, i, ST_CONNECT);
+		return;
+	}
+	set->live[i] = 1;
+	for (k = 0; k < o.nlists; k++) {
+		if ((ms = macro_stage_smfim(o.list[k].stage)) < 0)
+			continue;
+		set->wanted[i][ms] = macro_wanted(o.list[k].names);
+		set->wanted_given[i] |= 1u << ms;
+	}
+}
+
+/*
  * milters_connect - connect to and negotiate with each filter, then
  * CONNECT: host name, family ('4', '6', 'U' for a UNIX peer), port
  * (network order) and address of the real client (after PROXY too)
@@ -359,13 +393,8 @@ milters_connect(struct milter_set *set, const struct milter_facts *f)
 	    strchr(c->ip, ':') != NULL ? '6' : '4';
 	unsigned i;
 
-	for (i = 0; i < set->n; i++) {
-		if (milter_open(&set->m[i], set->cfg->milters[i],
-		    set->cfg->milter_timeout, OFFER_ACTIONS, OFFER_STEPS) < 0)
-			(void)broken(set, i, ST_CONNECT);
-		else
-			set->live[i] = 1;
-	}
+	for (i = 0; i < set->n; i++)
+		open_filter(set, i);
 	milter_args_init(&a);
 	milter_args_str(&a, c->name[0] != '\0' ? c->name : c->ip[0] != '\0' ?
 	    c->ip : "localhost");
@@ -462,6 +491,42 @@ milters_data(struct milter_set *set, const struct milter_facts *f)
 	if (set->failed)
 		return milters_failed(set);
 	return ask_all(set, ST_DATA, f, NULL, NULL, 0);
+}
+
+/*
+ * milters_unknown - an SMTP command we do not know (UNKNOWN): the line
+ * as received, without its CRLF, to each live filter in order up to the
+ * first that says anything but CONTINUE/ACCEPT.  No macros (Postfix's
+ * milter_unknown_command_macros is empty; there is no SMFIM_ stage for
+ * it).  Inside a transaction (tx) not to a filter that accepted it, nor
+ * to one that leaves DATA out: libmilter takes no header, EOH or EOB
+ * right after UNKNOWN, and would leave them unanswered.  A filter that
+ * breaks here rules the transactions after, as at any stage; the
+ * command itself is answered 500 all the same.
+ */
+enum milter_outcome
+milters_unknown(struct milter_set *set, const struct milter_facts *f,
+    const char *line, size_t n, int tx)
+{
+	struct milter_args a;
+	enum milter_outcome o;
+	unsigned i;
+
+	milter_args_init(&a);
+	milter_args_add(&a, line, n);
+	milter_args_add(&a, "", 1);
+	for (i = 0; i < set->n && !a.overflow; i++) {
+		if (!set->live[i] || (tx && (set->done[i] ||
+		    (set->m[i].steps & SMFIP_NODATA) != 0)))
+			continue;
+		o = milters_ask(set, i, ST_UNKNOWN, f, NULL, a.buf, a.len);
+		if (o != MO_CONTINUE) {
+			milters_log(set, i, o == MO_DISCARD ? "discard" :
+			    "refused", stage_name[ST_UNKNOWN], NULL);
+			return o;
+		}
+	}
+	return MO_CONTINUE;
 }
 
 /* milters_asked - filter i still takes part in this message */

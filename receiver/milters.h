@@ -64,6 +64,8 @@ struct milter_set {
 	char	 quarantine_why[128];	/* its reason, for the log */
 	int	 no_rcpt;		/* the changes deleted every */
 					/* recipient: the message is dropped */
+	uint32_t wanted[MILTER_MAX][MILTER_MACRO_STAGES];  /* a filter's */
+	unsigned wanted_given[MILTER_MAX];  /* own lists, and their stages */
 	struct logger *log;
 	const struct config *cfg;
 	struct milter_text text;	/* of the last MO_REPLYCODE */
@@ -81,6 +83,8 @@ enum milter_outcome milters_rcpt(struct milter_set *,
 	    const struct milter_facts *, const char *, const char *);
 enum milter_outcome milters_data(struct milter_set *,
 	    const struct milter_facts *);
+enum milter_outcome milters_unknown(struct milter_set *,
+	    const struct milter_facts *, const char *, size_t, int);
 enum milter_outcome milters_message(struct milter_set *,
 	    const struct milter_facts *, struct spool *);
 void	 milters_abort(struct milter_set *);

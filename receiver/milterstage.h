@@ -9,9 +9,12 @@
 
 #include "milters.h"
 
-/* stages, for macros, the log and which replies mean what */
+/*
+ * stages, for macros, the log and which replies mean what; UNKNOWN (an
+ * SMTP verb we do not know) may come at any time, so it is last
+ */
 enum stage { ST_CONNECT, ST_HELO, ST_MAIL, ST_RCPT, ST_DATA, ST_HEADER,
-	ST_EOH, ST_BODY, ST_EOB };
+	ST_EOH, ST_BODY, ST_EOB, ST_UNKNOWN };
 
 enum milter_outcome milters_ask(struct milter_set *, unsigned, enum stage,
 	    const struct milter_facts *, const char *, const void *, size_t);

@@ -1,10 +1,10 @@
 /*
  * msgedit.h - the changes mail filters ask for at the end of a message
- * (ADDHEADER, INSHEADER, CHGHEADER; ADDRCPT(_PAR), DELRCPT, CHGFROM),
- * checked and kept in a bounded list, and the rewrite of the spool file
- * that carries them out: the edited envelope block, the edited header
- * block, the body copied byte-exact.  Only a changed message is
- * rewritten.
+ * (ADDHEADER, INSHEADER, CHGHEADER; ADDRCPT(_PAR), DELRCPT, CHGFROM;
+ * REPLBODY), checked and kept in a bounded list (msgedit.c), and the
+ * rewrite of the spool file that carries them out (msgrewrite.c): the
+ * edited envelope block, the edited header block, the body copied
+ * byte-exact or replaced.  Only a changed message is rewritten.
  */
 #ifndef MSGEDIT_H
 #define MSGEDIT_H
@@ -41,12 +41,13 @@ struct msg_edits {
 	char	 text[EDITS_TEXT];
 };
 
-int	 edits_add(struct msg_edits *, char, uint32_t, const char *,
-	    const char *, int);
-int	 edits_add_envelope(struct msg_edits *, char, const char *);
+struct milter_reply;
+
+/* msgedit.c: changes checked and kept */
 void	 edits_init(struct msg_edits *, struct spool *, unsigned long long);
-int	 edits_body(struct msg_edits *, const unsigned char *, size_t);
+int	 edits_take(struct msg_edits *, const struct milter_reply *, int);
 void	 edits_clear(struct msg_edits *);
+/* msgrewrite.c: the spool file rewritten */
 int	 edits_rewrite(struct msg_edits *, struct spool *, unsigned *);
 
 #endif

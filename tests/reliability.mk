@@ -21,6 +21,7 @@ FUZZ_HAVE_TLS	:= $(if $(filter 1,$(WITH_TLS)),$(shell pkg-config --exists \
 		   openssl 2>/dev/null && echo 1))
 FUZZ_TARGETS	 = $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
 		   $(FUZZ_DIR)/fuzz_proxy $(FUZZ_DIR)/fuzz_milter \
+		   $(FUZZ_DIR)/fuzz_msgedit \
 		   $(if $(FUZZ_HAVE_SPOOLFMT),$(FUZZ_DIR)/fuzz_spoolfmt \
 		   $(FUZZ_DIR)/fuzz_auth) \
 		   $(if $(FUZZ_HAVE_TLS),$(FUZZ_DIR)/fuzz_starttls)
@@ -84,7 +85,7 @@ fuzz-clean:
 	rm -rf $(FUZZ_DIR)/obj $(FUZZ_DIR)/fuzz_session $(FUZZ_DIR)/fuzz_addr \
 	    $(FUZZ_DIR)/fuzz_spoolfmt $(FUZZ_DIR)/fuzz_starttls \
 	    $(FUZZ_DIR)/fuzz_auth $(FUZZ_DIR)/fuzz_proxy \
-	    $(FUZZ_DIR)/fuzz_milter $(FAULT_SHIM)
+	    $(FUZZ_DIR)/fuzz_milter $(FUZZ_DIR)/fuzz_msgedit $(FAULT_SHIM)
 
 # the LD_PRELOAD shim that fails write/fsync/rename/link/openat on demand;
 # never built with the sanitizers (it is preloaded into any build)

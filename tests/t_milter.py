@@ -198,6 +198,258 @@ def t_macros(tmp):
     q.cleanup()
 
 
+def optneg(actions, steps, lists):
+    """An OPTNEG answer with macro lists: [(stage, b"names")...]."""
+    return pkt(b"O", struct.pack(">III", 6, actions, steps) + b"".join(
+        struct.pack(">I", st) + names + b"\0" for st, names in lists))
+
+
+def t_symlist(tmp):
+    """SETSYMLIST: a filter's own macro lists (SMFIM_CONNECT 0, ENVRCPT
+    3, EOM 5, EOH 6 here) replace the list of those stages for it alone;
+    names smtpd cannot fill are left out; the others stay as configured."""
+    q = Queue()
+    f1 = ScriptedFilter(tmp, raw=optneg(0x100, 0, [
+        (0, b"{client_port} {no_such_macro} j"), (3, b""),
+        (5, b"{mail_addr}"), (6, b"j")]))
+    f2 = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f1, f2], args=[
+        "--milter-macros", "connect=v"])
+    d = [x for x in f1.data_of(b"D") if not x.startswith(b"T")]
+    check("symlist: each listed stage sends the filter's own list",
+          d == [b"Cj\0mx.test.example\0{client_port}\0004321\0",
+                b"M{mail_addr}\0a@example.org\0",
+                b"Nj\0mx.test.example\0",
+                b"E{mail_addr}\0a@example.org\0"] and
+          len(q.files("new")) == 1, (d, out))
+    check("symlist: a stage it did not list keeps its default (DATA: i)",
+          [x[:3] for x in f1.data_of(b"D") if x.startswith(b"T")] ==
+          [b"Ti\0"], f1.data_of(b"D"))
+    check("symlist: a filter without lists gets --milter-macros",
+          f2.data_of(b"D")[0] == b"Cv\0smtpd\0" and
+          any(x.startswith(b"R{rcpt_addr}") for x in f2.data_of(b"D")),
+          f2.data_of(b"D"))
+    q.cleanup()
+    fifty = b" ".join([b"{x%d}" % k for k in range(49)] + [b"{rcpt_addr}"])
+    q = Queue()
+    f = ScriptedFilter(tmp, raw=optneg(0, 0, [(3, fifty)]))
+    rc, out, err, _ = session(q, [f])
+    check("symlist: 50 names in a list (the cap) are taken",
+          b"R{rcpt_addr}\0b@example.com\0" in f.data_of(b"D") and
+          len(q.files("new")) == 1, (out, f.data_of(b"D")))
+    q.cleanup()
+    bad = [
+        ("51 names", optneg(0, 0, [(3, fifty + b" j")])),
+        ("a stage twice", optneg(0, 0, [(0, b"j"), (0, b"v")])),
+        ("an unknown stage", optneg(0, 0, [(7, b"j")])),
+        ("no NUL", pkt(b"O", struct.pack(">IIII", 6, 0, 0, 0) + b"j")),
+        ("a short stage", pkt(b"O", struct.pack(">III", 6, 0, 0) +
+                              b"\0\0\0")),
+        ("over 4096 octets", optneg(0, 0, [(k, b"j" * 600)
+                                           for k in range(7)])),
+    ]
+    for name, raw in bad:
+        q = Queue()
+        f = ScriptedFilter(tmp, raw=raw)
+        rc, out, err, _ = session(q, [f])
+        check("symlist: %s: a broken filter" % name,
+              b"451 4.3.0" in out and b"bad OPTNEG" in err and
+              nothing_left(q), (out, err))
+        q.cleanup()
+
+
+UNK = (b"EHLO client.example\r\nXYZZY some arg\r\n"
+       b"MAIL FROM:<a@example.org>\r\nRCPT TO:<b@example.com>\r\n"
+       b"XYZZY\r\nDATA\r\nSubject: x\r\n\r\nhi\r\n.\r\nQUIT\r\n")
+
+
+def t_unknown(tmp):
+    """UNKNOWN: an unknown verb's line goes to the filter before the 500;
+    its REJECT, TEMPFAIL or own reply answers the command instead."""
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f], data=UNK)
+    check("unknown: the line as received, then our own 500",
+          f.data_of(b"U") == [b"XYZZY some arg\0", b"XYZZY\0"] and
+          out.count(b"500 5.5.1 command unrecognized") == 2 and
+          len(q.files("new")) == 1 and
+          not any(x.startswith(b"U") for x in f.data_of(b"D")),
+          (f.got, out))
+    q.cleanup()
+    for name, reply, want in (
+            ("REJECT", pkt(b"r"), b"550 5.7.1 rejected by a mail filter"),
+            ("TEMPFAIL", pkt(b"t"), b"451 4.7.1"),
+            ("REPLYCODE", pkt(b"y", b"502 5.5.2 not here\0"),
+             b"502 5.5.2 not here\r\n")):
+        q = Queue()
+        f = ScriptedFilter(tmp, script={b"U": reply})
+        rc, out, err, _ = session(q, [f], data=UNK)
+        check("unknown: %s answers the command, the session goes on" %
+              name, out.count(want) == 2 and b"500 5.5.1" not in out and
+              len(q.files("new")) == 1, out)
+        q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, script={b"U": pkt(b"d")})
+    rc, out, err, _ = session(q, [f], data=UNK)
+    check("unknown: DISCARD inside a transaction drops its message",
+          out.count(b"500 5.5.1") == 2 and b"250 2.0.0 OK\r\n" in out and
+          nothing_left(q) and b"event=discard" in err, (out, err))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, steps=0x100)              # SMFIP_NOUNKNOWN
+    v2 = ScriptedFilter(tmp, raw=pkt(b"O", struct.pack(">III", 2, 0, 0)))
+    rc, out, err, _ = session(q, [f, v2], data=UNK)
+    check("unknown: not sent with NOUNKNOWN, nor to a version 2 filter",
+          b"U" not in f.cmds() and b"U" not in v2.cmds() and
+          b"M" in v2.cmds() and out.count(b"500 5.5.1") == 2, (
+              f.cmds(), v2.cmds(), out))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, steps=0x20000, script={b"U": "none"})  # NR_UNKN
+    rc, out, err, el = session(q, [f], data=UNK)
+    check("unknown: NR_UNKN: sent, no reply waited for",
+          len(f.data_of(b"U")) == 2 and out.count(b"500 5.5.1") == 2 and
+          len(q.files("new")) == 1 and el < 2, (out, el))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp, steps=0x200)              # SMFIP_NODATA
+    rc, out, err, _ = session(q, [f], data=UNK)
+    check("unknown: inside a transaction, not to a filter without DATA",
+          f.data_of(b"U") == [b"XYZZY some arg\0"] and
+          len(q.files("new")) == 1, (f.got, out))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    rc, out, err, _ = session(q, [f], data=(
+        b"EHLO c.example\r\nMAIL FROM:<a@example.org>\r\n"
+        b"RCPT TO:<b@example.com>\r\nBDAT 4\r\nx: yXYZZY\r\n"
+        b"BDAT 6 LAST\r\n\r\nhi\r\nQUIT\r\n"))
+    check("unknown: not between BDAT chunks (the filter was told DATA)",
+          f.data_of(b"U") == [] and b"500 5.5.1" in out and
+          len(q.files("new")) == 1, (f.got, out))
+    q.cleanup()
+    q = Queue()
+    f = ScriptedFilter(tmp)
+    pw = b"c2VjcmV0"
+    rc, out, err, _ = session(q, [f], data=(
+        b"EHLO c.example\r\nAUTH LOGIN\r\nalice\r\n" + pw +
+        b"\r\nEXPN x\r\nSubject: hi\r\n"), args=[
+        "--auth-checkpassword", "/bin/false", "--auth-plaintext"])
+    check("unknown: a refused AUTH LOGIN's password line, known verbs and "
+          "header lines are never sent", f.data_of(b"U") == [] and
+          b"501" in out and b"500 5.5.1" in out and b"502" in out, (
+              f.got, out))
+    q.cleanup()
+
+
+def t_quarantine_link(tmp):
+    """QUARANTINE where renameat2 is missing (EINVAL, ENOSYS: the fault
+    shim of t_fault.py fails it): link and unlink into hold/, still never
+    replacing; a failing link is a 4xx with nothing left behind."""
+    shim = os.path.join(os.path.dirname(os.path.abspath(__file__)),
+                        "fault", "faultshim.so")
+    if not os.path.exists(shim):
+        print("SKIP quarantine link: no tests/fault/faultshim.so "
+              "(make tests/fault/faultshim.so)")
+        return
+    for spec, want, held in (
+            ("renameat2:1+:EINVAL", b"250 2.0.0 OK queued as", 1),
+            ("renameat2:1+:ENOSYS", b"250 2.0.0 OK queued as", 1),
+            ("renameat2:1+:EINVAL,linkat:1:EIO", b"451 4.3.0", 0),
+            ("renameat2:1+:EINVAL,linkat:1:EEXIST", b"451 4.3.0", 0)):
+        q = Queue()
+        counts = q.dir + ".counts"
+        asan = os.environ.get("ASAN_OPTIONS", "")
+        env = {"LD_PRELOAD": shim, "FAULT_PREFIX": q.dir,
+               "FAULT_COUNTS": counts, "FAULT_SPEC": spec,
+               "ASAN_OPTIONS": (asan + ":" if asan else "") +
+               "verify_asan_link_order=0"}
+        f = ScriptedFilter(tmp, actions=0x20, script={b"E": [
+            pkt(b"q", b"looks odd\0"), pkt(b"c")]})
+        rc, out, err, _ = session(q, [f], env=env)
+        try:
+            with open(counts) as c:
+                n = dict(x.split() for x in c.read().splitlines())
+            os.unlink(counts)
+        except OSError:
+            n = {}
+        check("quarantine link: %s: %s" % (spec, want.decode()),
+              want in out and len(q.files("hold")) == held and
+              nothing_left(q) and int(n.get("linkat", 0)) == 1 and
+              int(n.get("fired", 0)) >= 1, (out, n, q.files("hold")))
+        q.cleanup()
+
+
+def t_cut_line(tmp):
+    """A BINARYMIME message may end without CRLF, even inside its header:
+    a field a filter adds must start its own line (found by
+    fuzz_msgedit)."""
+    q = Queue()
+    f = ScriptedFilter(tmp, actions=0x01, script={
+        b"E": [pkt(b"h", b"X-Added\0yes\0"), pkt(b"c")]})
+    rc, out, err, _ = session(q, [f], data=(
+        b"EHLO c.example\r\nMAIL FROM:<a@example.org> BODY=BINARYMIME"
+        b"\r\nRCPT TO:<b@example.com>\r\nBDAT 10 LAST\r\nSubject: x"
+        b"QUIT\r\n"))
+    check("cut line: an added field after a header line the message's "
+          "end cut short starts its own line",
+          len(q.files("new")) == 1 and
+          spooled(q).endswith(b"\r\nSubject: x\r\nX-Added: yes\r\n"),
+          (out, q.messages()[:1]))
+    q.cleanup()
+
+
+def t_pysymlist(tmp):
+    """pymilter (libmilter) asking for its own lists (smfi_setsymlist)."""
+    import subprocess
+    if subprocess.run(["/usr/bin/python3", "-c", "import Milter"],
+                      capture_output=True).returncode != 0:
+        print("SKIP pysymlist: python3-milter not installed")
+        return
+    sock = os.path.join(tmp, "pysym.sock")
+    log = os.path.join(tmp, "pysym.log")
+    p = subprocess.Popen(["/usr/bin/python3", os.path.join(
+        os.path.dirname(os.path.abspath(__file__)), "milter",
+        "pysymlist.py"), sock, log])
+    try:
+        for _ in range(100):
+            if os.path.exists(sock):
+                break
+            time.sleep(0.05)
+        q = Queue()
+        rc, out, err, _ = session(q, ["unix:" + sock])
+        with open(log) as f:
+            text = f.read()
+        check("pysymlist: libmilter gets only the macros it listed",
+              b"queued as" in out and "connect 4321 None None\n" in text
+              and "rcpt 192.0.2.7 None\n" in text and
+              "eom a@example.org\n" in text, (out, text))
+        q.cleanup()
+        q = Queue()
+        rc, out, err, _ = session(q, ["unix:" + sock], data=MSG.replace(
+            b"QUIT\r\n", b"XREJECT foo\r\nXYZ\r\nQUIT\r\n"))
+        with open(log) as f:
+            text = f.read()
+        check("pysymlist: libmilter's unknown callback sees each unknown "
+              "line; its own reply answers one", b"550 5.7.1 no such "
+              b"thing here\r\n500 5.5.1 command unrecognized\r\n" in out
+              and "unknown XREJECT foo\nunknown XYZ\n" in text,
+              (out, text))
+        q.cleanup()
+        q = Queue()
+        rc, out, err, _ = session(q, ["unix:" + sock], data=UNK)
+        with open(log) as f:
+            text = f.read()
+        check("pysymlist: a filter without DATA hears of no unknown command "
+              "inside a transaction, and takes the message", b"queued as"
+              in out and "unknown XYZZY some arg\n" in text and
+              "unknown XYZZY\n" not in text, (out, text))
+        q.cleanup()
+    finally:
+        p.terminate()
+        p.wait(10)
+
+
 def t_steps(tmp):
     q = Queue()
     f = ScriptedFilter(tmp, steps=SMFIP_NOHELO | SMFIP_NR_RCPT |
@@ -899,6 +1151,11 @@ def main():
     t_continue(tmp)
     t_steps(tmp)
     t_macros(tmp)
+    t_symlist(tmp)
+    t_pysymlist(tmp)
+    t_unknown(tmp)
+    t_cut_line(tmp)
+    t_quarantine_link(tmp)
     t_replies(tmp)
     t_broken(tmp)
     t_headers(tmp)

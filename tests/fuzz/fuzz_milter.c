@@ -1,12 +1,13 @@
 /*
- * fuzz_milter.c - libFuzzer target: the milter reply parser (milter.c)
+ * fuzz_milter.c - libFuzzer target: the milter reply parser (milterparse.c)
  * on arbitrary packets, each copied to a buffer of exactly its size so
  * that any read past the end is an ASan error.  Input: one packet (its
  * letter and data, as after the length).  Beyond "no crash": what the
  * parser accepts points inside the packet, and a REPLYCODE it accepts
  * is safe to send: a 4xx/5xx code, at most MILTER_TEXT_LINES lines of
  * printable octets (no CR, LF or NUL), an enhanced code of its class.
- * The OPTNEG parser runs on the same bytes.
+ * The OPTNEG parser runs on the same bytes: what it accepts has at most
+ * one macro list per stage, each inside the packet and within the caps.
  */
 #include <stdint.h>
 #include <stdio.h>
@@ -55,12 +56,35 @@ check_text(const struct milter_reply *r, const uint8_t *buf, size_t len)
 	}
 }
 
+/* check_optneg - an accepted OPTNEG answer's macro lists */
+static void
+check_optneg(const struct milter_optneg *o, const uint8_t *buf, size_t len)
+{
+	uint32_t seen = 0;
+	size_t total = 0, i;
+
+	if (o->version < 2 || o->version > MILTER_VERSION ||
+	    o->nlists > SMFIM_COUNT)
+		fail("OPTNEG version or list count");
+	for (i = 0; i < o->nlists; i++) {
+		if (o->list[i].stage >= SMFIM_COUNT ||
+		    (seen & (1u << o->list[i].stage)) != 0)
+			fail("macro list stage unknown or repeated");
+		seen |= 1u << o->list[i].stage;
+		inside(o->list[i].names, strlen(o->list[i].names) + 1, buf,
+		    len);
+		total += 4 + strlen(o->list[i].names) + 1;
+	}
+	if (total > MILTER_SYMLIST_MAX)
+		fail("macro lists over MILTER_SYMLIST_MAX");
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	struct milter_reply r;
+	struct milter_optneg o;
 	uint8_t *buf = malloc(size > 0 ? size : 1);
-	uint32_t a, s;
 
 	if (buf == NULL)
 		return 0;
@@ -74,7 +98,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			inside(r.value, strlen(r.value) + 1, buf, size);
 		inside(r.data, r.data_len, buf, size);
 	}
-	(void)milter_parse_optneg(buf, size, &a, &s);
+	if (milter_parse_optneg(buf, size, &o) == 0)
+		check_optneg(&o, buf, size);
 	free(buf);
 	return 0;
 }
