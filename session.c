@@ -93,6 +93,7 @@ session_init(struct session *s, const struct config *cfg,
 	s->errors = s->rcpt_refused = s->overshoot = 0;
 	s->relay_granted = 0;
 	s->auth_user[0] = '\0';
+	s->auth_mech = "";
 	s->auth_fails = 0;
 	s->queued = s->refused = 0;
 	s->helo[0] = '\0';

@@ -76,6 +76,7 @@ struct session {
 	int	 milter_discard;	/* a filter said DISCARD */
 	struct io io;
 	char	 auth_user[AUTH_FIELD_MAX + 1];	/* "" until AUTH succeeds */
+	const char *auth_mech;		/* its mechanism, "" until then */
 	unsigned auth_fails;
 	int	 hide_next_line;	/* a refused AUTH LOGIN user name: */
 	int	 line_hidden;		/* the line after it may be the */

@@ -20,6 +20,7 @@
 
 /* the credentials of one exchange */
 struct creds {
+	const char *mech;		/* "PLAIN" or "LOGIN" */
 	char	 user[AUTH_FIELD_MAX + 1];
 	char	 pass[AUTH_FIELD_MAX + 1];
 	size_t	 user_len, pass_len;
@@ -258,6 +259,7 @@ succeeded(struct session *s, const struct creds *c,
 	size_t n = strlen(u);
 
 	memcpy(s->auth_user, u, n + 1);
+	s->auth_mech = c->mech;
 	s->head.client_len = 0;
 	log_auth(s, "auth", s->auth_user, NULL);
 	session_reply(s, R_AUTH_OK, NULL);
@@ -355,6 +357,7 @@ cmd_auth(struct session *s, const char *arg, const char *end)
 			return;
 		}
 	}
+	c.mech = is_plain ? "PLAIN" : "LOGIN";
 	id = exchange(s, is_plain, ir, ir != NULL ? (size_t)(end - ir) : 0,
 	    &c);
 	if (ir != NULL)

@@ -21,6 +21,7 @@ facts(const struct session *s, struct milter_facts *f)
 	f->helo = s->helo;
 	f->tls = &s->tls;
 	f->auth_user = s->auth_user;
+	f->auth_mech = s->auth_mech;
 	f->mail_addr = s->env.sender.addr;
 	f->queue_id = s->spool.fd >= 0 || s->chunks.open ? s->spool.id : "";
 }

@@ -16,7 +16,7 @@
 /* the macros smtpd can fill, by bit */
 enum macro_id { M_J, M_UNDERSCORE, M_DAEMON_NAME, M_V, M_CLIENT_ADDR,
 	M_CLIENT_PORT, M_CLIENT_NAME, M_DAEMON_ADDR, M_TLS_VERSION, M_CIPHER,
-	M_AUTH_AUTHEN, M_MAIL_ADDR, M_RCPT_ADDR, M_I, M__COUNT };
+	M_AUTH_AUTHEN, M_AUTH_TYPE, M_MAIL_ADDR, M_RCPT_ADDR, M_I, M__COUNT };
 
 static const char *const macro_names[M__COUNT] = {
 	[M_J] = "j", [M_UNDERSCORE] = "_", [M_DAEMON_NAME] = "{daemon_name}",
@@ -24,6 +24,7 @@ static const char *const macro_names[M__COUNT] = {
 	[M_CLIENT_PORT] = "{client_port}", [M_CLIENT_NAME] = "{client_name}",
 	[M_DAEMON_ADDR] = "{daemon_addr}", [M_TLS_VERSION] = "{tls_version}",
 	[M_CIPHER] = "{cipher}", [M_AUTH_AUTHEN] = "{auth_authen}",
+	[M_AUTH_TYPE] = "{auth_type}",
 	[M_MAIL_ADDR] = "{mail_addr}", [M_RCPT_ADDR] = "{rcpt_addr}",
 	[M_I] = "i",
 };
@@ -41,7 +42,7 @@ static const uint32_t defaults[MS__COUNT] = {
 	    BIT(M_UNDERSCORE) | BIT(M_CLIENT_ADDR) | BIT(M_CLIENT_PORT) |
 	    BIT(M_CLIENT_NAME) | BIT(M_DAEMON_ADDR),
 	[MS_HELO] = BIT(M_TLS_VERSION) | BIT(M_CIPHER),
-	[MS_MAIL] = BIT(M_AUTH_AUTHEN) | BIT(M_MAIL_ADDR),
+	[MS_MAIL] = BIT(M_AUTH_TYPE) | BIT(M_AUTH_AUTHEN) | BIT(M_MAIL_ADDR),
 	[MS_RCPT] = BIT(M_RCPT_ADDR),
 	[MS_DATA] = BIT(M_I),
 	[MS_EOH] = BIT(M_I),
@@ -150,7 +151,7 @@ value(enum macro_id m, const struct milter_facts *f, const char *arg)
 	switch (m) {
 	case M_J: return f->cfg->hostname;
 	case M_UNDERSCORE: return c->ip[0] != '\0' ? c->ip : "unknown";
-	case M_DAEMON_NAME: return "smtpd";
+	case M_DAEMON_NAME: return f->cfg->hostname;	/* as Postfix */
 	case M_V: return "smtpd";
 	case M_CLIENT_ADDR: return c->ip;
 	case M_CLIENT_PORT: return c->port;
@@ -159,6 +160,7 @@ value(enum macro_id m, const struct milter_facts *f, const char *arg)
 	case M_TLS_VERSION: return f->tls->active ? f->tls->version : NULL;
 	case M_CIPHER: return f->tls->active ? f->tls->cipher : NULL;
 	case M_AUTH_AUTHEN: return f->auth_user;
+	case M_AUTH_TYPE: return f->auth_mech;
 	case M_MAIL_ADDR: return f->mail_addr;
 	case M_RCPT_ADDR: return arg;
 	case M_I: return f->queue_id;

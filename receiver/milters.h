@@ -44,6 +44,7 @@ struct milter_facts {
 	const char *helo;
 	const struct tls_info *tls;
 	const char *auth_user;		/* "" unless AUTH succeeded */
+	const char *auth_mech;		/* and its mechanism */
 	const char *mail_addr;		/* the sender, "" before MAIL */
 	const char *queue_id;		/* "" before DATA */
 };

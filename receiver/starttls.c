@@ -111,6 +111,7 @@ forget(struct session *s)
 	s->helo[0] = '\0';
 	s->esmtp = 0;
 	s->auth_user[0] = '\0';	/* an AUTH in plain text is forgotten too */
+	s->auth_mech = "";
 	s->head.client_len = 0;
 }
 

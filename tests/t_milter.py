@@ -168,8 +168,9 @@ def t_continue(tmp):
     check("continue: the body as sent, CRLF",
           f.data_of(b"B") == [b"body line\r\n"], f.data_of(b"B"))
     macros = b"".join(f.data_of(b"D"))
-    check("continue: macros j, {client_addr}, {mail_addr}, {rcpt_addr}, i",
-          b"j\x00mx.test.example\x00" in macros and
+    check("continue: macros j, {daemon_name}, {client_addr}, {mail_addr}, "
+          "{rcpt_addr}, i", b"j\x00mx.test.example\x00" in macros and
+          b"{daemon_name}\x00mx.test.example\x00" in macros and
           b"{client_addr}\x00192.0.2.7\x00" in macros and
           b"{mail_addr}\x00a@example.org\x00" in macros and
           b"{rcpt_addr}\x00b@example.com\x00" in macros and
@@ -731,7 +732,6 @@ Background no
 Syslog no
 Canonicalization relaxed/simple
 RequireSafeKeys false
-MacroList auth_authen
 """
 DKIM_VERIFY = r"""
 import dkim, re, sys
@@ -786,7 +786,7 @@ def start_opendkim(d, conf):
 
 def t_opendkim(tmp):
     """OpenDKIM from Debian signs for InternalHosts (the CONNECT
-    address) and for a client that logged in (MacroList auth_authen);
+    address) and for a client that logged in ({auth_type} at MAIL);
     dkimpy verifies against the key itself."""
     import subprocess
     if not have_opendkim("opendkim"):
@@ -820,8 +820,7 @@ def t_opendkim(tmp):
               b"DKIM-Signature" not in spooled(q), out)
         q.cleanup()
         # OpenDKIM takes a client that logged in as its own by the macro
-        # {auth_type}, which smtpd does not send; MacroList auth_authen
-        # makes {auth_authen} (sent at MAIL after AUTH) do instead
+        # {auth_type}, which smtpd sends at MAIL after AUTH, as Postfix
         cp = os.path.join(tmp, "dkim", "checkpassword")
         with open(cp, "w") as f:
             f.write("#!/bin/sh\ncat <&3 >/dev/null\nexec \"$@\"\n")
@@ -834,7 +833,7 @@ def t_opendkim(tmp):
                                   args=["--auth-checkpassword", cp,
                                         "--auth-plaintext"])
         check("opendkim: a client outside InternalHosts that logged in is "
-              "signed (MacroList auth_authen)", b"235 2.7.0" in out and
+              "signed ({auth_type})", b"235 2.7.0" in out and
               len(q.files("new")) == 1 and
               spooled(q).startswith(b"DKIM-Signature: v=1;"), out)
         q.cleanup()
