@@ -10,10 +10,12 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/uio.h>
 
 #include <errno.h>
 #include <limits.h>
 #include <poll.h>
+#include <stdint.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -31,36 +33,67 @@ io_now(void)
 	return ts;
 }
 
+/* iov_advance - past w octets sent: the iovecs left (their count) */
+static int
+iov_advance(struct iovec **iov, int cnt, size_t w)
+{
+	while (cnt > 0 && w >= (*iov)->iov_len) {
+		w -= (*iov)->iov_len;
+		(*iov)++;
+		cnt--;
+	}
+	if (cnt > 0) {
+		(*iov)->iov_base = (char *)(*iov)->iov_base + w;
+		(*iov)->iov_len -= w;
+	}
+	return cnt;
+}
+
 /*
- * io_send_by - n octets on a socket (a filter's, an auth backend's)
- * before the deadline end: 0, or -1 (errno ETIMEDOUT when it passed)
+ * io_sendv_by - cnt iovecs (changed as they go) on a socket (a
+ * filter's, an auth backend's) before the deadline end, in one
+ * sendmsg() while the socket has room: poll() only when it is full.
+ * 0, or -1 (errno ETIMEDOUT when the deadline passed)
  */
 int
-io_send_by(int fd, const void *buf, size_t n, struct timespec end)
+io_sendv_by(int fd, struct iovec *iov, int cnt, struct timespec end)
 {
 	struct pollfd pfd = { fd, POLLOUT, 0 };
-	const char *p = buf;
+	struct msghdr mh;
 	ssize_t w;
-	int ms, r;
+	int ms;
 
-	while (n > 0) {
+	memset(&mh, 0, sizeof mh);
+	cnt = iov_advance(&iov, cnt, 0);
+	while (cnt > 0) {
+		mh.msg_iov = iov;
+		mh.msg_iovlen = (size_t)cnt;
+		if ((w = sendmsg(fd, &mh, MSG_NOSIGNAL | MSG_DONTWAIT)) > 0) {
+			cnt = iov_advance(&iov, cnt, (size_t)w);
+			continue;
+		}
+		if (w == 0 || (errno != EINTR && errno != EAGAIN &&
+		    errno != EWOULDBLOCK))
+			return -1;
+		if (errno == EINTR)
+			continue;
 		if ((ms = ms_until(end)) == 0) {
 			errno = ETIMEDOUT;
 			return -1;
 		}
-		if ((r = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
-			continue;
-		if (r <= 0)
+		if (poll(&pfd, 1, ms) < 0 && errno != EINTR)
 			return -1;
-		w = send(fd, p, n, MSG_NOSIGNAL | MSG_DONTWAIT);
-		if (w < 0 && (errno == EINTR || errno == EAGAIN))
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* io_send_by - n octets, as io_sendv_by */
+int
+io_send_by(int fd, const void *buf, size_t n, struct timespec end)
+{
+	struct iovec iov = { (void *)(uintptr_t)buf, n };
+
+	return io_sendv_by(fd, &iov, 1, end);
 }
 
 /* ms_until - milliseconds from now until ts (monotonic), 0 if past */

@@ -7,6 +7,7 @@
 #define IO_H
 
 #include <sys/types.h>
+#include <sys/uio.h>
 
 #include <stddef.h>
 #include <string.h>
@@ -69,6 +70,7 @@ int	 io_is_socket(int);
 int	 io_is_listening(int);
 struct timespec io_now(void);
 int	 ms_until(struct timespec);
+int	 io_sendv_by(int, struct iovec *, int, struct timespec);
 int	 io_send_by(int, const void *, size_t, struct timespec);
 void	 io_init(struct io *, const struct conn *, unsigned, unsigned);
 int	 io_fill(struct io *);

@@ -16,6 +16,7 @@
 
 #include <errno.h>
 #include <poll.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -78,32 +79,50 @@ wait_for(struct milter *m, short events)
 	}
 }
 
-/* send_all - write n octets before the deadline: 0 or -1 */
-static int
-send_all(struct milter *m, const void *buf, size_t n)
+/* take - up to n octets of what was read ahead; how many */
+static size_t
+take(struct milter *m, unsigned char *p, size_t n)
 {
-	return io_send_by(m->fd, buf, n, m->end);
+	size_t k = m->in_len - m->in_off;
+
+	if (k > n)
+		k = n;
+	memcpy(p, m->in + m->in_off, k);
+	m->in_off += k;
+	return k;
 }
 
-/* read_all - exactly n octets before the deadline: 0 or -1 */
+/*
+ * read_all - exactly n octets before the deadline: 0 or -1.  Short
+ * wants are read through the read-ahead, so a reply's length and body,
+ * and the packets a filter sends in a row at the message's end, cost
+ * one read(); a long one goes straight to p.
+ */
 static int
 read_all(struct milter *m, void *buf, size_t n)
 {
-	char *p = buf;
+	unsigned char *p = buf;
+	size_t k = take(m, p, n);
 	ssize_t r;
 
-	while (n > 0) {
+	for (p += k, n -= k; n > 0; p += k, n -= k) {
 		if (wait_for(m, POLLIN) < 0)
 			return -1;
-		r = read(m->fd, p, n);
-		if (r < 0 && (errno == EINTR || errno == EAGAIN))
+		if (n >= MILTER_READAHEAD)
+			r = read(m->fd, p, n);
+		else if ((r = read(m->fd, m->in, MILTER_READAHEAD)) > 0) {
+			m->in_off = 0;
+			m->in_len = (size_t)r;
+		}
+		if (r < 0 && (errno == EINTR || errno == EAGAIN)) {
+			k = 0;
 			continue;
+		}
 		if (r == 0)
 			errno = ECONNRESET;
 		if (r <= 0)
 			return -1;
-		p += r;
-		n -= (size_t)r;
+		k = n >= MILTER_READAHEAD ? (size_t)r : take(m, p, n);
 	}
 	return 0;
 }
@@ -219,21 +238,48 @@ connect_spec(struct milter *m, const char *spec)
 	return fail(m, "unknown socket type");
 }
 
+/* frame - a packet's head (length, letter) and data as two iovecs */
+static void
+frame(struct iovec *iov, unsigned char head[5], char cmd, const void *data,
+    size_t n)
+{
+	put32(head, (uint32_t)n + 1);
+	head[4] = (unsigned char)cmd;
+	iov[0].iov_base = head;
+	iov[0].iov_len = 5;
+	iov[1].iov_base = (void *)(uintptr_t)data;
+	iov[1].iov_len = n;
+}
+
+/*
+ * milter_send_after - a command packet (cmd, its n octets of data),
+ * after a macro packet (mn octets of SMFIC_MACRO data, none when mn is
+ * 0), in one sendmsg() while the socket has room; 0 or -1
+ */
+int
+milter_send_after(struct milter *m, const void *macros, size_t mn, char cmd,
+    const void *data, size_t n)
+{
+	unsigned char mhead[5], head[5];
+	struct iovec iov[4];
+
+	if (m->fd < 0 || n > MILTER_CHUNK + MILTER_CMD_MAX ||
+	    mn > MILTER_CMD_MAX)
+		return fail(m, "command too long");
+	frame(iov, mhead, SMFIC_MACRO, macros, mn);
+	frame(iov + 2, head, cmd, data, n);
+	m->end = deadline_in(m->timeout);
+	if (mn > 0 ? io_sendv_by(m->fd, iov, 4, m->end) < 0 :
+	    io_sendv_by(m->fd, iov + 2, 2, m->end) < 0)
+		return fail(m, "write");
+	return 0;
+}
+
 /* milter_send - one command packet: length, letter, data; 0 or -1 */
 int
 milter_send(struct milter *m, char cmd, const void *data, size_t n)
 {
-	unsigned char head[5];
-
-	if (m->fd < 0 || n > MILTER_CHUNK + MILTER_CMD_MAX)
-		return fail(m, "command too long");
-	put32(head, (uint32_t)n + 1);
-	head[4] = (unsigned char)cmd;
-	m->end = deadline_in(m->timeout);
-	if (send_all(m, head, sizeof head) < 0 ||
-	    (n > 0 && send_all(m, data, n) < 0))
-		return fail(m, "write");
-	return 0;
+	return milter_send_after(m, NULL, 0, cmd, data, n);
 }
 
 /*
@@ -288,8 +334,9 @@ milter_open(struct milter *m, const char *spec, unsigned timeout,
 	errno = 0;
 	if (connect_spec(m, spec) < 0)
 		return -1;
-	if ((m->buf = malloc(MILTER_PACKET_MAX)) == NULL)
+	if ((m->buf = malloc(MILTER_PACKET_MAX + MILTER_READAHEAD)) == NULL)
 		return fail(m, "memory");
+	m->in = m->buf + MILTER_PACKET_MAX;
 	put32(opt, MILTER_VERSION);
 	put32(opt + 4, actions);
 	put32(opt + 8, steps);
@@ -321,7 +368,8 @@ milter_close(struct milter *m)
 	}
 	m->fd = -1;
 	free(m->buf);
-	m->buf = NULL;
+	m->buf = m->in = NULL;
+	m->in_off = m->in_len = 0;
 }
 
 /* milter_args_* - a command's data: strings each ending in NUL */

@@ -18,6 +18,7 @@
 #define MILTER_PACKET_MAX	(256u << 10)	/* a reply's octets, cap */
 #define MILTER_CHUNK		65535	/* BODY chunk: MILTER_CHUNK_SIZE */
 #define MILTER_CMD_MAX		4096	/* our commands but BODY, cap */
+#define MILTER_READAHEAD	4096	/* replies read ahead, at most */
 #define MILTER_TEXT_LINES	8	/* REPLYCODE lines we pass on */
 #define MILTER_TEXT_MAX		1024	/* REPLYCODE octets we pass on */
 #define MILTER_SYMLIST_NAMES	50	/* names in one stage's macro list, */
@@ -155,6 +156,8 @@ struct milter {
 	struct timespec end;		/* the deadline for this reply */
 	unsigned char *buf;		/* MILTER_PACKET_MAX octets */
 	size_t	 len;			/* of the last packet read */
+	unsigned char *in;		/* read ahead: MILTER_READAHEAD */
+	size_t	 in_off, in_len;	/* octets after buf; unread ones */
 	char	 why[96];		/* the last failure, for the log */
 };
 
@@ -182,6 +185,8 @@ void	 milter_args_init(struct milter_args *);
 void	 milter_args_add(struct milter_args *, const void *, size_t);
 void	 milter_args_str(struct milter_args *, const char *);
 int	 milter_send(struct milter *, char, const void *, size_t);
+int	 milter_send_after(struct milter *, const void *, size_t, char,
+	    const void *, size_t);
 int	 milter_read(struct milter *, unsigned, struct milter_reply *);
 /* milterparse.c: what the packets say (pure) */
 int	 milter_parse_reply(const unsigned char *, size_t,

@@ -279,21 +279,24 @@ macros_for(const struct milter_set *set, unsigned i, enum macro_stage ms)
 	return macro_default(ms);
 }
 
-/* send_macros - the stage's macros to filter i; 0 or -1 */
-static int
-send_macros(struct milter_set *set, unsigned i, enum stage st,
-    const struct milter_facts *f, const char *arg)
+/*
+ * macro_data - the SMFIC_MACRO data of stage st for filter i into a:
+ * its octets, 0 when there are none to send
+ */
+static size_t
+macro_data(struct milter_set *set, unsigned i, enum stage st,
+    const struct milter_facts *f, const char *arg, struct milter_args *a)
 {
 	enum macro_stage ms = macro_stage_for(st);
-	struct milter_args a;
 
-	milter_args_init(&a);
-	milter_args_add(&a, &stage_cmd[st].cmd, 1);
-	macro_add(&a, macros_for(set, i, ms), f, arg);
-	if (a.len <= 1)
+	milter_args_init(a);
+	if (st == ST_HEADER || st == ST_BODY || st == ST_UNKNOWN)
 		return 0;
-	return milter_send(&set->m[i], SMFIC_MACRO, a.buf,
-	    a.overflow ? 1 : a.len);
+	milter_args_add(a, &stage_cmd[st].cmd, 1);
+	macro_add(a, macros_for(set, i, ms), f, arg);
+	if (a->len <= 1)
+		return 0;
+	return a->overflow ? 1 : a->len;
 }
 
 /*
@@ -307,12 +310,13 @@ milters_ask(struct milter_set *set, unsigned i, enum stage st,
 {
 	struct milter *m = &set->m[i];
 	struct milter_reply r;
+	struct milter_args a;
+	size_t mn;
 
 	if ((m->steps & stage_cmd[st].no) != 0)
 		return MO_CONTINUE;
-	if ((st != ST_HEADER && st != ST_BODY && st != ST_UNKNOWN &&
-	    send_macros(set, i, st, f, macro_arg) < 0) ||
-	    milter_send(m, stage_cmd[st].cmd, p, n) < 0)
+	mn = macro_data(set, i, st, f, macro_arg, &a);
+	if (milter_send_after(m, a.buf, mn, stage_cmd[st].cmd, p, n) < 0)
 		return broken(set, i, st);
 	if ((m->steps & stage_cmd[st].nr) != 0)
 		return MO_CONTINUE;
