@@ -271,6 +271,38 @@ def procs(ppid=None, pgid=None):
     return out
 
 
+def userns_holder(nobody=65534, seconds=120):
+    """A process in a new user namespace that maps root and nobody to
+    themselves and nothing else, as systemd's PrivateUsers= maps root
+    and a unit's user: (its pid, the unshare process to kill after), or
+    (None, None) where that cannot be made (no unshare, nsenter and
+    setpriv from util-linux, or no user namespaces)."""
+    if not all(shutil.which(x) for x in ("unshare", "nsenter", "setpriv")):
+        return None, None
+    p = subprocess.Popen(["unshare", "--user", "--fork", "--kill-child",
+                          "sleep", str(seconds)], stdin=subprocess.DEVNULL,
+                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    kids = []
+    for _ in range(100):
+        try:
+            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
+                kids = f.read().split()
+        except OSError:
+            pass
+        if kids:
+            break
+        time.sleep(0.02)
+    try:
+        for m in ("uid_map", "gid_map"):
+            with open("/proc/%s/%s" % (kids[0], m), "w") as f:
+                f.write("0 0 1\n%d %d 1\n" % (nobody, nobody))
+    except (OSError, IndexError):
+        p.kill()
+        p.wait()
+        return None, None
+    return int(kids[0]), p
+
+
 def wait_for(fn, timeout=10, step=0.05):
     """Call fn until it returns something true (that, then) or timeout
     seconds pass (then what it returns last)."""

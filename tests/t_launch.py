@@ -1387,35 +1387,6 @@ def auth_mail(name, c, q, srv):
           AUTH_PASS not in log, log[-1500:])
 
 
-def userns_holder():
-    """A process in a new user namespace that maps root and nobody (the
-    smtpd user's stand-in) to themselves and nothing else, as
-    PrivateUsers= maps root and the unit's user: (its pid, the unshare
-    process to kill afterwards), or (None, None)."""
-    p = subprocess.Popen(["unshare", "--user", "--fork", "--kill-child",
-                          "sleep", "120"], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    kids = []
-    for _ in range(100):
-        try:
-            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
-                kids = f.read().split()
-        except OSError:
-            pass
-        if kids:
-            break
-        time.sleep(0.02)
-    try:
-        for m in ("uid_map", "gid_map"):
-            with open("/proc/%s/%s" % (kids[0], m), "w") as f:
-                f.write("0 0 1\n%d %d 1\n" % (NOBODY, NOBODY))
-    except (OSError, IndexError):
-        p.kill()
-        p.wait()
-        return None, None
-    return int(kids[0]), p
-
-
 # OpenDKIM laid out as Debian's package runs it (/etc/opendkim.conf):
 # its own user, a directory of its own 0750, the socket 0770 (UMask 007);
 # verify only, and an Authentication-Results field on every message
@@ -1506,7 +1477,7 @@ def test_units_milter_reach(workdir):
     sock = os.path.join(run_dir, "opendkim.sock")
     with open(os.path.join(d, "opendkim.conf"), "w") as f:
         f.write(MILTER_OPENDKIM % {"d": d, "run": run_dir})
-    pid, holder = userns_holder()
+    pid, holder = lib.userns_holder(NOBODY)
     if pid is None:
         check("unit-milter-userns", False, "cannot make a user namespace")
         return

@@ -1156,36 +1156,6 @@ def test_unit_syscalls():
         w.cleanup()
 
 
-def userns_sleeper():
-    """A process in a new user namespace mapping root and nobody to
-    themselves, as PrivateUsers= maps root and the unit's user: its
-    pid (and the unshare process), or None."""
-    if not all(shutil.which(x) for x in ("unshare", "nsenter", "setpriv")):
-        return None, None
-    p = subprocess.Popen(["unshare", "--user", "--fork", "--kill-child",
-                          "sleep", "60"], stdin=subprocess.DEVNULL,
-                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    kids = []
-    for _ in range(100):
-        try:
-            with open("/proc/%d/task/%d/children" % (p.pid, p.pid)) as f:
-                kids = f.read().split()
-        except OSError:
-            pass
-        if kids:
-            break
-        time.sleep(0.02)
-    try:
-        for m in ("uid_map", "gid_map"):
-            with open("/proc/%s/%s" % (kids[0], m), "w") as f:
-                f.write("0 0 1\n%d %d 1\n" % (NOBODY, NOBODY))
-    except (OSError, IndexError):
-        p.kill()
-        p.wait()
-        return None, None
-    return int(kids[0]), p
-
-
 def test_unit_capability():
     """The unit's command line as its sandbox runs it: an unprivileged
     user (nobody stands in for smtpd) with only CAP_DAC_OVERRIDE, in a
@@ -1194,7 +1164,7 @@ def test_unit_capability():
     if os.geteuid() != 0:
         print("SKIP metrics-unit-capability: needs root")
         return
-    pid, holder = userns_sleeper()
+    pid, holder = lib.userns_holder(NOBODY, 60)
     if pid is None:
         check("metrics-unit-userns", False, "cannot make a user namespace "
               "here (unshare, nsenter, setpriv from util-linux)")
