@@ -400,23 +400,34 @@ def t_cut_line(tmp):
     q.cleanup()
 
 
-def t_pysymlist(tmp):
-    """pymilter (libmilter) asking for its own lists (smfi_setsymlist)."""
+def start_pyfilter(tmp, name, script):
+    """tests/milter/SCRIPT under Debian's python3 with pymilter, on a
+    socket in tmp: (the process, its socket, its log), once the socket
+    is there; None (and a SKIP line) without python3-milter."""
     import subprocess
     if subprocess.run(["/usr/bin/python3", "-c", "import Milter"],
                       capture_output=True).returncode != 0:
-        print("SKIP pysymlist: python3-milter not installed")
-        return
-    sock = os.path.join(tmp, "pysym.sock")
-    log = os.path.join(tmp, "pysym.log")
+        print("SKIP %s: python3-milter not installed" % name)
+        return None
+    sock = os.path.join(tmp, name + ".sock")
+    log = os.path.join(tmp, name + ".log")
     p = subprocess.Popen(["/usr/bin/python3", os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "milter",
-        "pysymlist.py"), sock, log])
+        os.path.dirname(os.path.abspath(__file__)), "milter", script),
+        sock, log])
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    return p, sock, log
+
+
+def t_pysymlist(tmp):
+    """pymilter (libmilter) asking for its own lists (smfi_setsymlist)."""
+    started = start_pyfilter(tmp, "pysymlist", "pysymlist.py")
+    if started is None:
+        return
+    p, sock, log = started
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
         q = Queue()
         rc, out, err, _ = session(q, ["unix:" + sock])
         with open(log) as f:
@@ -943,21 +954,11 @@ def t_opendkim_verify(tmp):
 
 def t_pymilter(tmp):
     """Debian's pymilter (libmilter underneath) as the filter."""
-    import subprocess
-    if subprocess.run(["/usr/bin/python3", "-c", "import Milter"],
-                      capture_output=True).returncode != 0:
-        print("SKIP pymilter: python3-milter not installed")
+    started = start_pyfilter(tmp, "pymilter", "pyfilter.py")
+    if started is None:
         return
-    sock = os.path.join(tmp, "py.sock")
-    log = os.path.join(tmp, "py.log")
-    p = subprocess.Popen(["/usr/bin/python3", os.path.join(
-        os.path.dirname(os.path.abspath(__file__)), "milter",
-        "pyfilter.py"), sock, log])
+    p, sock, log = started
     try:
-        for _ in range(100):
-            if os.path.exists(sock):
-                break
-            time.sleep(0.05)
         cases = [
             ("accept", b"queued as", 1, None),
             ("reject", b"554 5.7.1", 0, None),
