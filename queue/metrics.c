@@ -16,6 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "metrics.h"
 #include "msg.h"
 #include "sbuf.h"
@@ -184,7 +185,7 @@ write_file(int dir, const char *tmp, const char *base, const struct sbuf *t,
 
 	if ((fd = open_tmp(dir, tmp, now)) < 0)
 		return -1;
-	r = qmsg_write_all(fd, t->p, t->len);
+	r = fd_write_all(fd, t->p, t->len);
 	if (r == 0 && (r = fchmod(fd, 0644)) == 0)
 		r = fsync(fd);
 	saved = errno;

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "msg.h"
 #include "sbuf.h"
 
@@ -139,24 +140,6 @@ qmsg_lf(const char *in, size_t n, char *out, int *cr)
 	return o;
 }
 
-/* qmsg_write_all - write everything, through EINTR and short writes */
-int
-qmsg_write_all(int fd, const char *p, size_t n)
-{
-	ssize_t w;
-
-	while (n > 0) {
-		w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* qmsg_copy - copy fd from offset off to out, CRLF made LF when lf */
 int
 qmsg_copy(int fd, off_t off, int out, int lf)
@@ -176,8 +159,8 @@ qmsg_copy(int fd, off_t off, int out, int lf)
 			break;
 		off += r;
 		n = lf ? qmsg_lf(in, (size_t)r, conv, &cr) : (size_t)r;
-		if (qmsg_write_all(out, lf ? conv : in, n) < 0)
+		if (fd_write_all(out, lf ? conv : in, n) < 0)
 			return -1;
 	}
-	return cr ? qmsg_write_all(out, "\r", 1) : 0;
+	return cr ? fd_write_all(out, "\r", 1) : 0;
 }

@@ -25,6 +25,5 @@ void	 qmsg_why(const struct qmsg *, int, char *, size_t);
 void	 qmsg_free(struct qmsg *);
 size_t	 qmsg_lf(const char *, size_t, char *, int *);
 int	 qmsg_copy(int, off_t, int, int);
-int	 qmsg_write_all(int, const char *, size_t);
 
 #endif

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "msg.h"
 #include "report.h"
 #include "sbuf.h"
@@ -55,7 +56,7 @@ static void
 flush(struct out *o)
 {
 	if (o->err == 0 && o->len > 0 &&
-	    qmsg_write_all(o->fd, o->buf, o->len) < 0)
+	    fd_write_all(o->fd, o->buf, o->len) < 0)
 		o->err = errno ? errno : EIO;
 	o->len = 0;
 }
@@ -67,7 +68,7 @@ put(struct out *o, const char *s, size_t n)
 	if (o->len + n > sizeof o->buf)
 		flush(o);
 	if (n >= sizeof o->buf) {
-		if (o->err == 0 && qmsg_write_all(o->fd, s, n) < 0)
+		if (o->err == 0 && fd_write_all(o->fd, s, n) < 0)
 			o->err = errno ? errno : EIO;
 		return;
 	}

@@ -18,6 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "msg.h"
 #include "state.h"
 #include "sbuf.h"
@@ -625,7 +626,7 @@ write_tmp(int dir, const char *tmp, const struct dbuf *db)
 	    O_CLOEXEC, 0640);
 	if (fd < 0)
 		return -1;
-	r = qmsg_write_all(fd, db->p, db->len);
+	r = fd_write_all(fd, db->p, db->len);
 	if (r == 0)
 		r = fsync(fd);
 	saved = errno;

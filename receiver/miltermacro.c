@@ -49,30 +49,30 @@ static const uint32_t defaults[MS__COUNT] = {
 	[MS_EOM] = BIT(M_I),
 };
 
+/* name_index - where the n octets at s stand in names[count], or -1 */
+static int
+name_index(const char *const *names, int count, const char *s, size_t n)
+{
+	int i;
+
+	for (i = 0; i < count; i++)
+		if (strlen(names[i]) == n && memcmp(names[i], s, n) == 0)
+			return i;
+	return -1;
+}
+
 /* macro_stage_of - a stage's name (n octets): its number, or -1 */
 int
 macro_stage_of(const char *name, size_t n)
 {
-	int i;
-
-	for (i = 0; i < MS__COUNT; i++)
-		if (strlen(stage_names[i]) == n &&
-		    memcmp(stage_names[i], name, n) == 0)
-			return i;
-	return -1;
+	return name_index(stage_names, MS__COUNT, name, n);
 }
 
 /* find_name - the macro named by the n octets at s, or -1 */
 static int
 find_name(const char *s, size_t n)
 {
-	int i;
-
-	for (i = 0; i < M__COUNT; i++)
-		if (strlen(macro_names[i]) == n &&
-		    memcmp(macro_names[i], s, n) == 0)
-			return i;
-	return -1;
+	return name_index(macro_names, M__COUNT, s, n);
 }
 
 /*

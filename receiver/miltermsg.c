@@ -12,6 +12,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "milterstage.h"
 #include "msgedit.h"
 
@@ -34,9 +35,7 @@ next_byte(struct reader *rd)
 	ssize_t r;
 
 	if (rd->pos == rd->len) {
-		while ((r = read(rd->fd, rd->buf, sizeof rd->buf)) < 0 &&
-		    errno == EINTR)
-			;
+		r = fd_read(rd->fd, rd->buf, sizeof rd->buf);
 		if (r <= 0) {
 			rd->err |= r < 0;
 			return -1;
@@ -169,9 +168,7 @@ send_body(struct milter_set *set, unsigned i, const struct milter_facts *f,
 			return o;
 	}
 	for (;;) {
-		while ((r = read(rd->fd, rd->buf, sizeof rd->buf)) < 0 &&
-		    errno == EINTR)
-			;
+		r = fd_read(rd->fd, rd->buf, sizeof rd->buf);
 		if (r <= 0) {
 			rd->err |= r < 0;
 			return MO_CONTINUE;

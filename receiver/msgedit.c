@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "addr.h"
+#include "fdio.h"
 #include "milter.h"
 #include "msgedit.h"
 #include "sbuf.h"
@@ -189,21 +190,10 @@ edits_clear(struct msg_edits *ed)
 static int
 body_put(struct msg_edits *ed, const char *p, size_t n)
 {
-	ssize_t w;
-
 	ed->body_len += n;
 	if (ed->body_max != 0 && ed->body_len > ed->body_max)
 		return -1;
-	while (n > 0) {
-		w = write(ed->body_fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return fd_write_all(ed->body_fd, p, n);
 }
 
 /*

@@ -15,6 +15,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "fdio.h"
 #include "milter.h"
 #include "msgedit.h"
 #include "sbuf.h"
@@ -41,19 +42,8 @@ struct rewrite {
 static void
 write_out(struct rewrite *rw, const char *p, size_t n)
 {
-	ssize_t w;
-
-	while (n > 0 && rw->err == 0) {
-		w = write(rw->out, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0) {
-			rw->err = w < 0 ? errno : EIO;
-			return;
-		}
-		p += w;
-		n -= (size_t)w;
-	}
+	if (rw->err == 0 && fd_write_all(rw->out, p, n) < 0)
+		rw->err = errno;
 }
 
 /* flush_out - what is buffered, to the new file */
@@ -85,9 +75,7 @@ get(struct rewrite *rw)
 	ssize_t r;
 
 	if (rw->pos == rw->len) {
-		while ((r = read(rw->in, rw->ibuf, sizeof rw->ibuf)) < 0 &&
-		    errno == EINTR)
-			;
+		r = fd_read(rw->in, rw->ibuf, sizeof rw->ibuf);
 		if (r <= 0) {
 			if (r < 0)
 				rw->err = errno;
@@ -354,9 +342,7 @@ copy_rest(struct rewrite *rw, struct msg_edits *ed)
 	put(rw, rw->ibuf + rw->pos, rw->len - rw->pos);
 	rw->pos = rw->len;
 	while (rw->err == 0) {
-		while ((r = read(rw->in, rw->ibuf, sizeof rw->ibuf)) < 0 &&
-		    errno == EINTR)
-			;
+		r = fd_read(rw->in, rw->ibuf, sizeof rw->ibuf);
 		if (r <= 0) {
 			if (r < 0)
 				rw->err = errno;
