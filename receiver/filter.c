@@ -286,5 +286,6 @@ filter_abort(struct session *s)
 void
 filter_quit(struct session *s)
 {
-	milters_quit(&s->milters);
+	if (s->cfg->nmilters > 0)
+		milters_quit(&s->milters);
 }
