@@ -475,6 +475,76 @@ def t_pysymlist(tmp):
         p.wait(10)
 
 
+def t_clients(tmp):
+    """Real SMTP clients over TCP (smtpd under tcpserver): Python's
+    smtplib, and swaks when installed, through a filter that adds a
+    field at the end, and one that refuses the message with its own
+    reply, which the client must see as its DATA answer."""
+    import shutil
+    import smtplib
+    import subprocess
+    import netlib
+    if not netlib.have_tcpserver():
+        print("SKIP clients: tcpserver not installed")
+        return
+
+    def served(script, actions, send):
+        f = ScriptedFilter(tmp, actions=actions, script=script)
+        srv = netlib.Server(args=["--milter", "unix:" + f.path,
+                                  "--milter-timeout", "5",
+                                  "--domain", "example.com"])
+        try:
+            got = send(srv.port)
+            srv.wait_ended(1, 10)
+            return got, srv.q.messages()
+        finally:
+            srv.cleanup()
+            f.t.join(5)
+            f.close()
+
+    def by_smtplib(port):
+        try:
+            with smtplib.SMTP("127.0.0.1", port, timeout=30) as c:
+                return c.sendmail("a@example.org", ["b@example.com"],
+                                  b"Subject: hi\r\n\r\nbody\r\n")
+        except smtplib.SMTPException as e:
+            return e
+
+    add = {b"E": [pkt(b"h", b"X-Filtered\0yes\0"), pkt(b"c")]}
+    got, msgs = served(add, 0x01, by_smtplib)
+    check("clients: smtplib through a filter that adds a field",
+          got == {} and len(msgs) == 1 and msgs[0].endswith(
+              b"\r\nSubject: hi\r\nX-Filtered: yes\r\n\r\nbody\r\n"),
+          (got, msgs))
+    no = {b"E": pkt(b"y", b"550 5.7.1 not wanted here\0")}
+    got, msgs = served(no, 0, by_smtplib)
+    check("clients: smtplib sees the filter's refusal as its DATA answer",
+          isinstance(got, smtplib.SMTPDataError) and
+          got.smtp_code == 550 and
+          got.smtp_error == b"5.7.1 not wanted here" and msgs == [],
+          (got, msgs))
+    if shutil.which("swaks") is None:
+        print("SKIP clients-swaks: swaks not installed")
+        return
+
+    def by_swaks(port):
+        return subprocess.run(
+            ["swaks", "--server", "127.0.0.1:%d" % port, "--from",
+             "a@example.org", "--to", "b@example.com", "--helo",
+             "client.example", "--body", "hello", "--timeout", "30"],
+            capture_output=True, timeout=60)
+
+    got, msgs = served(add, 0x01, by_swaks)
+    check("clients: swaks through a filter that adds a field",
+          got.returncode == 0 and len(msgs) == 1 and
+          b"X-Filtered: yes\r\n" in msgs[0], (got.stdout[-400:], msgs))
+    got, msgs = served(no, 0, by_swaks)
+    check("clients: swaks sees the filter's refusal",
+          got.returncode != 0 and
+          b"<** 550 5.7.1 not wanted here" in got.stdout and msgs == [],
+          (got.stdout[-400:], msgs))
+
+
 def t_steps(tmp):
     q = Queue()
     f = ScriptedFilter(tmp, steps=SMFIP_NOHELO | SMFIP_NR_RCPT |
@@ -1152,6 +1222,7 @@ def main():
     import tempfile
     tmp = tempfile.mkdtemp(prefix="smtpd-milter-")
     t_continue(tmp)
+    t_clients(tmp)
     t_steps(tmp)
     t_macros(tmp)
     t_symlist(tmp)
